@@ -1,0 +1,49 @@
+# The two set-up commands are `make run` and `make test`; everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: install run test lint format worker beat demo migrate benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) demo
+
+## The app on its embedded default (SQLite, in-process tasks, console e-mail) with demo data.
+run: demo
+	DJANGO_DEBUG=true $(MANAGE) runserver 127.0.0.1:8000
+
+## The whole test suite (against PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Real background workers; need REDIS_URL.
+worker: install
+	$(BIN)/celery -A coachhub worker --loglevel=info
+
+beat: install
+	$(BIN)/celery -A coachhub beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

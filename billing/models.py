@@ -1,0 +1,1 @@
+"""Offers, Stripe purchases and the credit ledger (the billing issue builds these)."""

@@ -1,0 +1,90 @@
+"""The API's tenancy edge: practice-scoped tokens and a base viewset that scopes every request.
+
+A token belongs to one member of one practice; the practice always comes from
+the token (or the signed-in session), never from the request body.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django_scopes import scope
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, mixins, permissions, viewsets
+from rest_framework.views import exception_handler
+
+from .api_auth import PracticeTokenAuthentication
+
+
+class PracticeTokenScheme(OpenApiAuthenticationExtension):
+    target_class = PracticeTokenAuthentication
+    name = "PracticeToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>` — create one with `manage.py create_api_token`.",
+        }
+
+
+class IsPracticeMember(permissions.BasePermission):
+    message = "Choose a practice first."
+
+    def has_permission(self, request, view) -> bool:
+        return getattr(request, "membership", None) is not None
+
+
+class PracticeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Base for every API viewset: resolves the member, scopes queries, maps errors.
+
+    Subclasses set `model` (the tenant model the URL's `pk` refers to; the tenant
+    sweep test reads it) and implement `get_queryset` from selectors.
+    """
+
+    model = None
+    permission_classes = [permissions.IsAuthenticated, IsPracticeMember]
+    http_method_names = ["get", "post", "patch", "put", "head", "options"]
+
+    def initial(self, request, *args, **kwargs):
+        token_membership = getattr(request._request, "_api_membership", None)
+        self.membership = None
+        if request.user and request.user.is_authenticated:
+            # Token requests carry their own practice; session requests use the
+            # practice chosen in the dashboard (the middleware already scoped them).
+            self.membership = token_membership or getattr(request._request, "membership", None)
+        request.membership = self.membership
+        request.practice = self.membership.practice if self.membership else None
+        if self.membership is not None:
+            self._scope = scope(practice=self.membership.practice_id)
+            self._scope.__enter__()
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        scope_cm = getattr(self, "_scope", None)
+        if scope_cm is not None:
+            self._scope = None
+            scope_cm.__exit__(None, None, None)
+        return response
+
+    @property
+    def practice(self):
+        return self.membership.practice
+
+
+def api_exception_handler(exc, context):
+    """Model validation errors from services become 400s with field messages."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    return exception_handler(exc, context)

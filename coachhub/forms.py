@@ -1,0 +1,54 @@
+from django import forms
+
+from coachhub.timezones import time_zone_choices
+
+
+class PracticeSignupForm(forms.Form):
+    """Extra fields on allauth's sign-up: a new user always starts with their practice."""
+
+    practice_name = forms.CharField(
+        max_length=120, label="Practice name", help_text="You can rename it later."
+    )
+    time_zone = forms.ChoiceField(choices=time_zone_choices, initial="Europe/London")
+
+    def signup(self, request, user) -> None:
+        from .services import practice_create
+        from .tenancy import SESSION_KEY
+
+        practice = practice_create(
+            owner=user,
+            name=self.cleaned_data["practice_name"],
+            time_zone=self.cleaned_data["time_zone"],
+        )
+        user.time_zone = self.cleaned_data["time_zone"]
+        user.save(update_fields=["time_zone"])
+        request.session[SESSION_KEY] = practice.pk
+
+
+class PracticeCreateForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Practice name")
+    time_zone = forms.ChoiceField(choices=time_zone_choices, initial="Europe/London")
+
+
+class PracticeSettingsForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    time_zone = forms.ChoiceField(choices=time_zone_choices)
+    currency = forms.CharField(max_length=3)
+    brand_colour = forms.CharField(max_length=7)
+    default_session_minutes = forms.IntegerField(min_value=5, max_value=480)
+    cancellation_window_hours = forms.IntegerField(min_value=0, max_value=720)
+    one_off_sessions_for_new_clients = forms.BooleanField(required=False)
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=[("coach", "Coach"), ("assistant", "Assistant"), ("owner", "Owner")])
+
+
+def apply_validation_error(form: forms.Form, error) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

@@ -1,0 +1,188 @@
+"""A demo practice with every kind of engagement. Safe to run again: it finds what exists."""
+
+import datetime as dt
+from decimal import Decimal
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from coachhub.models import Membership, Practice, Role, User
+from coachhub.services import practice_create
+from coachhub.tenancy import practice_scope
+from engagements import services
+from engagements.models import Contract, Engagement, EngagementKind, Organization
+from engagements.participants import Participant
+from sessions_app.models import Session, SessionSource, SessionStatus
+
+PASSWORD = "coachhub-demo"
+OWNER_EMAIL = "owner@demo.coachhub.test"
+COACH_EMAIL = "coach@demo.coachhub.test"
+ASSISTANT_EMAIL = "assistant@demo.coachhub.test"
+PRACTICE_SLUG = "demo-coaching"
+
+
+def _user(email: str, first: str, last: str, time_zone: str) -> User:
+    user, created = User.objects.get_or_create(
+        email=email, defaults={"first_name": first, "last_name": last, "time_zone": time_zone}
+    )
+    if created:
+        user.set_password(PASSWORD)
+        user.save()
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create (or top up) the demo practice and print how to sign in."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            practice = self._practice()
+            with practice_scope(practice):
+                self._fill(practice)
+        self.stdout.write(self.style.SUCCESS("Demo practice ready: " + practice.name))
+        self.stdout.write(f"  Sign in at http://127.0.0.1:8000/accounts/login/")
+        self.stdout.write(f"  Owner:     {OWNER_EMAIL} / {PASSWORD}")
+        self.stdout.write(f"  Coach:     {COACH_EMAIL} / {PASSWORD}")
+        self.stdout.write(f"  Assistant: {ASSISTANT_EMAIL} / {PASSWORD}")
+
+    def _practice(self) -> Practice:
+        owner = _user(OWNER_EMAIL, "Olivia", "Owen", "Europe/London")
+        practice = Practice.objects.filter(slug=PRACTICE_SLUG).first()
+        if practice is None:
+            practice = practice_create(owner=owner, name="Demo Coaching", time_zone="Europe/London")
+            practice.slug = PRACTICE_SLUG
+            practice.save(update_fields=["slug"])
+        coach = _user(COACH_EMAIL, "Carlos", "Coach", "America/New_York")
+        assistant = _user(ASSISTANT_EMAIL, "Asha", "Assist", "Europe/London")
+        Membership.objects.get_or_create(practice=practice, user=coach, defaults={"role": Role.COACH})
+        Membership.objects.get_or_create(
+            practice=practice, user=assistant, defaults={"role": Role.ASSISTANT}
+        )
+        return practice
+
+    def _fill(self, practice: Practice) -> None:
+        owner = User.objects.get(email=OWNER_EMAIL)
+        coach = User.objects.get(email=COACH_EMAIL)
+        if Engagement.objects.filter(practice=practice).exists():
+            self.stdout.write("Demo data already present; nothing added.")
+            return
+        now = timezone.now()
+        local_today = now.astimezone(practice.zone).date()
+        steps = [
+            "clients", "company and seat contract", "per-session coaching",
+            "monthly package", "team workshop", "past sessions",
+        ]
+        for number, step in enumerate(steps, start=1):
+            self.stdout.write(f"[{number}/{len(steps)}] {step}")
+            getattr(self, "_" + step.replace(" ", "_").replace("-", "_"))(
+                practice, owner, coach, now, local_today
+            )
+
+    def _clients(self, practice, owner, coach, now, today):
+        people = [
+            ("Maya Patel", "maya@example.com", "Europe/London", owner, ["leadership"]),
+            ("Jonas Berg", "jonas@example.com", "Europe/Berlin", coach, ["career"]),
+            ("Priya Shah", "priya@example.com", "Asia/Kolkata", coach, ["founder"]),
+            ("Sam Lee", "sam@example.com", "America/New_York", owner, []),
+        ]
+        for name, email, zone, who, tags in people:
+            services.client_find_or_create(
+                practice=practice, actor=owner, email=email, name=name, time_zone=zone,
+                coach=who, tags=tags,
+            )
+
+    def _company_and_seat_contract(self, practice, owner, coach, now, today):
+        acme = Organization.objects.filter(practice=practice, name="Acme Corp").first() or (
+            services.organization_create(
+                practice=practice, actor=owner, name="Acme Corp", billing_email="hr@acme.test"
+            )
+        )
+        contract = Contract.objects.filter(practice=practice, organization=acme).first() or (
+            services.contract_create(
+                practice=practice, actor=owner, organization=acme,
+                title="Leadership coaching 2026", starts_on=today.replace(day=1) - dt.timedelta(days=60),
+                ends_on=today + dt.timedelta(days=300), seats=10,
+                sessions_per_seat_per_month=2, session_minutes=55,
+                price_per_seat_month=Decimal("450.00"),
+            )
+        )
+        for name, email, who in [
+            ("Elena Ruiz", "elena@acme.test", coach),
+            ("Tom Novak", "tom@acme.test", owner),
+        ]:
+            client, _ = services.client_find_or_create(
+                practice=practice, actor=owner, email=email, name=name, organization=acme
+            )
+            seat = services.seat_assign(
+                practice=practice, actor=owner, contract=contract, client=client, coach=who,
+                coach_chosen_at=now - dt.timedelta(days=20),
+            )
+            services.engagement_create_per_session(
+                practice=practice, actor=owner, client=client, coach=who,
+                first_session_at=_at(now, days=3, hour=10),
+            )
+            assert seat.pk
+
+    def _per_session_coaching(self, practice, owner, coach, now, today):
+        from engagements.models import Client
+
+        services.engagement_create_per_session(
+            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="jonas@example.com"),
+            coach=coach, first_session_at=_at(now, days=2, hour=15), aims="Move into a product lead role.",
+        )
+        services.engagement_create_per_session(
+            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="sam@example.com"),
+            coach=owner, send_platform_invite=False,
+        )
+
+    def _monthly_package(self, practice, owner, coach, now, today):
+        from engagements.models import Client
+
+        services.engagement_create_monthly_package(
+            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="maya@example.com"),
+            coach=owner, hours_per_month=Decimal("2"), cadence="biweekly", session_minutes=60,
+            preferred_weekday=1, preferred_time=dt.time(9, 0), starts_on=today, months=3,
+            aims="Grow into the VP role; delegate more.",
+        )
+        services.engagement_create_monthly_package(
+            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="priya@example.com"),
+            coach=coach, hours_per_month=Decimal("3"), cadence="weekly", session_minutes=60,
+            starts_on=today, months=6,
+        )
+
+    def _team_workshop(self, practice, owner, coach, now, today):
+        acme = Organization.objects.get(practice=practice, name="Acme Corp")
+        services.engagement_create_team_workshop(
+            practice=practice, actor=owner, coach=coach, title="Feedback that lands — Acme",
+            core_subject="Giving and receiving feedback", organization=acme,
+            participants=[
+                Participant("Elena Ruiz", "elena@acme.test"),
+                Participant("Ravi Kumar", "ravi@acme.test"),
+                Participant("Lena Fischer", "lena@acme.test"),
+                Participant("Omar Haddad", "omar@acme.test"),
+            ],
+            starts_at=_at(now, days=10, hour=13), session_minutes=120,
+        )
+
+    def _past_sessions(self, practice, owner, coach, now, today):
+        engagement = Engagement.objects.filter(
+            practice=practice, kind=EngagementKind.PER_SESSION, client__email="jonas@example.com"
+        ).first()
+        for weeks in (6, 4, 2):
+            start = _at(now, days=-7 * weeks, hour=15)
+            Session.objects.create(
+                practice=practice, engagement=engagement, collection=engagement.collection,
+                coach=engagement.coach, client=engagement.client, title=engagement.title,
+                starts_at=start, ends_at=start + dt.timedelta(minutes=55),
+                status=SessionStatus.COMPLETED, source=SessionSource.BOOKING_LINK,
+            )
+
+
+def _at(now: dt.datetime, *, days: int, hour: int) -> dt.datetime:
+    day = (now + dt.timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return day

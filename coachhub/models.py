@@ -1,0 +1,231 @@
+"""The tenancy core: users, practices (the tenant), memberships, API tokens, audit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django_scopes import ScopedManager
+
+from .timezones import validate_time_zone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in: a coach, an assistant, an owner or a platform admin."""
+
+    username = None
+    email = models.EmailField("e-mail address", unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Practice(models.Model):
+    """The tenant: a coach's or a group of coaches' business, with its policies."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    time_zone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    currency = models.CharField(
+        max_length=3,
+        default="GBP",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO code such as GBP.")],
+    )
+    logo_url = models.URLField(blank=True)
+    brand_colour = models.CharField(
+        max_length=7,
+        default="#2f5d62",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour such as #2f5d62.")],
+    )
+    default_session_minutes = models.PositiveSmallIntegerField(
+        default=55, validators=[MinValueValidator(5)]
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(default=0)
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=5)
+    minimum_notice_minutes = models.PositiveIntegerField(default=12 * 60)
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(1)]
+    )
+    cancellation_window_hours = models.PositiveSmallIntegerField(default=24)
+    one_off_sessions_for_new_clients = models.BooleanField(
+        default=True,
+        help_text="Off: people who have never bought before are offered packages only.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def slack_connected(self) -> bool:
+        """Whether a Slack workspace is connected. The Slack integration is not built
+        yet, so no practice has one; checklists say so instead of pretending."""
+        return False
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    COACH = "coach", "Coach"
+    ASSISTANT = "assistant", "Assistant"
+
+
+class Membership(models.Model):
+    """A user's place in a practice. Resolves the tenant, so it is not itself scoped."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.COACH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["practice__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "user"], name="unique_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.practice}"
+
+    # Role rules (SPEC §1). One place, so views, API and admin agree.
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def sees_all_clients(self) -> bool:
+        """Owners see every client; assistants schedule for everyone; coaches see their own."""
+        return self.role in (Role.OWNER, Role.ASSISTANT)
+
+    @property
+    def can_manage_practice(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def can_manage_contracts(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def can_edit_engagements(self) -> bool:
+        return self.role in (Role.OWNER, Role.COACH)
+
+    @property
+    def can_read_private_notes(self) -> bool:
+        return self.role in (Role.OWNER, Role.COACH)
+
+
+class PracticeScoped(models.Model):
+    """Base for tenant-owned rows: the manager refuses any query outside a practice scope.
+
+    Subclasses declare their own `practice` foreign key (so each gets a readable
+    related name such as `practice.clients`).
+    """
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        abstract = True
+
+
+class ApiToken(PracticeScoped):
+    """A practice-scoped API key for one member. Only a hash is stored."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=80, default="API token")
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def new_key() -> str:
+        return "ch_" + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+class AuditEntry(PracticeScoped):
+    """Who changed what, when: written by every service that changes tenant data."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}#{self.object_id}"
+
+

@@ -1,0 +1,102 @@
+"""Writes for the tenancy core: practices, memberships, API tokens, audit entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import ApiToken, AuditEntry, Membership, Practice, Role, User
+
+
+def audit_record(
+    *, practice: Practice, actor: User | None, action: str, obj: models.Model, **data: Any
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        practice=practice,
+        actor=actor if actor and actor.is_authenticated else None,
+        action=action,
+        object_type=obj._meta.label,
+        object_id=str(obj.pk),
+        data={key: str(value) for key, value in data.items()},
+    )
+
+
+def unique_practice_slug(name: str) -> str:
+    base = slugify(name)[:50] or "practice"
+    slug, counter = base, 2
+    while Practice.objects.filter(slug=slug).exists():
+        slug = f"{base}-{counter}"
+        counter += 1
+    return slug
+
+
+@transaction.atomic
+def practice_create(*, owner: User, name: str, time_zone: str = "Europe/London") -> Practice:
+    """A new practice with its owner and the shipped collection templates."""
+    from engagements.services import collection_templates_install
+    from coachhub.tenancy import practice_scope
+
+    practice = Practice(name=name.strip(), slug=unique_practice_slug(name), time_zone=time_zone)
+    practice.full_clean()
+    practice.save()
+    Membership.objects.create(practice=practice, user=owner, role=Role.OWNER)
+    with practice_scope(practice):
+        collection_templates_install(practice=practice)
+        audit_record(practice=practice, actor=owner, action="practice.create", obj=practice)
+    return practice
+
+
+def membership_add(*, practice: Practice, actor: User, email: str, role: str) -> Membership:
+    """Add an existing user to the practice (invitations by e-mail come later)."""
+    from django.core.exceptions import ValidationError
+
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose owner, coach or assistant."})
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        raise ValidationError(
+            {"email": "No CoachHub account uses this e-mail; ask them to sign up first."}
+        )
+    membership, created = Membership.objects.get_or_create(
+        practice=practice, user=user, defaults={"role": role}
+    )
+    if not created:
+        raise ValidationError({"email": "This person is already a member of the practice."})
+    audit_record(practice=practice, actor=actor, action="membership.add", obj=membership, role=role)
+    return membership
+
+
+def api_token_create(*, practice: Practice, user: User, name: str = "API token") -> tuple[ApiToken, str]:
+    """A new token for a member of the practice; the plain key is returned once, never stored."""
+    from django.core.exceptions import ValidationError
+
+    if not Membership.objects.filter(practice=practice, user=user).exists():
+        raise ValidationError(f"{user} is not a member of {practice}.")
+    key = ApiToken.new_key()
+    token = ApiToken.objects.create(
+        practice=practice, user=user, name=name, prefix=key[3:11], key_hash=ApiToken.hash_key(key)
+    )
+    audit_record(practice=practice, actor=user, action="api_token.create", obj=token)
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(practice=token.practice, actor=actor, action="api_token.revoke", obj=token)
+
+
+def model_update(
+    *, instance: models.Model, data: dict[str, Any], fields: list[str]
+) -> tuple[models.Model, list[str]]:
+    """Set the allowed fields that changed, validate, and save only those."""
+    changed = [name for name in fields if name in data and getattr(instance, name) != data[name]]
+    for name in changed:
+        setattr(instance, name, data[name])
+    if changed:
+        instance.full_clean()
+        instance.save(update_fields=changed)
+    return instance, changed

@@ -1,0 +1,126 @@
+"""Resolve the active practice once per request and scope every tenant query to it.
+
+The practice comes from the member's choice (kept in the session), membership is
+checked here, and the whole request runs inside a django-scopes scope, so a query
+on tenant data outside a practice raises instead of leaking rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django_scopes import scope, scopes_disabled
+
+from .models import Membership, Practice
+
+SESSION_KEY = "active_practice_id"
+
+
+@contextmanager
+def practice_scope(practice: Practice | int) -> Iterator[None]:
+    """Scope tenant queries to one practice. Never pass None: that would unscope."""
+    practice_id = practice if isinstance(practice, int) else practice.pk
+    if practice_id is None:
+        raise ValueError("practice_scope needs a saved practice")
+    with scope(practice=practice_id):
+        yield
+
+
+@contextmanager
+def practices_scope(practice_ids: list[int]) -> Iterator[None]:
+    """Scope to several practices (a staff member's admin view); empty means none."""
+    with scope(practice=list(practice_ids)):
+        yield
+
+
+def memberships_of(user) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("practice"))
+
+
+def choose_active_membership(request: HttpRequest, memberships: list[Membership]):
+    wanted = request.session.get(SESSION_KEY)
+    for membership in memberships:
+        if membership.practice_id == wanted:
+            return membership
+    return memberships[0] if memberships else None
+
+
+def set_active_practice(request: HttpRequest, practice_id: int) -> Membership:
+    """Switch practice; a practice the user is not a member of is a 404."""
+    for membership in memberships_of(request.user):
+        if membership.practice_id == practice_id:
+            request.session[SESSION_KEY] = practice_id
+            return membership
+    raise Http404("No such practice.")
+
+
+class TenantMiddleware:
+    """Put `practice`, `membership` and `memberships` on the request and scope it.
+
+    The admin is scoped by the admin site itself (see coachhub.admin_site);
+    anonymous requests get no scope, so public views must open one explicitly.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.practice = None
+        request.membership = None
+        request.memberships = []
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        request.memberships = memberships_of(user)
+        membership = choose_active_membership(request, request.memberships)
+        if membership is None:
+            return self.get_response(request)
+        request.membership = membership
+        request.practice = membership.practice
+        with practice_scope(membership.practice_id):
+            return self.get_response(request)
+
+
+def member_required(view: Callable) -> Callable:
+    """Dashboard views: signed in, with an active practice (else to the practice set-up)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        from django.contrib.auth.views import redirect_to_login
+        from django.shortcuts import redirect
+
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if request.membership is None:
+            return redirect("practice_create")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def owner_required(view: Callable) -> Callable:
+    """Practice management: members who are not owners get 403 (they know the page exists)."""
+
+    @wraps(view)
+    @member_required
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not request.membership.can_manage_practice:
+            raise PermissionDenied("Only the practice owner can do this.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+__all__ = [
+    "TenantMiddleware",
+    "member_required",
+    "owner_required",
+    "practice_scope",
+    "practices_scope",
+    "scopes_disabled",
+    "set_active_practice",
+]

@@ -1,0 +1,39 @@
+"""Time-zone helpers: validation, and calendar months in a given zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.core.exceptions import ValidationError
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zone_names():
+        raise ValidationError(
+            "%(value)s is not a known time zone; use an IANA name such as Europe/London.",
+            params={"value": value},
+        )
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zone_names())]
+
+
+def month_bounds(year: int, month: int, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The instants (UTC) at which a calendar month starts and ends in `zone`."""
+    start_local = dt.datetime(year, month, 1, tzinfo=zone)
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    end_local = dt.datetime(next_year, next_month, 1, tzinfo=zone)
+    return start_local.astimezone(dt.UTC), end_local.astimezone(dt.UTC)
+
+
+def local_month_of(instant: dt.datetime, zone: ZoneInfo) -> tuple[int, int]:
+    local = instant.astimezone(zone)
+    return local.year, local.month

@@ -1,0 +1,180 @@
+"""Core pages: home, dashboard, practice set-up and switching, members, tokens, health."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
+from .models import ApiToken, Membership
+from .services import api_token_create, api_token_revoke, membership_add, model_update, practice_create
+from .tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "home.html")
+
+
+@member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from engagements.selectors import engagement_list, seat_usage_this_month
+    from sessions_app.selectors import upcoming_sessions
+
+    now = timezone.now()
+    membership = request.membership
+    setup_in_progress = [e for e in engagement_list(membership, status="active")[:50] if e.open_steps]
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "upcoming": upcoming_sessions(membership, now=now, limit=10),
+            "setup_in_progress": setup_in_progress[:10],
+            "seat_usage": seat_usage_this_month(membership, at=now),
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def practice_create_view(request: HttpRequest) -> HttpResponse:
+    form = PracticeCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            practice = practice_create(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            request.session[SESSION_KEY] = practice.pk
+            messages.success(request, f"{practice.name} is ready.")
+            return redirect("dashboard")
+    return render(request, "coachhub/practice_create.html", {"form": form})
+
+
+@login_required
+@require_POST
+def practice_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        practice_id = int(request.POST.get("practice", ""))
+    except ValueError:
+        messages.error(request, "Choose a practice.")
+        return redirect("dashboard")
+    membership = set_active_practice(request, practice_id)
+    messages.success(request, f"Switched to {membership.practice.name}.")
+    return redirect("dashboard")
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def practice_settings(request: HttpRequest) -> HttpResponse:
+    practice = request.practice
+    fields = list(PracticeSettingsForm.base_fields)
+    form = PracticeSettingsForm(
+        request.POST or None, initial={name: getattr(practice, name) for name in fields}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            model_update(instance=practice, data=form.cleaned_data, fields=fields)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Practice settings saved.")
+            return redirect("practice_settings")
+    return render(request, "coachhub/practice_settings.html", {"form": form})
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def members(request: HttpRequest) -> HttpResponse:
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership_add(
+                practice=request.practice, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Member added.")
+            return redirect("members")
+    memberships = Membership.objects.filter(practice=request.practice).select_related("user")
+    return render(request, "coachhub/members.html", {"form": form, "member_list": memberships})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Each member manages their own tokens for the active practice."""
+    new_key = None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            token = ApiToken.objects.filter(
+                practice=request.practice, user=request.user, pk=request.POST.get("revoke") or 0,
+                revoked_at__isnull=True,
+            ).first()
+            if token:
+                api_token_revoke(token=token, actor=request.user)
+                messages.success(request, "Token revoked.")
+            return redirect("api_tokens")
+        name = (request.POST.get("name") or "").strip()[:80] or "API token"
+        _, new_key = api_token_create(practice=request.practice, user=request.user, name=name)
+    tokens = ApiToken.objects.filter(practice=request.practice, user=request.user)
+    return render(request, "coachhub/api_tokens.html", {"tokens": tokens, "new_key": new_key})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker reachability (503 if either is down); workers are reported only,
+    so a stopped worker does not take the web nodes out of a load balancer."""
+    checks: dict[str, dict] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"ok": True, "vendor": connection.vendor}
+    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
+        checks["database"] = {"ok": False, "error": error.__class__.__name__}
+    redis_url = settings.REDIS_URL
+    if not redis_url:
+        checks["broker"] = {"ok": True, "kind": "in-process (tasks run eagerly)"}
+        checks["workers"] = {"ok": True, "kind": "in-process"}
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+            checks["broker"] = {"ok": True, "kind": "redis"}
+        except Exception as error:  # noqa: BLE001
+            checks["broker"] = {"ok": False, "kind": "redis", "error": error.__class__.__name__}
+        checks["workers"] = _worker_check() if checks["broker"]["ok"] else {"ok": False}
+    healthy = checks["database"]["ok"] and checks["broker"]["ok"]
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+
+
+def _worker_check() -> dict:
+    from coachhub.celery import app
+
+    try:
+        replies = app.control.ping(timeout=0.5)
+    except Exception as error:  # noqa: BLE001
+        return {"ok": False, "error": error.__class__.__name__}
+    return {"ok": bool(replies), "responding": len(replies)}

@@ -1,0 +1,116 @@
+from django.contrib import admin
+
+from coachhub.admin_site import PracticeAdminMixin
+
+from .models import (
+    ChecklistStep,
+    Client,
+    Collection,
+    CollectionParticipant,
+    CollectionResource,
+    CollectionTemplate,
+    Contract,
+    Engagement,
+    Organization,
+    SeatAssignment,
+)
+
+
+@admin.register(Client)
+class ClientAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "email", "practice", "coach", "status", "organization", "created_at"]
+    list_filter = ["status", "practice"]
+    search_fields = ["name", "email", "phone"]
+    list_select_related = ["practice", "coach", "organization"]
+    actions = ["mark_alumni"]
+
+    @admin.action(description="Mark selected clients as alumni")
+    def mark_alumni(self, request, queryset):
+        queryset.update(status="alumni")
+
+
+@admin.register(Organization)
+class OrganizationAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "practice", "billing_email", "created_at"]
+    search_fields = ["name", "billing_email"]
+    list_select_related = ["practice"]
+
+
+@admin.register(Contract)
+class ContractAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["organization", "title", "practice", "starts_on", "ends_on", "seats",
+                    "sessions_per_seat_per_month", "price_per_seat_month"]
+    list_filter = ["starts_on", "ends_on"]
+    search_fields = ["title", "organization__name"]
+    list_select_related = ["organization", "practice"]
+
+
+@admin.register(SeatAssignment)
+class SeatAssignmentAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["client", "contract", "practice", "coach_chosen_at", "ended_on"]
+    list_filter = ["ended_on"]
+    search_fields = ["client__name", "client__email", "contract__organization__name"]
+    list_select_related = ["client", "contract__organization", "practice"]
+
+
+@admin.register(CollectionTemplate)
+class CollectionTemplateAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "kind", "practice", "is_builtin"]
+    list_filter = ["kind", "is_builtin"]
+    search_fields = ["name"]
+    list_select_related = ["practice"]
+
+
+class ChecklistStepInline(admin.TabularInline):
+    model = ChecklistStep
+    extra = 0
+    fields = ["position", "key", "label", "state", "reason"]
+    readonly_fields = ["key"]
+
+
+@admin.register(Engagement)
+class EngagementAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "kind", "practice", "client", "coach", "funding", "status", "starts_on"]
+    list_filter = ["kind", "status", "funding"]
+    search_fields = ["title", "client__name", "client__email", "core_subject"]
+    list_select_related = ["practice", "client", "coach"]
+    inlines = [ChecklistStepInline]
+
+
+@admin.register(ChecklistStep)
+class ChecklistStepAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["engagement", "position", "label", "state", "updated_at"]
+    list_filter = ["state", "key"]
+    search_fields = ["engagement__title", "label", "reason"]
+    list_select_related = ["engagement"]
+
+
+class ParticipantInline(admin.TabularInline):
+    model = CollectionParticipant
+    extra = 0
+    raw_id_fields = ["client"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "kind", "practice", "engagement", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["title", "engagement__title"]
+    list_select_related = ["practice", "engagement"]
+    readonly_fields = ["public_id"]
+    inlines = [ParticipantInline]
+
+
+@admin.register(CollectionParticipant)
+class CollectionParticipantAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["client", "collection", "added_at"]
+    search_fields = ["client__name", "client__email", "collection__title"]
+    list_select_related = ["client", "collection"]
+
+
+@admin.register(CollectionResource)
+class CollectionResourceAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "kind", "collection", "sent_at", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["title", "collection__title"]
+    list_select_related = ["collection"]

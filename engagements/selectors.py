@@ -1,0 +1,252 @@
+"""Reads for engagements: what each member may see, and seat allowances.
+
+Visibility (SPEC §1): owners and assistants see every client of the practice;
+coaches see the clients they coach (as main coach, engagement coach or workshop
+coach). Another practice's rows are never reachable: the scoped manager filters
+them out and every `*_get_for_member` turns a miss into a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from coachhub.models import Membership
+from coachhub.timezones import local_month_of, month_bounds
+from sessions_app.models import STATUSES_THAT_USE_ALLOWANCE, Session
+
+from .models import (
+    Client,
+    Collection,
+    CollectionParticipant,
+    Contract,
+    Engagement,
+    Organization,
+    SeatAssignment,
+)
+from .seat_billing import Allowance
+
+
+def _get_or_404(queryset: QuerySet, pk) -> object:
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(f"No {queryset.model._meta.verbose_name} found.") from None
+
+
+# --- Clients -----------------------------------------------------------------
+def clients_visible_to(membership: Membership) -> QuerySet[Client]:
+    clients = Client.objects.filter(practice=membership.practice)
+    if membership.sees_all_clients:
+        return clients
+    user = membership.user_id
+    coached_engagements = Engagement.objects.filter(
+        practice=membership.practice, coach_id=user, client__isnull=False
+    ).values("client_id")
+    workshop_participants = CollectionParticipant.objects.filter(
+        practice=membership.practice, collection__engagement__coach_id=user
+    ).values("client_id")
+    return clients.filter(
+        Q(coach_id=user) | Q(pk__in=coached_engagements) | Q(pk__in=workshop_participants)
+    )
+
+
+def client_list(membership: Membership, *, search: str = "", status: str = "") -> QuerySet[Client]:
+    clients = clients_visible_to(membership).select_related("coach", "organization")
+    if search:
+        clients = clients.filter(Q(name__icontains=search) | Q(email__icontains=search))
+    if status:
+        clients = clients.filter(status=status)
+    return clients.order_by("name")
+
+
+def client_get_for_member(membership: Membership, pk) -> Client:
+    return _get_or_404(clients_visible_to(membership).select_related("coach", "organization"), pk)
+
+
+def client_get_for_member_write(membership: Membership, pk) -> Client:
+    """Every member may edit a client they can see (assistants keep contact details)."""
+    return client_get_for_member(membership, pk)
+
+
+def client_private_notes_for_member(membership: Membership, client: Client) -> str:
+    if not membership.can_read_private_notes:
+        raise PermissionDenied("Assistants cannot read private notes.")
+    return client.private_notes
+
+
+def open_seat_of(client: Client) -> SeatAssignment | None:
+    return (
+        SeatAssignment.objects.filter(client=client, ended_on__isnull=True)
+        .select_related("contract__organization")
+        .first()
+    )
+
+
+# --- Organizations and contracts ------------------------------------------------
+def organization_list(membership: Membership) -> QuerySet[Organization]:
+    return Organization.objects.filter(practice=membership.practice).annotate(
+        contract_count=Count("contracts", distinct=True),
+        client_count=Count("clients", distinct=True),
+    )
+
+
+def organization_get_for_member(membership: Membership, pk) -> Organization:
+    return _get_or_404(Organization.objects.filter(practice=membership.practice), pk)
+
+
+def organization_get_for_member_write(membership: Membership, pk) -> Organization:
+    organization = organization_get_for_member(membership, pk)
+    if not membership.can_manage_contracts:
+        raise PermissionDenied("Only the practice owner manages companies and contracts.")
+    return organization
+
+
+def contract_list(membership: Membership) -> QuerySet[Contract]:
+    return (
+        Contract.objects.filter(practice=membership.practice)
+        .select_related("organization")
+        .annotate(
+            seats_taken=Count("assignments", filter=Q(assignments__ended_on__isnull=True))
+        )
+    )
+
+
+def contract_get_for_member(membership: Membership, pk) -> Contract:
+    return _get_or_404(contract_list(membership), pk)
+
+
+def contract_get_for_member_write(membership: Membership, pk) -> Contract:
+    contract = contract_get_for_member(membership, pk)
+    if not membership.can_manage_contracts:
+        raise PermissionDenied("Only the practice owner manages companies and contracts.")
+    return contract
+
+
+# --- Engagements and collections -------------------------------------------------
+def engagements_visible_to(membership: Membership) -> QuerySet[Engagement]:
+    engagements = Engagement.objects.filter(practice=membership.practice)
+    if membership.sees_all_clients:
+        return engagements
+    return engagements.filter(coach_id=membership.user_id)
+
+
+def engagement_list(
+    membership: Membership, *, kind: str = "", status: str = ""
+) -> QuerySet[Engagement]:
+    engagements = engagements_visible_to(membership).select_related(
+        "client", "coach", "organization"
+    )
+    if kind:
+        engagements = engagements.filter(kind=kind)
+    if status:
+        engagements = engagements.filter(status=status)
+    return engagements.annotate(
+        open_steps=Count("steps", filter=Q(steps__state__in=["pending", "failed"]))
+    ).order_by("-created_at")
+
+
+def engagement_get_for_member(membership: Membership, pk) -> Engagement:
+    return _get_or_404(
+        engagements_visible_to(membership).select_related("client", "coach", "organization"), pk
+    )
+
+
+def engagement_get_for_member_write(membership: Membership, pk) -> Engagement:
+    engagement = engagement_get_for_member(membership, pk)
+    if not membership.can_edit_engagements:
+        raise PermissionDenied("Assistants can view engagements but not change them.")
+    return engagement
+
+
+def collections_visible_to(membership: Membership) -> QuerySet[Collection]:
+    return Collection.objects.filter(
+        practice=membership.practice, engagement__in=engagements_visible_to(membership)
+    )
+
+
+def collection_get_for_member(membership: Membership, pk) -> Collection:
+    return _get_or_404(
+        collections_visible_to(membership).select_related("engagement", "template"), pk
+    )
+
+
+def collection_get_for_member_write(membership: Membership, pk) -> Collection:
+    collection = collection_get_for_member(membership, pk)
+    if not membership.can_edit_engagements:
+        raise PermissionDenied("Assistants can view collections but not change them.")
+    return collection
+
+
+# --- Seat allowance --------------------------------------------------------------
+def seat_allowance(seat: SeatAssignment, *, at: dt.datetime) -> Allowance:
+    """Sessions used and left in the calendar month (practice time) that contains `at`."""
+    zone = seat.practice.zone
+    year, month = local_month_of(at, zone)
+    start, end = month_bounds(year, month, zone)
+    used = Session.objects.filter(
+        practice_id=seat.practice_id,
+        seat=seat,
+        status__in=STATUSES_THAT_USE_ALLOWANCE,
+        starts_at__gte=start,
+        starts_at__lt=end,
+    ).count()
+    return Allowance(year, month, seat.contract.sessions_per_seat_per_month, used)
+
+
+def seat_usage_this_month(membership: Membership, *, at: dt.datetime) -> list[Contract]:
+    """Contracts running this month with seats taken and sessions used (one query)."""
+    zone = membership.practice.zone
+    year, month = local_month_of(at, zone)
+    start, end = month_bounds(year, month, zone)
+    today = at.astimezone(zone).date()
+    contracts = (
+        Contract.objects.filter(
+            practice=membership.practice, starts_on__lte=today, ends_on__gte=today
+        )
+        .select_related("organization")
+        .annotate(
+            seats_taken=Count(
+                "assignments", filter=Q(assignments__ended_on__isnull=True), distinct=True
+            ),
+            sessions_used=Count(
+                "assignments__sessions",
+                filter=Q(
+                    assignments__sessions__status__in=STATUSES_THAT_USE_ALLOWANCE,
+                    assignments__sessions__starts_at__gte=start,
+                    assignments__sessions__starts_at__lt=end,
+                ),
+                distinct=True,
+            ),
+        )
+    )
+    result = list(contracts)
+    for contract in result:
+        contract.sessions_allowed = contract.seats_taken * contract.sessions_per_seat_per_month
+    return result
+
+
+def seat_allowances(
+    seats: list[SeatAssignment], contract: Contract, *, at: dt.datetime
+) -> dict[int, Allowance]:
+    """Allowances for many seats of one contract in one query (contract page)."""
+    zone = contract.practice.zone
+    year, month = local_month_of(at, zone)
+    start, end = month_bounds(year, month, zone)
+    used = dict(
+        Session.objects.filter(
+            practice_id=contract.practice_id,
+            seat__in=seats,
+            status__in=STATUSES_THAT_USE_ALLOWANCE,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .values("seat")
+        .annotate(n=Count("pk"))
+        .values_list("seat", "n")
+    )
+    allowed = contract.sessions_per_seat_per_month
+    return {seat.pk: Allowance(year, month, allowed, used.get(seat.pk, 0)) for seat in seats}

@@ -1,0 +1,528 @@
+"""Dashboard pages for clients, companies, contracts, engagements and collections.
+
+Views fetch through selectors, call a service, and render; role rules live in
+the selectors' `*_write` variants and in the services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from coachhub.forms import apply_validation_error
+from coachhub.tenancy import member_required
+from sessions_app.models import Session
+
+from . import selectors, services
+from .forms import (
+    ChecklistStepForm,
+    ClientForm,
+    ContractForm,
+    EngagementEditForm,
+    MonthlyPackageForm,
+    OrganizationForm,
+    ParticipantsAddForm,
+    PerSessionForm,
+    PrivateNotesForm,
+    ResourceForm,
+    SeatAssignForm,
+    SessionForm,
+    TeamWorkshopForm,
+)
+from .models import ClientStatus, EngagementKind, EngagementStatus
+
+
+def _page(request: HttpRequest, queryset, per_page: int = 50):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+# --- Clients --------------------------------------------------------------------
+@member_required
+def client_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    if status not in ClientStatus.values:
+        status = ""
+    clients = selectors.client_list(request.membership, search=search, status=status)
+    return render(
+        request,
+        "engagements/client_list.html",
+        {"page": _page(request, clients), "q": search, "status": status,
+         "statuses": ClientStatus.choices},
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def client_create(request: HttpRequest) -> HttpResponse:
+    form = ClientForm(request.POST or None, membership=request.membership)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_create(
+                practice=request.practice, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, f"{client.name} added.")
+            return redirect(client)
+    return render(request, "engagements/form.html", {"form": form, "title": "New client"})
+
+
+@member_required
+def client_detail(request: HttpRequest, client_pk: int) -> HttpResponse:
+    membership = request.membership
+    client = selectors.client_get_for_member(membership, client_pk)
+    seat = selectors.open_seat_of(client)
+    now = timezone.now()
+    sessions = list(
+        Session.objects.filter(practice=request.practice, client=client)
+        .select_related("engagement", "coach", "seat__contract__organization")
+        .order_by("-starts_at")[:50]
+    )
+    return render(
+        request,
+        "engagements/client_detail.html",
+        {
+            "client": client,
+            "seat": seat,
+            "allowance": selectors.seat_allowance(seat, at=now) if seat else None,
+            "engagements": client.engagements.select_related("coach").order_by("-created_at"),
+            "sessions": sessions,
+            "can_read_notes": membership.can_read_private_notes,
+        },
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def client_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
+    client = selectors.client_get_for_member_write(request.membership, client_pk)
+    initial = {
+        "pk": client.pk, "name": client.name, "email": client.email,
+        "time_zone": client.time_zone, "phone": client.phone, "status": client.status,
+        "tags": ", ".join(client.tags), "organization": client.organization,
+        "coach": client.coach,
+    }
+    form = ClientForm(request.POST or None, membership=request.membership, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.client_update(client=client, actor=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Client saved.")
+            return redirect(client)
+    return render(request, "engagements/form.html", {"form": form, "title": f"Edit {client.name}"})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def client_notes(request: HttpRequest, client_pk: int) -> HttpResponse:
+    client = selectors.client_get_for_member(request.membership, client_pk)
+    notes = selectors.client_private_notes_for_member(request.membership, client)
+    form = PrivateNotesForm(request.POST or None, initial={"private_notes": notes})
+    if request.method == "POST" and form.is_valid():
+        services.client_private_notes_update(
+            client=client, membership=request.membership,
+            notes=form.cleaned_data["private_notes"],
+        )
+        messages.success(request, "Private notes saved.")
+        return redirect(client)
+    return render(
+        request, "engagements/form.html",
+        {"form": form, "title": f"Private notes — {client.name}",
+         "intro": "Only you and the practice owners can read these. Assistants cannot."},
+    )
+
+
+# --- Companies and contracts --------------------------------------------------------
+@member_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "engagements/organization_list.html",
+        {"page": _page(request, selectors.organization_list(request.membership)),
+         "contracts": selectors.contract_list(request.membership)[:50]},
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def organization_create(request: HttpRequest) -> HttpResponse:
+    if not request.membership.can_manage_contracts:
+        raise PermissionDenied("Only the practice owner manages companies and contracts.")
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = services.organization_create(
+                practice=request.practice, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            return redirect(organization)
+    return render(request, "engagements/form.html", {"form": form, "title": "New company"})
+
+
+@member_required
+def organization_detail(request: HttpRequest, organization_pk: int) -> HttpResponse:
+    organization = selectors.organization_get_for_member(request.membership, organization_pk)
+    return render(
+        request, "engagements/organization_detail.html",
+        {"organization": organization,
+         "contracts": selectors.contract_list(request.membership).filter(organization=organization),
+         "clients": selectors.clients_visible_to(request.membership).filter(organization=organization)},
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def organization_edit(request: HttpRequest, organization_pk: int) -> HttpResponse:
+    organization = selectors.organization_get_for_member_write(request.membership, organization_pk)
+    form = OrganizationForm(
+        request.POST or None,
+        initial={"name": organization.name, "billing_email": organization.billing_email,
+                 "notes": organization.notes},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.organization_update(
+                organization=organization, actor=request.user, data=form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            return redirect(organization)
+    return render(request, "engagements/form.html", {"form": form, "title": f"Edit {organization}"})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def contract_create(request: HttpRequest) -> HttpResponse:
+    if not request.membership.can_manage_contracts:
+        raise PermissionDenied("Only the practice owner manages companies and contracts.")
+    form = ContractForm(
+        request.POST or None, membership=request.membership,
+        initial={"organization": request.GET.get("organization")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.contract_create(
+                practice=request.practice, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            return redirect(contract)
+    return render(request, "engagements/form.html", {"form": form, "title": "New seat contract"})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def contract_detail(request: HttpRequest, contract_pk: int) -> HttpResponse:
+    membership = request.membership
+    contract = selectors.contract_get_for_member(membership, contract_pk)
+    form = SeatAssignForm(request.POST or None, membership=membership)
+    if request.method == "POST":
+        if not membership.can_manage_contracts:
+            raise PermissionDenied("Only the practice owner assigns seats.")
+        if form.is_valid():
+            try:
+                services.seat_assign(
+                    practice=request.practice, actor=request.user, contract=contract,
+                    **form.cleaned_data,
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, "Seat assigned.")
+                return redirect(contract)
+    now = timezone.now()
+    seats = list(contract.assignments.filter(ended_on__isnull=True).select_related("client"))
+    allowances = selectors.seat_allowances(seats, contract, at=now)
+    rows = [(seat, allowances[seat.pk]) for seat in seats]
+    return render(
+        request, "engagements/contract_detail.html",
+        {"contract": contract, "rows": rows, "form": form},
+    )
+
+
+# --- Engagements ------------------------------------------------------------------
+@member_required
+def engagement_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in EngagementKind.values else ""
+    status = request.GET.get("status", "")
+    status = status if status in EngagementStatus.values else ""
+    engagements = selectors.engagement_list(request.membership, kind=kind, status=status)
+    return render(
+        request, "engagements/engagement_list.html",
+        {"page": _page(request, engagements), "kind": kind, "status": status,
+         "kinds": EngagementKind.choices, "statuses": EngagementStatus.choices},
+    )
+
+
+@member_required
+def engagement_new(request: HttpRequest) -> HttpResponse:
+    _require_engagement_editor(request)
+    return render(request, "engagements/engagement_new.html")
+
+
+def _require_engagement_editor(request: HttpRequest) -> None:
+    if not request.membership.can_edit_engagements:
+        raise PermissionDenied("Assistants can view engagements but not create them.")
+
+
+def _client_from(form, request):
+    data = form.cleaned_data
+    if data.get("client"):
+        return data["client"]
+    client, _ = services.client_find_or_create(
+        practice=request.practice, actor=request.user, email=data["new_client_email"],
+        name=data["new_client_name"], coach=data["coach"],
+    )
+    return client
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def engagement_create_per_session(request: HttpRequest) -> HttpResponse:
+    _require_engagement_editor(request)
+    form = PerSessionForm(request.POST or None, membership=request.membership)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            engagement = services.engagement_create_per_session(
+                practice=request.practice, actor=request.user, client=_client_from(form, request),
+                coach=data["coach"], session_minutes=data["session_minutes"],
+                first_session_at=data["first_session_at"],
+                send_platform_invite=data["send_platform_invite"], aims=data["aims"],
+                allowance_override_reason=data["allowance_override_reason"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Per-session coaching set up. Here is its checklist.")
+            return redirect(engagement)
+    return render(request, "engagements/engagement_form.html",
+                  {"form": form, "kind": EngagementKind.PER_SESSION,
+                   "title": "Per-session coaching"})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def engagement_create_monthly_package(request: HttpRequest) -> HttpResponse:
+    _require_engagement_editor(request)
+    form = MonthlyPackageForm(request.POST or None, membership=request.membership)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            engagement = services.engagement_create_monthly_package(
+                practice=request.practice, actor=request.user, client=_client_from(form, request),
+                coach=data["coach"], hours_per_month=data["hours_per_month"],
+                cadence=data["cadence"], session_minutes=data["session_minutes"],
+                preferred_weekday=data["preferred_weekday"],
+                preferred_time=data["preferred_time"], starts_on=data["starts_on"],
+                months=data["months"], aims=data["aims"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Monthly package set up. Here is its checklist.")
+            return redirect(engagement)
+    return render(request, "engagements/engagement_form.html",
+                  {"form": form, "kind": EngagementKind.MONTHLY_PACKAGE,
+                   "title": "Monthly package"})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def engagement_create_team_workshop(request: HttpRequest) -> HttpResponse:
+    _require_engagement_editor(request)
+    form = TeamWorkshopForm(request.POST or None, request.FILES or None,
+                            membership=request.membership)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            engagement = services.engagement_create_team_workshop(
+                practice=request.practice, actor=request.user, coach=data["coach"],
+                title=data["title"], core_subject=data["core_subject"],
+                participants=data["participants"], organization=data["organization"],
+                template=data["template"], agenda_items=data["agenda_items"],
+                starts_at=data["starts_at"], session_minutes=data["session_minutes"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Team workshop set up. Here is its checklist.")
+            return redirect(engagement)
+    return render(request, "engagements/engagement_form.html",
+                  {"form": form, "kind": EngagementKind.TEAM_WORKSHOP, "title": "Team workshop"})
+
+
+@member_required
+def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    membership = request.membership
+    engagement = selectors.engagement_get_for_member(membership, engagement_pk)
+    collection = getattr(engagement, "collection", None)
+    sessions = list(
+        engagement.sessions.select_related("client").order_by("starts_at")[:100]
+    )
+    seat = selectors.open_seat_of(engagement.client) if engagement.client_id else None
+    return render(
+        request, "engagements/engagement_detail.html",
+        {
+            "engagement": engagement,
+            "steps": engagement.steps.order_by("position"),
+            "collection": collection,
+            "sessions": sessions,
+            "seat": seat,
+            "allowance": selectors.seat_allowance(seat, at=timezone.now()) if seat else None,
+            "session_form": SessionForm(
+                membership=membership, initial={"minutes": engagement.session_minutes}
+            ),
+            "can_edit": membership.can_edit_engagements,
+        },
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def engagement_edit(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
+    form = EngagementEditForm(
+        request.POST or None,
+        initial={"title": engagement.title, "status": engagement.status, "aims": engagement.aims,
+                 "send_platform_invite": engagement.send_platform_invite},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.engagement_update(engagement=engagement, actor=request.user,
+                                       data=form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            return redirect(engagement)
+    return render(request, "engagements/form.html", {"form": form, "title": f"Edit {engagement}"})
+
+
+@member_required
+@require_POST
+def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> HttpResponse:
+    engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
+    step = engagement.steps.filter(key=step_key).first()
+    if step is None:
+        from django.http import Http404
+
+        raise Http404("No such step.")
+    form = ChecklistStepForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.checklist_step_set(engagement=engagement, actor=request.user, key=step_key,
+                                        **form.cleaned_data)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    else:
+        error = "Choose a valid state."
+    if request.htmx:
+        step.refresh_from_db()
+        return render(request, "engagements/_step.html",
+                      {"step": step, "engagement": engagement, "can_edit": True, "error": error},
+                      status=200 if error is None else 400)
+    if error:
+        messages.error(request, error)
+    return redirect(engagement)
+
+
+@member_required
+@require_POST
+def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    from sessions_app.services import session_create
+
+    engagement = selectors.engagement_get_for_member(request.membership, engagement_pk)
+    form = SessionForm(request.POST, membership=request.membership)
+    if form.is_valid():
+        try:
+            session_create(
+                practice=request.practice, actor=request.user, engagement=engagement,
+                starts_at=form.cleaned_data["starts_at"], minutes=form.cleaned_data["minutes"],
+                location=form.cleaned_data["location"],
+                allowance_override_reason=form.cleaned_data["allowance_override_reason"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, "Session scheduled.")
+    else:
+        for field, errors in form.errors.items():
+            for message in errors:
+                messages.error(request, f"{form.fields[field].label or field}: {message}"
+                               if field != "__all__" else message)
+    return redirect(engagement)
+
+
+# --- Collections ------------------------------------------------------------------
+@member_required
+def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
+    collection = selectors.collection_get_for_member(request.membership, collection_pk)
+    return render(
+        request, "engagements/collection_detail.html",
+        {
+            "collection": collection,
+            "participants": collection.participants.order_by("name"),
+            "resources": collection.resources.all(),
+            "participants_form": ParticipantsAddForm(),
+            "resource_form": ResourceForm(),
+            "can_edit": request.membership.can_edit_engagements,
+        },
+    )
+
+
+@member_required
+@require_POST
+def collection_participants_add(request: HttpRequest, collection_pk: int) -> HttpResponse:
+    collection = selectors.collection_get_for_member_write(request.membership, collection_pk)
+    form = ParticipantsAddForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            added = services.participants_add(collection=collection, actor=request.user,
+                                              participants=form.cleaned_data["participants"])
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"{added} participant(s) added.")
+    else:
+        for message in form.non_field_errors() + [m for f in form.errors.values() for m in f]:
+            messages.error(request, message)
+    return redirect(collection)
+
+
+@member_required
+@require_POST
+def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpResponse:
+    collection = selectors.collection_get_for_member_write(request.membership, collection_pk)
+    form = ResourceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.collection_resource_add(collection=collection, actor=request.user,
+                                             **form.cleaned_data)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, "Resource added.")
+    else:
+        for field, errors in form.errors.items():
+            for message in errors:
+                messages.error(request, f"{field}: {message}")
+    return redirect(collection)
+
+
