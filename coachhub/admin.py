@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .admin_site import PracticeAdminMixin, staff_practice_ids
+from .admin_site import (
+    NotFoundIs404Mixin,
+    PracticeAdminMixin,
+    PracticeChoicesMixin,
+    staff_practice_ids,
+)
 from .models import ApiToken, AuditEntry, Membership, Practice, User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(NotFoundIs404Mixin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "time_zone", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
@@ -27,14 +32,14 @@ class UserAdmin(BaseUserAdmin):
         return queryset.filter(memberships__practice_id__in=staff_practice_ids(request.user)).distinct()
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(PracticeChoicesMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Practice)
-class PracticeAdmin(admin.ModelAdmin):
+class PracticeAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
     list_display = ["name", "slug", "time_zone", "currency", "created_at"]
     search_fields = ["name", "slug"]
     list_filter = ["time_zone", "currency"]
@@ -46,11 +51,6 @@ class PracticeAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(pk__in=staff_practice_ids(request.user))
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        from django.http import Http404
-
-        raise Http404("No such practice.")
 
 
 @admin.register(Membership)
@@ -89,4 +89,6 @@ class AuditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
+        # Entries are never edited. With no object yet the answer is "yes", so that a
+        # missing (or another practice's) entry is a 404 rather than a telling 403.
+        return obj is None and super().has_change_permission(request, obj)

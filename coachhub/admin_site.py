@@ -7,6 +7,7 @@ from functools import wraps
 
 from django.contrib import admin
 from django.http import Http404
+from django.urls import path
 from django_scopes import scope, scopes_disabled
 
 
@@ -41,20 +42,82 @@ class CoachHubAdminSite(admin.AdminSite):
 
         return scoped
 
+    def get_urls(self):
+        """Swap in a scoped "view on site" redirect: Django's looks the object up through
+        the unscoped base manager, which would confirm another practice's object exists."""
+        urls = super().get_urls()
+        for index, pattern in enumerate(urls):
+            if getattr(pattern, "name", None) == "view_on_site":
+                urls[index] = path(
+                    "r/<int:content_type_id>/<path:object_id>/",
+                    self.admin_view(self.view_on_site),
+                    name="view_on_site",
+                )
+        return urls
+
+    def view_on_site(self, request, content_type_id, object_id):
+        from django.contrib.contenttypes import views as contenttype_views
+        from django.contrib.contenttypes.models import ContentType
+        from django.core.exceptions import ObjectDoesNotExist, ValidationError
+
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+            model._default_manager.get(pk=object_id)
+        except (ObjectDoesNotExist, ValueError, ValidationError, AttributeError):
+            raise Http404("No such object.") from None
+        return contenttype_views.shortcut(request, content_type_id, object_id)
+
 
 admin_site = admin.site
 
 
-class PracticeAdminMixin:
-    """Row filtering for staff who are not superusers, and 404 (not a redirect) on a miss."""
+class NotFoundIs404Mixin:
+    """An object the viewer cannot see is a 404 on every admin view, never a redirect.
 
-    practice_field = "practice"
+    Django redirects to the index for a missing object and its legacy
+    `<object_id>/` URL redirects before looking; both are replaced here.
+    """
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.practice_field}__in": staff_practice_ids(request.user)})
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404("No such object.")
+
+    def get_urls(self):
+        urls = super().get_urls()
+        info = self.opts.app_label, self.opts.model_name
+        urls[-1] = path(
+            "<path:object_id>/",
+            self.admin_site.admin_view(self.object_redirect),
+            name="%s_%s_object_redirect" % info,
+        )
+        return urls
+
+    def object_redirect(self, request, object_id):
+        from django.contrib.admin.utils import unquote
+        from django.shortcuts import redirect
+
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such object.")
+        info = self.opts.app_label, self.opts.model_name
+        return redirect("admin:%s_%s_change" % info, object_id)
+
+    def history_view(self, request, object_id, extra_context=None):
+        from django.contrib.admin.utils import unquote
+
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such object.")
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        from django.contrib.admin.utils import unquote
+
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such object.")
+        return super().delete_view(request, object_id, extra_context)
+
+
+class PracticeChoicesMixin:
+    """Foreign-key choices for staff list only their practices and their members
+    (scoped models are already limited by the admin scope)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         from .models import Practice, User
@@ -69,5 +132,29 @@ class PracticeAdminMixin:
                 ).distinct()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404("No such object.")
+
+class PracticeInlineMixin(PracticeChoicesMixin):
+    """Inline rows take their practice from the parent object, so no choice is offered."""
+
+    exclude = ["practice"]
+
+
+class PracticeAdminMixin(PracticeChoicesMixin, NotFoundIs404Mixin):
+    """Row filtering for staff who are not superusers, and 404 (not a redirect) on a miss."""
+
+    practice_field = "practice"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.practice_field}__in": staff_practice_ids(request.user)})
+
+    def save_formset(self, request, form, formset, change):
+        for instance in formset.save(commit=False):
+            if hasattr(instance, "practice_id") and not instance.practice_id:
+                instance.practice_id = form.instance.practice_id
+            instance.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()

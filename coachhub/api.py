@@ -54,9 +54,10 @@ class PracticeViewSet(
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
 
     def initial(self, request, *args, **kwargs):
-        token_membership = getattr(request._request, "_api_membership", None)
         self.membership = None
-        if request.user and request.user.is_authenticated:
+        user = request.user  # authenticates; a token sets request._api_membership
+        token_membership = getattr(request, "_api_membership", None)
+        if user and user.is_authenticated:
             # Token requests carry their own practice; session requests use the
             # practice chosen in the dashboard (the middleware already scoped them).
             self.membership = token_membership or getattr(request._request, "membership", None)
@@ -78,6 +79,14 @@ class PracticeViewSet(
     @property
     def practice(self):
         return self.membership.practice
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no request
+            return self.model.objects.none()
+        return self.practice_queryset()
+
+    def practice_queryset(self):
+        raise NotImplementedError
 
 
 def api_exception_handler(exc, context):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from coachhub.admin_site import PracticeAdminMixin
+from coachhub.admin_site import PracticeAdminMixin, PracticeInlineMixin
 
 from .models import (
     ChecklistStep,
@@ -19,7 +19,7 @@ from .models import (
 @admin.register(Client)
 class ClientAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_display = ["name", "email", "practice", "coach", "status", "organization", "created_at"]
-    list_filter = ["status", "practice"]
+    list_filter = ["status", ("practice", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "email", "phone"]
     list_select_related = ["practice", "coach", "organization"]
     actions = ["mark_alumni"]
@@ -61,7 +61,7 @@ class CollectionTemplateAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_select_related = ["practice"]
 
 
-class ChecklistStepInline(admin.TabularInline):
+class ChecklistStepInline(PracticeInlineMixin, admin.TabularInline):
     model = ChecklistStep
     extra = 0
     fields = ["position", "key", "label", "state", "reason"]
@@ -85,7 +85,7 @@ class ChecklistStepAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_select_related = ["engagement"]
 
 
-class ParticipantInline(admin.TabularInline):
+class ParticipantInline(PracticeInlineMixin, admin.TabularInline):
     model = CollectionParticipant
     extra = 0
     raw_id_fields = ["client"]

@@ -106,7 +106,7 @@ class ClientViewSet(PracticeViewSet):
     ordering_fields = ["name", "created_at", "status"]
     ordering = ["name"]
 
-    def get_queryset(self):
+    def practice_queryset(self):
         return selectors.client_list(self.membership)
 
     def _refuse_notes_for_assistants(self, serializer) -> None:
@@ -162,7 +162,7 @@ class OrganizationViewSet(OwnerWritesMixin, PracticeViewSet):
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
 
-    def get_queryset(self):
+    def practice_queryset(self):
         return Organization.objects.filter(practice=self.practice)
 
     def perform_create(self, serializer):
@@ -198,7 +198,7 @@ class ContractViewSet(OwnerWritesMixin, PracticeViewSet):
     ordering_fields = ["starts_on", "ends_on", "created_at"]
     ordering = ["-starts_on"]
 
-    def get_queryset(self):
+    def practice_queryset(self):
         return selectors.contract_list(self.membership)
 
     def perform_create(self, serializer):
@@ -281,7 +281,7 @@ class EngagementViewSet(PracticeViewSet):
     ordering_fields = ["created_at", "starts_on", "title"]
     ordering = ["-created_at"]
 
-    def get_queryset(self):
+    def practice_queryset(self):
         return selectors.engagements_visible_to(self.membership).select_related(
             "client", "coach", "organization", "collection"
         ).prefetch_related("steps")
@@ -356,7 +356,7 @@ class CollectionViewSet(PracticeViewSet):
     ordering = ["-created_at"]
     http_method_names = ["get", "patch", "put", "head", "options"]
 
-    def get_queryset(self):
+    def practice_queryset(self):
         return selectors.collections_visible_to(self.membership).prefetch_related("participants")
 
     def check_permissions(self, request):

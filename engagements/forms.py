@@ -305,7 +305,7 @@ class ParticipantsAddForm(forms.Form):
 class ResourceForm(forms.Form):
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=ResourceKind.choices)
-    url = forms.URLField(required=False)
+    url = forms.URLField(required=False, assume_scheme="https")
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 

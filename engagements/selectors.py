@@ -91,7 +91,7 @@ def organization_list(membership: Membership) -> QuerySet[Organization]:
     return Organization.objects.filter(practice=membership.practice).annotate(
         contract_count=Count("contracts", distinct=True),
         client_count=Count("clients", distinct=True),
-    )
+    ).order_by("name")
 
 
 def organization_get_for_member(membership: Membership, pk) -> Organization:
@@ -112,6 +112,7 @@ def contract_list(membership: Membership) -> QuerySet[Contract]:
         .annotate(
             seats_taken=Count("assignments", filter=Q(assignments__ended_on__isnull=True))
         )
+        .order_by("-starts_on", "pk")
     )
 
 

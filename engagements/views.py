@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from coachhub.forms import apply_validation_error
 from coachhub.tenancy import member_required
@@ -412,9 +412,11 @@ def engagement_edit(request: HttpRequest, engagement_pk: int) -> HttpResponse:
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> HttpResponse:
     engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
+    if request.method != "POST":
+        return redirect(engagement)
     step = engagement.steps.filter(key=step_key).first()
     if step is None:
         from django.http import Http404
@@ -441,11 +443,13 @@ def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> H
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     from sessions_app.services import session_create
 
     engagement = selectors.engagement_get_for_member(request.membership, engagement_pk)
+    if request.method != "POST":
+        return redirect(engagement)
     form = SessionForm(request.POST, membership=request.membership)
     if form.is_valid():
         try:
@@ -486,9 +490,11 @@ def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def collection_participants_add(request: HttpRequest, collection_pk: int) -> HttpResponse:
     collection = selectors.collection_get_for_member_write(request.membership, collection_pk)
+    if request.method != "POST":
+        return redirect(collection)
     form = ParticipantsAddForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -506,9 +512,11 @@ def collection_participants_add(request: HttpRequest, collection_pk: int) -> Htt
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpResponse:
     collection = selectors.collection_get_for_member_write(request.membership, collection_pk)
+    if request.method != "POST":
+        return redirect(collection)
     form = ResourceForm(request.POST)
     if form.is_valid():
         try:

@@ -1,0 +1,133 @@
+"""Shared fixtures: two practices, each with an owner, a coach and an assistant.
+
+`world.home` is the practice under test; `world.other` is a second practice full
+of objects of every kind, used to prove none of them is reachable from `home`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.test import Client as HttpClient
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from coachhub.models import ApiToken, Membership, Practice, Role, User
+from coachhub.services import api_token_create, practice_create
+from engagements import services
+from engagements.models import Client, Collection, Contract, Engagement, Organization
+from engagements.participants import Participant
+from sessions_app.models import Session
+
+from .factories import UserFactory
+
+OTHER_MARKER = "ZZOTHERPRACTICE"
+
+
+@dataclass
+class PracticeWorld:
+    practice: Practice
+    owner: User
+    coach: User
+    assistant: User
+    objects: dict = field(default_factory=dict)
+
+    def member(self, role: str) -> User:
+        return {"owner": self.owner, "coach": self.coach, "assistant": self.assistant}[role]
+
+
+def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
+    """A practice with three personas and one of everything, made through the services."""
+    owner = UserFactory(email=f"owner-{label}@example.com", first_name=f"{marker}Owner")
+    coach = UserFactory(email=f"coach-{label}@example.com", first_name=f"{marker}Coach")
+    assistant = UserFactory(email=f"assistant-{label}@example.com", first_name=f"{marker}Asst")
+    practice = practice_create(owner=owner, name=f"{marker}Practice {label}")
+    Membership.objects.create(practice=practice, user=coach, role=Role.COACH)
+    Membership.objects.create(practice=practice, user=assistant, role=Role.ASSISTANT)
+    world = PracticeWorld(practice, owner, coach, assistant)
+    now = timezone.now()
+    with scopes_disabled():
+        organization = services.organization_create(
+            practice=practice, actor=owner, name=f"{marker}Company {label}"
+        )
+        contract = services.contract_create(
+            practice=practice, actor=owner, organization=organization, title=f"{marker}Contract",
+            starts_on=(now - dt.timedelta(days=400)).date(),
+            ends_on=(now + dt.timedelta(days=400)).date(), seats=5,
+            sessions_per_seat_per_month=2, session_minutes=55,
+            price_per_seat_month=Decimal("400"),
+        )
+        client = services.client_create(
+            practice=practice, actor=owner, name=f"{marker}Client {label}",
+            email=f"client-{label}@example.org", coach=coach, private_notes="secret notes",
+        )
+        seat_client = services.client_create(
+            practice=practice, actor=owner, name=f"{marker}Seat client {label}",
+            email=f"seat-{label}@example.org",
+        )
+        services.seat_assign(
+            practice=practice, actor=owner, contract=contract, client=seat_client, coach=coach,
+            coach_chosen_at=now - dt.timedelta(days=30),
+        )
+        engagement = services.engagement_create_per_session(
+            practice=practice, actor=owner, client=client, coach=coach,
+            first_session_at=now + dt.timedelta(days=2),
+        )
+        workshop = services.engagement_create_team_workshop(
+            practice=practice, actor=owner, coach=coach, title=f"{marker}Workshop",
+            core_subject="Feedback", participants=[Participant(f"{marker}P", f"p-{label}@ex.org")],
+            starts_at=now + dt.timedelta(days=5),
+        )
+        token, key = api_token_create(practice=practice, user=owner)
+        world.objects = {
+            "organization": organization,
+            "contract": contract,
+            "client": client,
+            "seat_client": seat_client,
+            "engagement": engagement,
+            "workshop": workshop,
+            "collection": Collection.objects.get(engagement=engagement),
+            "session": Session.objects.filter(engagement=engagement).first(),
+            "token": token,
+            "token_key": key,
+        }
+    return world
+
+
+@dataclass
+class World:
+    home: PracticeWorld
+    other: PracticeWorld
+
+
+@pytest.fixture
+def world(db) -> World:
+    return World(home=build_practice("home"), other=build_practice("other", marker=OTHER_MARKER))
+
+
+def login(user: User, practice: Practice | None = None) -> HttpClient:
+    client = HttpClient()
+    client.force_login(user)
+    if practice is not None:
+        session = client.session
+        session["active_practice_id"] = practice.pk
+        session.save()
+    return client
+
+
+@pytest.fixture
+def as_member(world):
+    """`as_member("owner")` → an HTTP client signed in as that persona of the home practice."""
+
+    def make(role: str) -> HttpClient:
+        return login(world.home.member(role), world.home.practice)
+
+    return make
+
+
+__all__ = [
+    "ApiToken", "Client", "Contract", "Engagement", "Organization", "OTHER_MARKER", "login",
+]

@@ -1,0 +1,89 @@
+"""factory_boy factories. Tenant rows are created outside any request, so creation
+runs with scopes disabled; reads in tests do the same explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django_scopes import scopes_disabled
+
+from coachhub.models import Membership, Practice, Role, User
+from engagements.models import Client, Contract, Organization
+
+
+class ScopedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with scopes_disabled():
+            return super()._create(model_class, *args, **kwargs)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    time_zone = "Europe/London"
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    name = factory.Sequence(lambda n: f"Practice {n}")
+    slug = factory.Sequence(lambda n: f"practice-{n}")
+    time_zone = "Europe/London"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    practice = factory.SubFactory(PracticeFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.COACH
+
+
+class OrganizationFactory(ScopedFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+
+
+class ClientFactory(ScopedFactory):
+    class Meta:
+        model = Client
+
+    name = factory.Sequence(lambda n: f"Client {n}")
+    email = factory.Sequence(lambda n: f"client{n}@example.org")
+    time_zone = "Europe/London"
+
+
+class ContractFactory(ScopedFactory):
+    class Meta:
+        model = Contract
+
+    organization = factory.SubFactory(
+        OrganizationFactory, practice=factory.SelfAttribute("..practice")
+    )
+    starts_on = dt.date(2026, 1, 1)
+    ends_on = dt.date(2026, 12, 31)
+    seats = 10
+    sessions_per_seat_per_month = 2
+    session_minutes = 55
+    price_per_seat_month = Decimal("400.00")

@@ -1,0 +1,243 @@
+"""Every route, found automatically, refuses another practice's objects with a 404.
+
+A route added later is covered without editing this file: its parameters must be
+one of the known kinds below, or the test fails and says which one to add.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_scopes import scopes_disabled
+
+from .conftest import OTHER_MARKER, login
+
+# Parameter name → how to get the value from a PracticeWorld's objects.
+TENANT_PARAMS = {
+    "client_pk": lambda o: o["client"].pk,
+    "organization_pk": lambda o: o["organization"].pk,
+    "contract_pk": lambda o: o["contract"].pk,
+    "engagement_pk": lambda o: o["engagement"].pk,
+    "collection_pk": lambda o: o["collection"].pk,
+    "session_uuid": lambda o: o["session"].public_id,
+    "step_key": lambda o: "client",
+}
+# Routes whose parameters are not tenant objects (account keys, admin app labels).
+NON_TENANT_MODULES = ("allauth.", "django.contrib.admin.sites", "drf_spectacular.")
+
+
+@dataclass
+class Route:
+    template: str  # "clients/<client_pk>/"
+    params: list[str]
+    callback: object
+    namespace: str
+
+    def build(self, values: dict[str, object]) -> str:
+        url = self.template
+        for name in self.params:
+            url = url.replace("{" + name + "}", str(values[name]))
+        return "/" + url
+
+
+def _normalise(pattern) -> str:
+    text = str(pattern.pattern)
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", text)  # regex groups
+    text = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", text)  # path converters
+    return text.lstrip("^").rstrip("$").replace("\\.", ".")
+
+
+def all_routes(resolver=None, prefix: str = "", namespace: str = "") -> list[Route]:
+    resolver = resolver or get_resolver()
+    routes = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner_ns = entry.namespace or namespace
+            routes += all_routes(entry, prefix + _normalise(entry), inner_ns)
+        elif isinstance(entry, URLPattern):
+            template = prefix + _normalise(entry)
+            params = re.findall(r"{(\w+)}", template)
+            routes.append(Route(template, params, entry.callback, namespace))
+    return routes
+
+
+def _module(callback) -> str:
+    target = getattr(callback, "cls", None) or getattr(callback, "view_class", None) or callback
+    return getattr(target, "__module__", "")
+
+
+def _api_model(route: Route):
+    viewset = getattr(route.callback, "cls", None)
+    return getattr(viewset, "model", None)
+
+
+def _admin_model(route: Route):
+    """The model behind an admin route (ModelAdmin views, or its extra views like password)."""
+    from django.contrib.admin import ModelAdmin
+
+    callback = route.callback
+    while callback is not None:
+        model_admin = getattr(callback, "model_admin", None) or getattr(callback, "__self__", None)
+        if isinstance(model_admin, ModelAdmin):
+            return model_admin.model
+        callback = getattr(callback, "__wrapped__", None)
+    return None
+
+
+def _values_for(route: Route, objects: dict) -> dict | None:
+    if route.params == ["content_type_id", "object_id"]:  # the admin's "view on site"
+        from django.contrib.contenttypes.models import ContentType
+
+        client = objects["client"]
+        return {"content_type_id": ContentType.objects.get_for_model(client).pk,
+                "object_id": client.pk}
+    values = {}
+    for name in route.params:
+        if name in TENANT_PARAMS:
+            values[name] = TENANT_PARAMS[name](objects)
+        elif name == "pk" and _api_model(route) is not None:
+            model = _api_model(route)
+            values[name] = next(o for o in objects.values() if isinstance(o, model)).pk
+        elif name in ("object_id", "id") and _admin_model(route) is not None:
+            model = _admin_model(route)
+            with scopes_disabled():
+                obj = _admin_object(model, objects)
+            if obj is None:
+                return None
+            values[name] = obj.pk
+        elif name in ("url", "format", "app_label"):
+            return None  # admin catch-alls and app index pages: no tenant object
+        else:
+            raise AssertionError(
+                f"Route {route.template!r} has parameter {name!r} that the tenant sweep does "
+                "not know. Add it to TENANT_PARAMS (or NON_TENANT_MODULES if it is not tenant data)."
+            )
+    return values
+
+
+def _admin_object(model, objects):
+    """Any object of `model` that belongs to the given practice."""
+    practice = objects["client"].practice
+    from coachhub.models import Practice, User
+
+    if model is Practice:
+        return practice
+    if model is User:
+        return objects["token"].user
+    field_names = {f.name for f in model._meta.fields}
+    if "practice" not in field_names:
+        return None
+    return model._default_manager.filter(practice=practice).first()
+
+
+def tenant_routes() -> list[Route]:
+    return [
+        route for route in all_routes()
+        if route.params and not _module(route.callback).startswith(NON_TENANT_MODULES)
+    ]
+
+
+def test_sweep_finds_the_routes_it_must_cover():
+    templates = {route.template for route in tenant_routes()}
+    assert "clients/{client_pk}/" in templates
+    assert "api/v1/clients/{pk}/" in templates
+    assert "admin/engagements/client/{object_id}/change/" in templates
+
+
+@pytest.mark.django_db
+def test_every_route_answers_404_for_another_practices_objects(world):
+    home = world.home
+    staff_owner = home.owner
+    staff_owner.is_staff = True
+    staff_owner.save(update_fields=["is_staff"])
+    from django.contrib.auth.models import Permission
+
+    staff_owner.user_permissions.set(Permission.objects.all())
+    browser = login(staff_owner, home.practice)
+    failures = []
+    checked = 0
+    for route in tenant_routes():
+        values = _values_for(route, world.other.objects)
+        if values is None:
+            continue
+        url = route.build(values)
+        methods = ("get", "patch", "put") if url.startswith("/api/") else ("get", "post")
+        for method in methods:
+            response = getattr(browser, method)(url, content_type="application/json") if (
+                method in ("patch", "put")
+            ) else getattr(browser, method)(url)
+            checked += 1
+            if response.status_code != 404:
+                failures.append(f"{method.upper()} {url} → {response.status_code}")
+    assert checked > 40
+    assert not failures, "Reachable across practices:\n" + "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_every_route_sends_anonymous_visitors_to_login(world, client):
+    failures = []
+    for route in tenant_routes():
+        values = _values_for(route, world.home.objects)
+        if values is None:
+            continue
+        url = route.build(values)
+        response = client.get(url)
+        ok = (
+            response.status_code == 401
+            if url.startswith("/api/")
+            else response.status_code == 302 and "login" in response["Location"]
+        )
+        if not ok:
+            failures.append(f"GET {url} → {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_outsider_gets_404_for_every_home_object(world):
+    """A member of another practice only (the outsider persona) sees nothing of ours."""
+    outsider = login(world.other.owner, world.other.practice)
+    for route in tenant_routes():
+        if route.namespace == "admin":
+            continue
+        values = _values_for(route, world.home.objects)
+        if values is None:
+            continue
+        url = route.build(values)
+        assert outsider.get(url).status_code == 404, url
+
+
+@pytest.mark.django_db
+def test_list_pages_and_api_lists_never_show_another_practice(world):
+    home = world.home
+    home.owner.is_staff = True
+    home.owner.save(update_fields=["is_staff"])
+    from django.contrib.auth.models import Permission
+
+    home.owner.user_permissions.set(Permission.objects.all())
+    browser = login(home.owner, home.practice)
+    api = login(home.owner, home.practice)
+    leaks = []
+    for route in all_routes():
+        if route.params or _module(route.callback).startswith(("allauth.", "drf_spectacular.")):
+            continue
+        url = route.build({})
+        response = (api if url.startswith("/api/") else browser).get(url)
+        if response.status_code == 200 and OTHER_MARKER.encode() in response.content:
+            leaks.append(url)
+    assert not leaks, f"Another practice's rows shown on: {leaks}"
+
+
+@pytest.mark.django_db
+def test_api_token_of_one_practice_cannot_reach_another(world, client):
+    key = world.home.objects["token_key"]
+    other_client = world.other.objects["client"]
+    response = client.get(
+        f"/api/v1/clients/{other_client.pk}/", HTTP_AUTHORIZATION=f"Token {key}"
+    )
+    assert response.status_code == 404
+    listing = client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert listing.status_code == 200
+    assert OTHER_MARKER not in listing.content.decode()
