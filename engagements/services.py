@@ -84,12 +84,16 @@ SEAT_RESTRICTED_FEATURES = {
 
 def collection_templates_install(*, practice: Practice) -> None:
     """Give a practice the shipped templates (idempotent; edits are kept)."""
-    for spec in BUILTIN_TEMPLATES:
-        CollectionTemplate.objects.get_or_create(
-            practice=practice,
-            name=spec["name"],
-            defaults={**spec, "is_builtin": True},
-        )
+    existing = set(
+        CollectionTemplate.objects.filter(practice=practice).values_list("name", flat=True)
+    )
+    CollectionTemplate.objects.bulk_create(
+        [
+            CollectionTemplate(practice=practice, is_builtin=True, **spec)
+            for spec in BUILTIN_TEMPLATES
+            if spec["name"] not in existing
+        ]
+    )
 
 
 def _membership(practice: Practice, user: User) -> Membership | None:

@@ -97,6 +97,16 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
     return world
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and other cached state never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @dataclass
 class World:
     home: PracticeWorld

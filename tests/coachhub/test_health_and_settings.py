@@ -1,0 +1,88 @@
+"""Health endpoint and environment-driven settings (embedded default, production deploy check)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client, settings):
+    settings.REDIS_URL = ""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["kind"].startswith("in-process")
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ENV",
+                          "DJANGO_DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret",
+        "ALLOWED_HOSTS": "coachhub.example.com",
+    })
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", env={"DJANGO_ENV": "production",
+                                      "ALLOWED_HOSTS": "coachhub.example.com"})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_bad_values_fail_loudly():
+    result = run_manage("check", env={"DJANGO_DEBUG": "maybe"})
+    assert result.returncode != 0 and "DJANGO_DEBUG" in result.stderr
+    result = run_manage("check", env={"DJANGO_ENV": "staging"})
+    assert result.returncode != 0 and "staging" in result.stderr
+    result = run_manage("check", env={"EMAIL_URL": "pigeon://loft"})
+    assert result.returncode != 0 and "EMAIL_URL" in result.stderr
+
+
+def test_embedded_default_is_sqlite_eager_console():
+    script = ("from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], "
+              "s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND, s.DEBUG)")
+    result = run_manage("shell", "--no-imports", "-c", script, env={})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3", "True", "django.core.mail.backends.console.EmailBackend",
+        "False",
+    ]
+
+
+def test_redis_url_switches_celery_to_real_workers():
+    script = "from django.conf import settings as s; print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER)"
+    result = run_manage("shell", "--no-imports", "-c", script, env={"REDIS_URL": "redis://127.0.0.1:6379/3"})
+    assert result.stdout.split() == ["redis://127.0.0.1:6379/3", "False"]
+
+
+def test_visibility_timeout_outlasts_every_task_limit():
+    from django.conf import settings
+
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert timeout > settings.CELERY_TASK_TIME_LIMIT
+    assert timeout > settings.CELERY_TASK_SOFT_TIME_LIMIT
