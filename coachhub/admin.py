@@ -19,8 +19,10 @@ class UserAdmin(NotFoundIs404Mixin, BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "time_zone"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups",
-                                    "user_permissions"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
@@ -29,7 +31,9 @@ class UserAdmin(NotFoundIs404Mixin, BaseUserAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(memberships__practice_id__in=staff_practice_ids(request.user)).distinct()
+        return queryset.filter(
+            memberships__practice_id__in=staff_practice_ids(request.user)
+        ).distinct()
 
 
 class MembershipInline(PracticeChoicesMixin, admin.TabularInline):
@@ -63,7 +67,15 @@ class MembershipAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(PracticeAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "prefix", "user", "practice", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "user",
+        "practice",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "user__email"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]

@@ -83,11 +83,10 @@ class NotFoundIs404Mixin:
 
     def get_urls(self):
         urls = super().get_urls()
-        info = self.opts.app_label, self.opts.model_name
         urls[-1] = path(
             "<path:object_id>/",
             self.admin_site.admin_view(self.object_redirect),
-            name="%s_%s_object_redirect" % info,
+            name=f"{self.opts.app_label}_{self.opts.model_name}_object_redirect",
         )
         return urls
 
@@ -97,8 +96,7 @@ class NotFoundIs404Mixin:
 
         if self.get_object(request, unquote(object_id)) is None:
             raise Http404("No such object.")
-        info = self.opts.app_label, self.opts.model_name
-        return redirect("admin:%s_%s_change" % info, object_id)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", object_id)
 
     def history_view(self, request, object_id, extra_context=None):
         from django.contrib.admin.utils import unquote

@@ -42,7 +42,9 @@ class PracticeSettingsForm(forms.Form):
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField()
-    role = forms.ChoiceField(choices=[("coach", "Coach"), ("assistant", "Assistant"), ("owner", "Owner")])
+    role = forms.ChoiceField(
+        choices=[("coach", "Coach"), ("assistant", "Assistant"), ("owner", "Owner")]
+    )
 
 
 def apply_validation_error(form: forms.Form, error) -> None:

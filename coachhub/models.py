@@ -227,5 +227,3 @@ class AuditEntry(PracticeScoped):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
-
-

@@ -36,8 +36,8 @@ def unique_practice_slug(name: str) -> str:
 @transaction.atomic
 def practice_create(*, owner: User, name: str, time_zone: str = "Europe/London") -> Practice:
     """A new practice with its owner and the shipped collection templates."""
-    from engagements.services import collection_templates_install
     from coachhub.tenancy import practice_scope
+    from engagements.services import collection_templates_install
 
     practice = Practice(name=name.strip(), slug=unique_practice_slug(name), time_zone=time_zone)
     practice.full_clean()
@@ -69,7 +69,9 @@ def membership_add(*, practice: Practice, actor: User, email: str, role: str) ->
     return membership
 
 
-def api_token_create(*, practice: Practice, user: User, name: str = "API token") -> tuple[ApiToken, str]:
+def api_token_create(
+    *, practice: Practice, user: User, name: str = "API token"
+) -> tuple[ApiToken, str]:
     """A new token for a member of the practice; the plain key is returned once, never stored."""
     from django.core.exceptions import ValidationError
 

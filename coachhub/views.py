@@ -15,7 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
 from .models import ApiToken, Membership
-from .services import api_token_create, api_token_revoke, membership_add, model_update, practice_create
+from .services import (
+    api_token_create,
+    api_token_revoke,
+    membership_add,
+    model_update,
+    practice_create,
+)
 from .tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
 
 
@@ -32,7 +38,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     now = timezone.now()
     membership = request.membership
-    setup_in_progress = [e for e in engagement_list(membership, status="active")[:50] if e.open_steps]
+    setup_in_progress = [
+        e for e in engagement_list(membership, status="active")[:50] if e.open_steps
+    ]
     return render(
         request,
         "dashboard.html",
@@ -104,9 +112,7 @@ def members(request: HttpRequest) -> HttpResponse:
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership_add(
-                practice=request.practice, actor=request.user, **form.cleaned_data
-            )
+            membership_add(practice=request.practice, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -125,7 +131,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "revoke" in request.POST:
             token = ApiToken.objects.filter(
-                practice=request.practice, user=request.user, pk=request.POST.get("revoke") or 0,
+                practice=request.practice,
+                user=request.user,
+                pk=request.POST.get("revoke") or 0,
                 revoked_at__isnull=True,
             ).first()
             if token:

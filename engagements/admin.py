@@ -38,8 +38,16 @@ class OrganizationAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
 @admin.register(Contract)
 class ContractAdmin(PracticeAdminMixin, admin.ModelAdmin):
-    list_display = ["organization", "title", "practice", "starts_on", "ends_on", "seats",
-                    "sessions_per_seat_per_month", "price_per_seat_month"]
+    list_display = [
+        "organization",
+        "title",
+        "practice",
+        "starts_on",
+        "ends_on",
+        "seats",
+        "sessions_per_seat_per_month",
+        "price_per_seat_month",
+    ]
     list_filter = ["starts_on", "ends_on"]
     search_fields = ["title", "organization__name"]
     list_select_related = ["organization", "practice"]
@@ -70,7 +78,16 @@ class ChecklistStepInline(PracticeInlineMixin, admin.TabularInline):
 
 @admin.register(Engagement)
 class EngagementAdmin(PracticeAdminMixin, admin.ModelAdmin):
-    list_display = ["title", "kind", "practice", "client", "coach", "funding", "status", "starts_on"]
+    list_display = [
+        "title",
+        "kind",
+        "practice",
+        "client",
+        "coach",
+        "funding",
+        "status",
+        "starts_on",
+    ]
     list_filter = ["kind", "status", "funding"]
     search_fields = ["title", "client__name", "client__email", "core_subject"]
     list_select_related = ["practice", "client", "coach"]

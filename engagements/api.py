@@ -65,8 +65,17 @@ class ClientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Client
         fields = [
-            "id", "name", "email", "time_zone", "phone", "status", "tags", "organization",
-            "coach", "private_notes", "created_at",
+            "id",
+            "name",
+            "email",
+            "time_zone",
+            "phone",
+            "status",
+            "tags",
+            "organization",
+            "coach",
+            "private_notes",
+            "created_at",
         ]
         read_only_fields = ["id", "created_at"]
         # Uniqueness per practice is checked by the service (the practice is not in the body).
@@ -172,7 +181,8 @@ class OrganizationViewSet(OwnerWritesMixin, PracticeViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.organization_update(
-            organization=serializer.instance, actor=self.request.user,
+            organization=serializer.instance,
+            actor=self.request.user,
             data=serializer.validated_data,
         )
 
@@ -184,8 +194,16 @@ class ContractSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contract
         fields = [
-            "id", "organization", "title", "starts_on", "ends_on", "seats", "seats_taken",
-            "sessions_per_seat_per_month", "session_minutes", "price_per_seat_month",
+            "id",
+            "organization",
+            "title",
+            "starts_on",
+            "ends_on",
+            "seats",
+            "seats_taken",
+            "sessions_per_seat_per_month",
+            "session_minutes",
+            "price_per_seat_month",
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
@@ -229,7 +247,9 @@ class EngagementSerializer(serializers.ModelSerializer):
     checklist = ChecklistStepSerializer(source="steps", many=True, read_only=True)
     collection = serializers.PrimaryKeyRelatedField(read_only=True)
     participants = serializers.ListField(
-        child=serializers.EmailField(), write_only=True, required=False,
+        child=serializers.EmailField(),
+        write_only=True,
+        required=False,
         help_text="Team workshops: participant e-mails (clients found or created).",
     )
     months = serializers.IntegerField(write_only=True, required=False, min_value=1, max_value=36)
@@ -238,11 +258,30 @@ class EngagementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Engagement
         fields = [
-            "id", "kind", "title", "client", "organization", "coach", "funding", "status",
-            "starts_on", "ends_on", "cadence", "preferred_weekday", "preferred_time",
-            "session_minutes", "hours_per_month", "aims", "core_subject",
-            "send_platform_invite", "checklist", "collection", "participants", "months",
-            "first_session_at", "created_at",
+            "id",
+            "kind",
+            "title",
+            "client",
+            "organization",
+            "coach",
+            "funding",
+            "status",
+            "starts_on",
+            "ends_on",
+            "cadence",
+            "preferred_weekday",
+            "preferred_time",
+            "session_minutes",
+            "hours_per_month",
+            "aims",
+            "core_subject",
+            "send_platform_invite",
+            "checklist",
+            "collection",
+            "participants",
+            "months",
+            "first_session_at",
+            "created_at",
         ]
         read_only_fields = ["id", "funding", "ends_on", "created_at"]
         extra_kwargs = {"title": {"required": False}}
@@ -282,9 +321,11 @@ class EngagementViewSet(PracticeViewSet):
     ordering = ["-created_at"]
 
     def practice_queryset(self):
-        return selectors.engagements_visible_to(self.membership).select_related(
-            "client", "coach", "organization", "collection"
-        ).prefetch_related("steps")
+        return (
+            selectors.engagements_visible_to(self.membership)
+            .select_related("client", "coach", "organization", "collection")
+            .prefetch_related("steps")
+        )
 
     def check_permissions(self, request):
         super().check_permissions(request)
@@ -298,23 +339,31 @@ class EngagementViewSet(PracticeViewSet):
         kind = data["kind"]
         if kind == EngagementKind.PER_SESSION:
             engagement = services.engagement_create_per_session(
-                **common, client=data["client"], session_minutes=data.get("session_minutes"),
+                **common,
+                client=data["client"],
+                session_minutes=data.get("session_minutes"),
                 first_session_at=data.get("first_session_at"),
                 send_platform_invite=data.get("send_platform_invite", True),
                 aims=data.get("aims", ""),
             )
         elif kind == EngagementKind.MONTHLY_PACKAGE:
             engagement = services.engagement_create_monthly_package(
-                **common, client=data["client"], hours_per_month=data["hours_per_month"],
+                **common,
+                client=data["client"],
+                hours_per_month=data["hours_per_month"],
                 cadence=data.get("cadence") or "biweekly",
                 session_minutes=data.get("session_minutes", 60),
                 preferred_weekday=data.get("preferred_weekday"),
-                preferred_time=data.get("preferred_time"), starts_on=data.get("starts_on"),
-                months=data.get("months", 3), aims=data.get("aims", ""),
+                preferred_time=data.get("preferred_time"),
+                starts_on=data.get("starts_on"),
+                months=data.get("months", 3),
+                aims=data.get("aims", ""),
             )
         else:
             engagement = services.engagement_create_team_workshop(
-                **common, title=data["title"], core_subject=data["core_subject"],
+                **common,
+                title=data["title"],
+                core_subject=data["core_subject"],
                 organization=data.get("organization"),
                 participants=[Participant(name="", email=e) for e in data.get("participants", [])],
                 starts_at=data.get("first_session_at"),
@@ -323,27 +372,45 @@ class EngagementViewSet(PracticeViewSet):
         serializer.instance = self.get_queryset().get(pk=engagement.pk)
 
     def perform_update(self, serializer):
-        engagement = selectors.engagement_get_for_member_write(self.membership, serializer.instance.pk)
-        services.engagement_update(engagement=engagement, actor=self.request.user,
-                                   data=serializer.validated_data)
+        engagement = selectors.engagement_get_for_member_write(
+            self.membership, serializer.instance.pk
+        )
+        services.engagement_update(
+            engagement=engagement, actor=self.request.user, data=serializer.validated_data
+        )
         serializer.instance = self.get_queryset().get(pk=engagement.pk)
 
 
 # --- Collections ----------------------------------------------------------------
 class CollectionSerializer(serializers.ModelSerializer):
     participants = serializers.SerializerMethodField()
-    agenda_items = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
-    prep_questions = serializers.ListField(child=serializers.CharField(max_length=300),
-                                           required=False)
+    agenda_items = serializers.ListField(
+        child=serializers.CharField(max_length=300), required=False
+    )
+    prep_questions = serializers.ListField(
+        child=serializers.CharField(max_length=300), required=False
+    )
 
     class Meta:
         model = Collection
-        fields = ["id", "public_id", "engagement", "kind", "title", "template", "agenda_items",
-                  "prep_questions", "participants", "created_at"]
+        fields = [
+            "id",
+            "public_id",
+            "engagement",
+            "kind",
+            "title",
+            "template",
+            "agenda_items",
+            "prep_questions",
+            "participants",
+            "created_at",
+        ]
         read_only_fields = ["id", "public_id", "engagement", "kind", "template", "created_at"]
 
     def get_participants(self, collection) -> list[dict]:
-        return [{"id": c.pk, "name": c.name, "email": c.email} for c in collection.participants.all()]
+        return [
+            {"id": c.pk, "name": c.name, "email": c.email} for c in collection.participants.all()
+        ]
 
 
 class CollectionViewSet(PracticeViewSet):
@@ -367,6 +434,7 @@ class CollectionViewSet(PracticeViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.collection_update(
-            collection=serializer.instance, actor=self.request.user,
+            collection=serializer.instance,
+            actor=self.request.user,
             data=serializer.validated_data,
         )

@@ -17,7 +17,6 @@ from .models import (
     Client,
     ClientStatus,
     CollectionTemplate,
-    Contract,
     EngagementStatus,
     Organization,
     ResourceKind,
@@ -86,7 +85,11 @@ class ClientForm(MemberForm):
         self.fields["coach"].queryset = coach_queryset(self.practice)
         if not self.is_bound and "time_zone" not in self.initial:
             self.initial["time_zone"] = self.practice.time_zone
-        if self.membership.role == Role.COACH and not self.is_bound and not self.initial.get("coach"):
+        if (
+            self.membership.role == Role.COACH
+            and not self.is_bound
+            and not self.initial.get("coach")
+        ):
             self.initial["coach"] = self.membership.user_id
 
     def clean_tags(self) -> list[str]:
@@ -120,7 +123,9 @@ class ContractForm(MemberForm):
     seats = forms.IntegerField(min_value=1, max_value=10000)
     sessions_per_seat_per_month = forms.IntegerField(min_value=1, max_value=31, initial=2)
     session_minutes = forms.IntegerField(min_value=5, max_value=480, initial=55)
-    price_per_seat_month = forms.DecimalField(min_value=Decimal("0"), decimal_places=2, max_digits=10)
+    price_per_seat_month = forms.DecimalField(
+        min_value=Decimal("0"), decimal_places=2, max_digits=10
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,20 +179,24 @@ class ClientOrNewMixin(MemberForm):
 
 
 class PerSessionForm(ClientOrNewMixin):
-    session_minutes = forms.IntegerField(min_value=5, max_value=480, required=False,
-                                         help_text="Empty: the practice default.")
+    session_minutes = forms.IntegerField(
+        min_value=5, max_value=480, required=False, help_text="Empty: the practice default."
+    )
     first_session_at = LocalDateTimeField(
         required=False, help_text="Leave empty to schedule later (or when the client books)."
     )
     send_platform_invite = forms.BooleanField(
-        required=False, initial=True,
+        required=False,
+        initial=True,
         label="Send CoachHub's calendar invite",
         help_text="Untick when your booking tool already sends one.",
     )
-    aims = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                           label="Big-picture aims")
+    aims = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Big-picture aims"
+    )
     allowance_override_reason = forms.CharField(
-        required=False, label="Override reason (owners only)",
+        required=False,
+        label="Override reason (owners only)",
         help_text="Only to book a seat client beyond this month's allowance.",
     )
 
@@ -197,20 +206,30 @@ class PerSessionForm(ClientOrNewMixin):
 
 
 class MonthlyPackageForm(ClientOrNewMixin):
-    hours_per_month = forms.DecimalField(min_value=Decimal("0.25"), max_value=Decimal("100"),
-                                         decimal_places=2, initial=Decimal("2"))
-    cadence = forms.ChoiceField(choices=Cadence.choices, initial=Cadence.BIWEEKLY)
-    session_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Length (minutes)")
-    preferred_weekday = forms.TypedChoiceField(
-        choices=[("", "— not agreed yet —"), *Weekday.choices], coerce=int, required=False,
-        empty_value=None, label="Day",
+    hours_per_month = forms.DecimalField(
+        min_value=Decimal("0.25"), max_value=Decimal("100"), decimal_places=2, initial=Decimal("2")
     )
-    preferred_time = forms.TimeField(required=False, label="Time (coach's time zone)",
-                                     widget=forms.TimeInput(attrs={"type": "time"}))
+    cadence = forms.ChoiceField(choices=Cadence.choices, initial=Cadence.BIWEEKLY)
+    session_minutes = forms.IntegerField(
+        min_value=5, max_value=480, initial=60, label="Length (minutes)"
+    )
+    preferred_weekday = forms.TypedChoiceField(
+        choices=[("", "— not agreed yet —"), *Weekday.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Day",
+    )
+    preferred_time = forms.TimeField(
+        required=False,
+        label="Time (coach's time zone)",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
     starts_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     months = forms.IntegerField(min_value=1, max_value=36, initial=3, label="Duration (months)")
-    aims = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                           label="Big-picture aims")
+    aims = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Big-picture aims"
+    )
 
     def clean(self):
         data = super().clean()
@@ -225,20 +244,32 @@ class MonthlyPackageForm(ClientOrNewMixin):
 class TeamWorkshopForm(MemberForm):
     title = forms.CharField(max_length=160)
     core_subject = forms.CharField(max_length=200)
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False,
-                                          label="Company")
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), required=False, label="Company"
+    )
     coach = CoachChoiceField(queryset=User.objects.none())
     starts_at = LocalDateTimeField(required=False, label="Date and time")
-    session_minutes = forms.IntegerField(min_value=15, max_value=480, initial=120, label="Length (minutes)")
+    session_minutes = forms.IntegerField(
+        min_value=15, max_value=480, initial=120, label="Length (minutes)"
+    )
     participants_text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "Ada Lovelace <ada@example.com>"}),
-        required=False, label="Participants (one per line)",
+        required=False,
+        label="Participants (one per line)",
     )
-    participants_csv = forms.FileField(required=False, label="…or a CSV with name and email columns")
-    template = forms.ModelChoiceField(queryset=CollectionTemplate.objects.none(), required=False,
-                                      empty_label="— build the agenda myself —")
-    agenda = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
-                             label="Agenda (one item per line, when building it yourself)")
+    participants_csv = forms.FileField(
+        required=False, label="…or a CSV with name and email columns"
+    )
+    template = forms.ModelChoiceField(
+        queryset=CollectionTemplate.objects.none(),
+        required=False,
+        empty_label="— build the agenda myself —",
+    )
+    agenda = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Agenda (one item per line, when building it yourself)",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -266,9 +297,13 @@ class TeamWorkshopForm(MemberForm):
 
     def clean(self):
         data = super().clean()
-        people = {p.email: p for p in data.get("participants_text", []) + data.get("participants_csv", [])}
+        people = {
+            p.email: p for p in data.get("participants_text", []) + data.get("participants_csv", [])
+        }
         data["participants"] = list(people.values())
-        data["agenda_items"] = [line.strip() for line in data.get("agenda", "").splitlines() if line.strip()]
+        data["agenda_items"] = [
+            line.strip() for line in data.get("agenda", "").splitlines() if line.strip()
+        ]
         if not data.get("template") and not data["agenda_items"]:
             self.add_error("agenda", "Choose a template or write the agenda.")
         return data
@@ -278,7 +313,9 @@ class SessionForm(MemberForm):
     starts_at = LocalDateTimeField(label="Date and time")
     minutes = forms.IntegerField(min_value=5, max_value=480)
     location = forms.CharField(max_length=300, required=False, help_text="Place or video link.")
-    allowance_override_reason = forms.CharField(required=False, label="Override reason (owners only)")
+    allowance_override_reason = forms.CharField(
+        required=False, label="Override reason (owners only)"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -286,8 +323,11 @@ class SessionForm(MemberForm):
 
 
 class ParticipantsAddForm(forms.Form):
-    participants_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
-                                        label="Participants (one per line)")
+    participants_text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Participants (one per line)",
+    )
     participants_csv = forms.FileField(required=False, label="…or a CSV")
 
     def clean(self):
@@ -317,8 +357,14 @@ class EngagementEditForm(forms.Form):
 
 
 class ChecklistStepForm(forms.Form):
-    state = forms.ChoiceField(choices=[("done", "Done"), ("pending", "Pending"),
-                                       ("failed", "Failed"), ("not_applicable", "Not applicable")])
+    state = forms.ChoiceField(
+        choices=[
+            ("done", "Done"),
+            ("pending", "Pending"),
+            ("failed", "Failed"),
+            ("not_applicable", "Not applicable"),
+        ]
+    )
     reason = forms.CharField(required=False, max_length=500)
 
 

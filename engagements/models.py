@@ -35,9 +35,7 @@ class Organization(PracticeScoped):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["practice", "name"], name="unique_org_name")
-        ]
+        constraints = [models.UniqueConstraint(fields=["practice", "name"], name="unique_org_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -88,10 +88,14 @@ def open_seat_of(client: Client) -> SeatAssignment | None:
 
 # --- Organizations and contracts ------------------------------------------------
 def organization_list(membership: Membership) -> QuerySet[Organization]:
-    return Organization.objects.filter(practice=membership.practice).annotate(
-        contract_count=Count("contracts", distinct=True),
-        client_count=Count("clients", distinct=True),
-    ).order_by("name")
+    return (
+        Organization.objects.filter(practice=membership.practice)
+        .annotate(
+            contract_count=Count("contracts", distinct=True),
+            client_count=Count("clients", distinct=True),
+        )
+        .order_by("name")
+    )
 
 
 def organization_get_for_member(membership: Membership, pk) -> Organization:
@@ -109,9 +113,7 @@ def contract_list(membership: Membership) -> QuerySet[Contract]:
     return (
         Contract.objects.filter(practice=membership.practice)
         .select_related("organization")
-        .annotate(
-            seats_taken=Count("assignments", filter=Q(assignments__ended_on__isnull=True))
-        )
+        .annotate(seats_taken=Count("assignments", filter=Q(assignments__ended_on__isnull=True)))
         .order_by("-starts_on", "pk")
     )
 

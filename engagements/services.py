@@ -133,7 +133,10 @@ def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Clien
     client, changed = model_update(instance=client, data=data, fields=CLIENT_FIELDS)
     if changed:
         audit_record(
-            practice=client.practice, actor=actor, action="client.update", obj=client,
+            practice=client.practice,
+            actor=actor,
+            action="client.update",
+            obj=client,
             fields=",".join(changed),
         )
     return client
@@ -146,9 +149,7 @@ def client_private_notes_update(*, client: Client, membership: Membership, notes
         raise PermissionDenied("Assistants cannot read or write private notes.")
     client.private_notes = notes
     client.save(update_fields=["private_notes"])
-    audit_record(
-        practice=client.practice, actor=membership.user, action="client.notes", obj=client
-    )
+    audit_record(practice=client.practice, actor=membership.user, action="client.notes", obj=client)
     return client
 
 
@@ -206,15 +207,22 @@ def organization_update(
     )
     if changed:
         audit_record(
-            practice=organization.practice, actor=actor, action="organization.update",
+            practice=organization.practice,
+            actor=actor,
+            action="organization.update",
             obj=organization,
         )
     return organization
 
 
 CONTRACT_FIELDS = [
-    "title", "starts_on", "ends_on", "seats", "sessions_per_seat_per_month",
-    "session_minutes", "price_per_seat_month",
+    "title",
+    "starts_on",
+    "ends_on",
+    "seats",
+    "sessions_per_seat_per_month",
+    "session_minutes",
+    "price_per_seat_month",
 ]
 
 
@@ -312,8 +320,12 @@ def checklist_step_set(
         raise ValidationError({"reason": "Say why the step failed."})
     checklist_mark(engagement=engagement, key=key, state=state, reason=reason.strip())
     audit_record(
-        practice=engagement.practice, actor=actor, action="checklist.set", obj=engagement,
-        key=key, state=state,
+        practice=engagement.practice,
+        actor=actor,
+        action="checklist.set",
+        obj=engagement,
+        key=key,
+        state=state,
     )
 
 
@@ -321,7 +333,9 @@ def _mark_slack_steps(engagement: Engagement, keys: list[str]) -> None:
     if not engagement.practice.slack_connected:
         for key in keys:
             checklist_mark(
-                engagement=engagement, key=key, state=StepState.NOT_APPLICABLE,
+                engagement=engagement,
+                key=key,
+                state=StepState.NOT_APPLICABLE,
                 reason=SLACK_NOT_CONNECTED,
             )
 
@@ -370,7 +384,10 @@ def participants_add(
     practice = collection.engagement.practice
     clients = [
         client_find_or_create(
-            practice=practice, actor=actor, email=person.email, name=person.name,
+            practice=practice,
+            actor=actor,
+            email=person.email,
+            name=person.name,
             organization=collection.engagement.organization,
         )[0]
         for person in participants
@@ -382,7 +399,10 @@ def participants_add(
             engagement=collection.engagement, key="participants_added", state=StepState.DONE
         )
     audit_record(
-        practice=practice, actor=actor, action="collection.participants_add", obj=collection,
+        practice=practice,
+        actor=actor,
+        action="collection.participants_add",
+        obj=collection,
         added=added,
     )
     return added
@@ -403,8 +423,12 @@ def collection_resource_add(
     *, collection: Collection, actor: User, title: str, kind: str, url: str = "", body: str = ""
 ) -> CollectionResource:
     resource = CollectionResource(
-        practice_id=collection.practice_id, collection=collection, title=title, kind=kind,
-        url=url, body=body,
+        practice_id=collection.practice_id,
+        collection=collection,
+        title=title,
+        kind=kind,
+        url=url,
+        body=body,
     )
     resource.full_clean()
     resource.save()
@@ -425,7 +449,10 @@ def _engagement_save(engagement: Engagement, actor: User) -> Engagement:
     engagement.save()
     checklist_seed(engagement=engagement)
     audit_record(
-        practice=engagement.practice, actor=actor, action="engagement.create", obj=engagement,
+        practice=engagement.practice,
+        actor=actor,
+        action="engagement.create",
+        obj=engagement,
         kind=engagement.kind,
     )
     return engagement
@@ -485,17 +512,23 @@ def engagement_create_per_session(
     )
     checklist_mark(engagement=engagement, key="first_session", state=StepState.DONE)
     checklist_mark(
-        engagement=engagement, key="session_url", state=StepState.DONE,
+        engagement=engagement,
+        key="session_url",
+        state=StepState.DONE,
         reason=f"Session page: {session.get_absolute_url()}",
     )
     if not send_platform_invite:
         checklist_mark(
-            engagement=engagement, key="calendar_invite", state=StepState.NOT_APPLICABLE,
+            engagement=engagement,
+            key="calendar_invite",
+            state=StepState.NOT_APPLICABLE,
             reason="The booking tool sends its own invite; CoachHub does not send one.",
         )
     else:
         checklist_mark(
-            engagement=engagement, key="calendar_invite", state=StepState.PENDING,
+            engagement=engagement,
+            key="calendar_invite",
+            state=StepState.PENDING,
             reason="Sent once the session has a time and calendar invites are enabled.",
         )
     return engagement
@@ -558,7 +591,9 @@ def engagement_create_monthly_package(
         checklist_mark(engagement=engagement, key="cadence", state=StepState.DONE)
     else:
         checklist_mark(
-            engagement=engagement, key="cadence", state=StepState.PENDING,
+            engagement=engagement,
+            key="cadence",
+            state=StepState.PENDING,
             reason="Agree a day and time with the client to generate the sessions.",
         )
     collection_create(
@@ -569,7 +604,9 @@ def engagement_create_monthly_package(
     if preferred_weekday is not None and preferred_time is not None:
         created = recurring_sessions_generate(engagement=engagement, actor=actor)
         checklist_mark(
-            engagement=engagement, key="recurring_sessions", state=StepState.DONE,
+            engagement=engagement,
+            key="recurring_sessions",
+            state=StepState.DONE,
             reason=f"{created} sessions scheduled.",
         )
     return engagement
@@ -627,8 +664,13 @@ def engagement_create_team_workshop(
         participants_add(collection=collection, actor=actor, participants=participants)
     _mark_slack_steps(engagement, ["slack_invite"])
     session_create(
-        practice=practice, actor=actor, engagement=engagement, collection=collection,
-        starts_at=starts_at, minutes=session_minutes, title=title,
+        practice=practice,
+        actor=actor,
+        engagement=engagement,
+        collection=collection,
+        starts_at=starts_at,
+        minutes=session_minutes,
+        title=title,
     )
     if starts_at:
         checklist_mark(engagement=engagement, key="workshop_session", state=StepState.DONE)
@@ -643,7 +685,10 @@ def engagement_update(*, engagement: Engagement, actor: User, data: dict[str, An
     )
     if changed:
         audit_record(
-            practice=engagement.practice, actor=actor, action="engagement.update",
-            obj=engagement, fields=",".join(changed),
+            practice=engagement.practice,
+            actor=actor,
+            action="engagement.update",
+            obj=engagement,
+            fields=",".join(changed),
         )
     return engagement

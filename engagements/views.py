@@ -52,8 +52,12 @@ def client_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "engagements/client_list.html",
-        {"page": _page(request, clients), "q": search, "status": status,
-         "statuses": ClientStatus.choices},
+        {
+            "page": _page(request, clients),
+            "q": search,
+            "status": status,
+            "statuses": ClientStatus.choices,
+        },
     )
 
 
@@ -104,9 +108,14 @@ def client_detail(request: HttpRequest, client_pk: int) -> HttpResponse:
 def client_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
     client = selectors.client_get_for_member_write(request.membership, client_pk)
     initial = {
-        "pk": client.pk, "name": client.name, "email": client.email,
-        "time_zone": client.time_zone, "phone": client.phone, "status": client.status,
-        "tags": ", ".join(client.tags), "organization": client.organization,
+        "pk": client.pk,
+        "name": client.name,
+        "email": client.email,
+        "time_zone": client.time_zone,
+        "phone": client.phone,
+        "status": client.status,
+        "tags": ", ".join(client.tags),
+        "organization": client.organization,
         "coach": client.coach,
     }
     form = ClientForm(request.POST or None, membership=request.membership, initial=initial)
@@ -129,15 +138,20 @@ def client_notes(request: HttpRequest, client_pk: int) -> HttpResponse:
     form = PrivateNotesForm(request.POST or None, initial={"private_notes": notes})
     if request.method == "POST" and form.is_valid():
         services.client_private_notes_update(
-            client=client, membership=request.membership,
+            client=client,
+            membership=request.membership,
             notes=form.cleaned_data["private_notes"],
         )
         messages.success(request, "Private notes saved.")
         return redirect(client)
     return render(
-        request, "engagements/form.html",
-        {"form": form, "title": f"Private notes — {client.name}",
-         "intro": "Only you and the practice owners can read these. Assistants cannot."},
+        request,
+        "engagements/form.html",
+        {
+            "form": form,
+            "title": f"Private notes — {client.name}",
+            "intro": "Only you and the practice owners can read these. Assistants cannot.",
+        },
     )
 
 
@@ -145,9 +159,12 @@ def client_notes(request: HttpRequest, client_pk: int) -> HttpResponse:
 @member_required
 def organization_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "engagements/organization_list.html",
-        {"page": _page(request, selectors.organization_list(request.membership)),
-         "contracts": selectors.contract_list(request.membership)[:50]},
+        request,
+        "engagements/organization_list.html",
+        {
+            "page": _page(request, selectors.organization_list(request.membership)),
+            "contracts": selectors.contract_list(request.membership)[:50],
+        },
     )
 
 
@@ -173,10 +190,17 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 def organization_detail(request: HttpRequest, organization_pk: int) -> HttpResponse:
     organization = selectors.organization_get_for_member(request.membership, organization_pk)
     return render(
-        request, "engagements/organization_detail.html",
-        {"organization": organization,
-         "contracts": selectors.contract_list(request.membership).filter(organization=organization),
-         "clients": selectors.clients_visible_to(request.membership).filter(organization=organization)},
+        request,
+        "engagements/organization_detail.html",
+        {
+            "organization": organization,
+            "contracts": selectors.contract_list(request.membership).filter(
+                organization=organization
+            ),
+            "clients": selectors.clients_visible_to(request.membership).filter(
+                organization=organization
+            ),
+        },
     )
 
 
@@ -186,8 +210,11 @@ def organization_edit(request: HttpRequest, organization_pk: int) -> HttpRespons
     organization = selectors.organization_get_for_member_write(request.membership, organization_pk)
     form = OrganizationForm(
         request.POST or None,
-        initial={"name": organization.name, "billing_email": organization.billing_email,
-                 "notes": organization.notes},
+        initial={
+            "name": organization.name,
+            "billing_email": organization.billing_email,
+            "notes": organization.notes,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -207,7 +234,8 @@ def contract_create(request: HttpRequest) -> HttpResponse:
     if not request.membership.can_manage_contracts:
         raise PermissionDenied("Only the practice owner manages companies and contracts.")
     form = ContractForm(
-        request.POST or None, membership=request.membership,
+        request.POST or None,
+        membership=request.membership,
         initial={"organization": request.GET.get("organization")},
     )
     if request.method == "POST" and form.is_valid():
@@ -234,7 +262,9 @@ def contract_detail(request: HttpRequest, contract_pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.seat_assign(
-                    practice=request.practice, actor=request.user, contract=contract,
+                    practice=request.practice,
+                    actor=request.user,
+                    contract=contract,
                     **form.cleaned_data,
                 )
             except ValidationError as error:
@@ -247,7 +277,8 @@ def contract_detail(request: HttpRequest, contract_pk: int) -> HttpResponse:
     allowances = selectors.seat_allowances(seats, contract, at=now)
     rows = [(seat, allowances[seat.pk]) for seat in seats]
     return render(
-        request, "engagements/contract_detail.html",
+        request,
+        "engagements/contract_detail.html",
         {"contract": contract, "rows": rows, "form": form},
     )
 
@@ -261,9 +292,15 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     status = status if status in EngagementStatus.values else ""
     engagements = selectors.engagement_list(request.membership, kind=kind, status=status)
     return render(
-        request, "engagements/engagement_list.html",
-        {"page": _page(request, engagements), "kind": kind, "status": status,
-         "kinds": EngagementKind.choices, "statuses": EngagementStatus.choices},
+        request,
+        "engagements/engagement_list.html",
+        {
+            "page": _page(request, engagements),
+            "kind": kind,
+            "status": status,
+            "kinds": EngagementKind.choices,
+            "statuses": EngagementStatus.choices,
+        },
     )
 
 
@@ -283,8 +320,11 @@ def _client_from(form, request):
     if data.get("client"):
         return data["client"]
     client, _ = services.client_find_or_create(
-        practice=request.practice, actor=request.user, email=data["new_client_email"],
-        name=data["new_client_name"], coach=data["coach"],
+        practice=request.practice,
+        actor=request.user,
+        email=data["new_client_email"],
+        name=data["new_client_name"],
+        coach=data["coach"],
     )
     return client
 
@@ -298,10 +338,14 @@ def engagement_create_per_session(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             engagement = services.engagement_create_per_session(
-                practice=request.practice, actor=request.user, client=_client_from(form, request),
-                coach=data["coach"], session_minutes=data["session_minutes"],
+                practice=request.practice,
+                actor=request.user,
+                client=_client_from(form, request),
+                coach=data["coach"],
+                session_minutes=data["session_minutes"],
                 first_session_at=data["first_session_at"],
-                send_platform_invite=data["send_platform_invite"], aims=data["aims"],
+                send_platform_invite=data["send_platform_invite"],
+                aims=data["aims"],
                 allowance_override_reason=data["allowance_override_reason"],
             )
         except ValidationError as error:
@@ -309,9 +353,11 @@ def engagement_create_per_session(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Per-session coaching set up. Here is its checklist.")
             return redirect(engagement)
-    return render(request, "engagements/engagement_form.html",
-                  {"form": form, "kind": EngagementKind.PER_SESSION,
-                   "title": "Per-session coaching"})
+    return render(
+        request,
+        "engagements/engagement_form.html",
+        {"form": form, "kind": EngagementKind.PER_SESSION, "title": "Per-session coaching"},
+    )
 
 
 @member_required
@@ -323,46 +369,64 @@ def engagement_create_monthly_package(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             engagement = services.engagement_create_monthly_package(
-                practice=request.practice, actor=request.user, client=_client_from(form, request),
-                coach=data["coach"], hours_per_month=data["hours_per_month"],
-                cadence=data["cadence"], session_minutes=data["session_minutes"],
+                practice=request.practice,
+                actor=request.user,
+                client=_client_from(form, request),
+                coach=data["coach"],
+                hours_per_month=data["hours_per_month"],
+                cadence=data["cadence"],
+                session_minutes=data["session_minutes"],
                 preferred_weekday=data["preferred_weekday"],
-                preferred_time=data["preferred_time"], starts_on=data["starts_on"],
-                months=data["months"], aims=data["aims"],
+                preferred_time=data["preferred_time"],
+                starts_on=data["starts_on"],
+                months=data["months"],
+                aims=data["aims"],
             )
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
             messages.success(request, "Monthly package set up. Here is its checklist.")
             return redirect(engagement)
-    return render(request, "engagements/engagement_form.html",
-                  {"form": form, "kind": EngagementKind.MONTHLY_PACKAGE,
-                   "title": "Monthly package"})
+    return render(
+        request,
+        "engagements/engagement_form.html",
+        {"form": form, "kind": EngagementKind.MONTHLY_PACKAGE, "title": "Monthly package"},
+    )
 
 
 @member_required
 @require_http_methods(["GET", "POST"])
 def engagement_create_team_workshop(request: HttpRequest) -> HttpResponse:
     _require_engagement_editor(request)
-    form = TeamWorkshopForm(request.POST or None, request.FILES or None,
-                            membership=request.membership)
+    form = TeamWorkshopForm(
+        request.POST or None, request.FILES or None, membership=request.membership
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             engagement = services.engagement_create_team_workshop(
-                practice=request.practice, actor=request.user, coach=data["coach"],
-                title=data["title"], core_subject=data["core_subject"],
-                participants=data["participants"], organization=data["organization"],
-                template=data["template"], agenda_items=data["agenda_items"],
-                starts_at=data["starts_at"], session_minutes=data["session_minutes"],
+                practice=request.practice,
+                actor=request.user,
+                coach=data["coach"],
+                title=data["title"],
+                core_subject=data["core_subject"],
+                participants=data["participants"],
+                organization=data["organization"],
+                template=data["template"],
+                agenda_items=data["agenda_items"],
+                starts_at=data["starts_at"],
+                session_minutes=data["session_minutes"],
             )
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
             messages.success(request, "Team workshop set up. Here is its checklist.")
             return redirect(engagement)
-    return render(request, "engagements/engagement_form.html",
-                  {"form": form, "kind": EngagementKind.TEAM_WORKSHOP, "title": "Team workshop"})
+    return render(
+        request,
+        "engagements/engagement_form.html",
+        {"form": form, "kind": EngagementKind.TEAM_WORKSHOP, "title": "Team workshop"},
+    )
 
 
 @member_required
@@ -370,12 +434,11 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     membership = request.membership
     engagement = selectors.engagement_get_for_member(membership, engagement_pk)
     collection = getattr(engagement, "collection", None)
-    sessions = list(
-        engagement.sessions.select_related("client").order_by("starts_at")[:100]
-    )
+    sessions = list(engagement.sessions.select_related("client").order_by("starts_at")[:100])
     seat = selectors.open_seat_of(engagement.client) if engagement.client_id else None
     return render(
-        request, "engagements/engagement_detail.html",
+        request,
+        "engagements/engagement_detail.html",
         {
             "engagement": engagement,
             "steps": engagement.steps.order_by("position"),
@@ -397,13 +460,18 @@ def engagement_edit(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
     form = EngagementEditForm(
         request.POST or None,
-        initial={"title": engagement.title, "status": engagement.status, "aims": engagement.aims,
-                 "send_platform_invite": engagement.send_platform_invite},
+        initial={
+            "title": engagement.title,
+            "status": engagement.status,
+            "aims": engagement.aims,
+            "send_platform_invite": engagement.send_platform_invite,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.engagement_update(engagement=engagement, actor=request.user,
-                                       data=form.cleaned_data)
+            services.engagement_update(
+                engagement=engagement, actor=request.user, data=form.cleaned_data
+            )
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -426,17 +494,21 @@ def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> H
     error = None
     if form.is_valid():
         try:
-            services.checklist_step_set(engagement=engagement, actor=request.user, key=step_key,
-                                        **form.cleaned_data)
+            services.checklist_step_set(
+                engagement=engagement, actor=request.user, key=step_key, **form.cleaned_data
+            )
         except ValidationError as exc:
             error = " ".join(exc.messages)
     else:
         error = "Choose a valid state."
     if request.htmx:
         step.refresh_from_db()
-        return render(request, "engagements/_step.html",
-                      {"step": step, "engagement": engagement, "can_edit": True, "error": error},
-                      status=200 if error is None else 400)
+        return render(
+            request,
+            "engagements/_step.html",
+            {"step": step, "engagement": engagement, "can_edit": True, "error": error},
+            status=200 if error is None else 400,
+        )
     if error:
         messages.error(request, error)
     return redirect(engagement)
@@ -454,8 +526,11 @@ def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             session_create(
-                practice=request.practice, actor=request.user, engagement=engagement,
-                starts_at=form.cleaned_data["starts_at"], minutes=form.cleaned_data["minutes"],
+                practice=request.practice,
+                actor=request.user,
+                engagement=engagement,
+                starts_at=form.cleaned_data["starts_at"],
+                minutes=form.cleaned_data["minutes"],
                 location=form.cleaned_data["location"],
                 allowance_override_reason=form.cleaned_data["allowance_override_reason"],
             )
@@ -467,8 +542,12 @@ def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     else:
         for field, errors in form.errors.items():
             for message in errors:
-                messages.error(request, f"{form.fields[field].label or field}: {message}"
-                               if field != "__all__" else message)
+                messages.error(
+                    request,
+                    f"{form.fields[field].label or field}: {message}"
+                    if field != "__all__"
+                    else message,
+                )
     return redirect(engagement)
 
 
@@ -477,7 +556,8 @@ def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
 def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
     collection = selectors.collection_get_for_member(request.membership, collection_pk)
     return render(
-        request, "engagements/collection_detail.html",
+        request,
+        "engagements/collection_detail.html",
         {
             "collection": collection,
             "participants": collection.participants.order_by("name"),
@@ -498,8 +578,11 @@ def collection_participants_add(request: HttpRequest, collection_pk: int) -> Htt
     form = ParticipantsAddForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            added = services.participants_add(collection=collection, actor=request.user,
-                                              participants=form.cleaned_data["participants"])
+            added = services.participants_add(
+                collection=collection,
+                actor=request.user,
+                participants=form.cleaned_data["participants"],
+            )
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -520,8 +603,9 @@ def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpRes
     form = ResourceForm(request.POST)
     if form.is_valid():
         try:
-            services.collection_resource_add(collection=collection, actor=request.user,
-                                             **form.cleaned_data)
+            services.collection_resource_add(
+                collection=collection, actor=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -532,5 +616,3 @@ def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpRes
             for message in errors:
                 messages.error(request, f"{field}: {message}")
     return redirect(collection)
-
-

@@ -7,8 +7,16 @@ from .models import Session
 
 @admin.register(Session)
 class SessionAdmin(PracticeAdminMixin, admin.ModelAdmin):
-    list_display = ["title", "practice", "coach", "client", "starts_at", "status", "source",
-                    "consumes"]
+    list_display = [
+        "title",
+        "practice",
+        "coach",
+        "client",
+        "starts_at",
+        "status",
+        "source",
+        "consumes",
+    ]
     list_filter = ["status", "source", "consumes"]
     search_fields = ["title", "client__name", "client__email", "coach__email"]
     list_select_related = ["practice", "coach", "client"]

@@ -19,7 +19,9 @@ def sessions_visible_to(membership: Membership) -> QuerySet[Session]:
     return sessions.filter(coach_id=membership.user_id)
 
 
-def upcoming_sessions(membership: Membership, *, now: dt.datetime, limit: int = 20) -> list[Session]:
+def upcoming_sessions(
+    membership: Membership, *, now: dt.datetime, limit: int = 20
+) -> list[Session]:
     return list(
         sessions_visible_to(membership)
         .filter(status=SessionStatus.SCHEDULED, starts_at__gte=now)
@@ -30,8 +32,12 @@ def upcoming_sessions(membership: Membership, *, now: dt.datetime, limit: int = 
 
 def session_get_for_member(membership: Membership, public_id) -> Session:
     try:
-        return sessions_visible_to(membership).select_related(
-            "client", "coach", "engagement", "collection", "seat__contract__organization"
-        ).get(public_id=public_id)
+        return (
+            sessions_visible_to(membership)
+            .select_related(
+                "client", "coach", "engagement", "collection", "seat__contract__organization"
+            )
+            .get(public_id=public_id)
+        )
     except (Session.DoesNotExist, ValueError):
         raise Http404("No session found.") from None

@@ -125,7 +125,10 @@ def session_create(
     session.full_clean()
     session.save()
     audit_record(
-        practice=practice, actor=actor, action="session.create", obj=session,
+        practice=practice,
+        actor=actor,
+        action="session.create",
+        obj=session,
         override=override_reason,
     )
     return session
@@ -216,7 +219,10 @@ def recurring_sessions_generate(*, engagement: Engagement, actor: User) -> int:
         )
     Session.objects.bulk_create(sessions)
     audit_record(
-        practice=engagement.practice, actor=actor, action="sessions.generate", obj=engagement,
+        practice=engagement.practice,
+        actor=actor,
+        action="sessions.generate",
+        obj=engagement,
         count=len(sessions),
     )
     return len(sessions)

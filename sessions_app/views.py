@@ -16,5 +16,6 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
     allowance = None
     if session.seat_id:
         allowance = seat_allowance(session.seat, at=session.starts_at or timezone.now())
-    return render(request, "sessions_app/session_detail.html",
-                  {"session": session, "allowance": allowance})
+    return render(
+        request, "sessions_app/session_detail.html", {"session": session, "allowance": allowance}
+    )

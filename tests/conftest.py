@@ -54,31 +54,53 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             practice=practice, actor=owner, name=f"{marker}Company {label}"
         )
         contract = services.contract_create(
-            practice=practice, actor=owner, organization=organization, title=f"{marker}Contract",
+            practice=practice,
+            actor=owner,
+            organization=organization,
+            title=f"{marker}Contract",
             starts_on=(now - dt.timedelta(days=400)).date(),
-            ends_on=(now + dt.timedelta(days=400)).date(), seats=5,
-            sessions_per_seat_per_month=2, session_minutes=55,
+            ends_on=(now + dt.timedelta(days=400)).date(),
+            seats=5,
+            sessions_per_seat_per_month=2,
+            session_minutes=55,
             price_per_seat_month=Decimal("400"),
         )
         client = services.client_create(
-            practice=practice, actor=owner, name=f"{marker}Client {label}",
-            email=f"client-{label}@example.org", coach=coach, private_notes="secret notes",
+            practice=practice,
+            actor=owner,
+            name=f"{marker}Client {label}",
+            email=f"client-{label}@example.org",
+            coach=coach,
+            private_notes="secret notes",
         )
         seat_client = services.client_create(
-            practice=practice, actor=owner, name=f"{marker}Seat client {label}",
+            practice=practice,
+            actor=owner,
+            name=f"{marker}Seat client {label}",
             email=f"seat-{label}@example.org",
         )
         services.seat_assign(
-            practice=practice, actor=owner, contract=contract, client=seat_client, coach=coach,
+            practice=practice,
+            actor=owner,
+            contract=contract,
+            client=seat_client,
+            coach=coach,
             coach_chosen_at=now - dt.timedelta(days=30),
         )
         engagement = services.engagement_create_per_session(
-            practice=practice, actor=owner, client=client, coach=coach,
+            practice=practice,
+            actor=owner,
+            client=client,
+            coach=coach,
             first_session_at=now + dt.timedelta(days=2),
         )
         workshop = services.engagement_create_team_workshop(
-            practice=practice, actor=owner, coach=coach, title=f"{marker}Workshop",
-            core_subject="Feedback", participants=[Participant(f"{marker}P", f"p-{label}@ex.org")],
+            practice=practice,
+            actor=owner,
+            coach=coach,
+            title=f"{marker}Workshop",
+            core_subject="Feedback",
+            participants=[Participant(f"{marker}P", f"p-{label}@ex.org")],
             starts_at=now + dt.timedelta(days=5),
         )
         token, key = api_token_create(practice=practice, user=owner)
@@ -139,5 +161,11 @@ def as_member(world):
 
 
 __all__ = [
-    "ApiToken", "Client", "Contract", "Engagement", "Organization", "OTHER_MARKER", "login",
+    "ApiToken",
+    "Client",
+    "Contract",
+    "Engagement",
+    "Organization",
+    "OTHER_MARKER",
+    "login",
 ]

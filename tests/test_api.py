@@ -31,8 +31,9 @@ def test_create_api_token_command_prints_a_working_token(world):
 
 def test_create_api_token_command_refuses_non_members(world):
     with pytest.raises(CommandError, match="not a member"):
-        call_command("create_api_token", world.home.coach.email, world.other.practice.slug,
-                     stdout=StringIO())
+        call_command(
+            "create_api_token", world.home.coach.email, world.other.practice.slug, stdout=StringIO()
+        )
     with pytest.raises(CommandError, match="No practice"):
         call_command("create_api_token", world.home.coach.email, "nope", stdout=StringIO())
 
@@ -72,19 +73,39 @@ def test_pagination_filtering_ordering_and_search(world, as_member):
 
 def test_creating_engagements_through_the_api_runs_the_guided_setup(world):
     api = token_client(world.home.objects["token_key"])
-    response = api.post("/api/v1/engagements/", json.dumps({
-        "kind": "monthly_package", "client": world.home.objects["client"].pk,
-        "coach": world.home.coach.pk, "hours_per_month": "3", "cadence": "weekly",
-        "session_minutes": 60, "preferred_weekday": 2, "preferred_time": "08:00",
-    }), content_type="application/json")
+    response = api.post(
+        "/api/v1/engagements/",
+        json.dumps(
+            {
+                "kind": "monthly_package",
+                "client": world.home.objects["client"].pk,
+                "coach": world.home.coach.pk,
+                "hours_per_month": "3",
+                "cadence": "weekly",
+                "session_minutes": 60,
+                "preferred_weekday": 2,
+                "preferred_time": "08:00",
+            }
+        ),
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert [step["key"] for step in body["checklist"]][-1] == "recurring_sessions"
     assert body["collection"]
-    workshop = api.post("/api/v1/engagements/", json.dumps({
-        "kind": "team_workshop", "coach": world.home.coach.pk, "title": "API workshop",
-        "core_subject": "Focus", "participants": ["a@x.org", "b@x.org"],
-    }), content_type="application/json")
+    workshop = api.post(
+        "/api/v1/engagements/",
+        json.dumps(
+            {
+                "kind": "team_workshop",
+                "coach": world.home.coach.pk,
+                "title": "API workshop",
+                "core_subject": "Focus",
+                "participants": ["a@x.org", "b@x.org"],
+            }
+        ),
+        content_type="application/json",
+    )
     assert workshop.status_code == 201, workshop.json()
     collection = api.get(f"/api/v1/collections/{workshop.json()['collection']}/").json()
     assert sorted(p["email"] for p in collection["participants"]) == ["a@x.org", "b@x.org"]
@@ -92,9 +113,17 @@ def test_creating_engagements_through_the_api_runs_the_guided_setup(world):
 
 def test_practice_comes_from_the_token_never_the_body(world):
     api = token_client(world.home.objects["token_key"])
-    response = api.post("/api/v1/clients/", json.dumps({
-        "name": "Body practice", "email": "body@x.org", "practice": world.other.practice.pk,
-    }), content_type="application/json")
+    response = api.post(
+        "/api/v1/clients/",
+        json.dumps(
+            {
+                "name": "Body practice",
+                "email": "body@x.org",
+                "practice": world.other.practice.pk,
+            }
+        ),
+        content_type="application/json",
+    )
     assert response.status_code == 201
     with scopes_disabled():
         from engagements.models import Client
@@ -105,16 +134,20 @@ def test_practice_comes_from_the_token_never_the_body(world):
 def test_update_through_the_api(world, as_member):
     owner = as_member("owner")
     engagement = world.home.objects["engagement"]
-    response = owner.patch(f"/api/v1/engagements/{engagement.pk}/",
-                           json.dumps({"status": "paused", "aims": "Rest"}),
-                           content_type="application/json")
+    response = owner.patch(
+        f"/api/v1/engagements/{engagement.pk}/",
+        json.dumps({"status": "paused", "aims": "Rest"}),
+        content_type="application/json",
+    )
     assert response.status_code == 200
     with scopes_disabled():
         assert Engagement.objects.get(pk=engagement.pk).status == "paused"
     collection = world.home.objects["collection"]
-    response = owner.patch(f"/api/v1/collections/{collection.pk}/",
-                           json.dumps({"agenda_items": ["One", "Two"]}),
-                           content_type="application/json")
+    response = owner.patch(
+        f"/api/v1/collections/{collection.pk}/",
+        json.dumps({"agenda_items": ["One", "Two"]}),
+        content_type="application/json",
+    )
     assert response.status_code == 200 and response.json()["agenda_items"] == ["One", "Two"]
 
 

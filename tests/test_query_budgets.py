@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["/dashboard/", "/clients/", "/engagements/", "/companies/"]
 API_LISTS = [
-    "/api/v1/clients/", "/api/v1/engagements/", "/api/v1/collections/",
-    "/api/v1/organizations/", "/api/v1/contracts/",
+    "/api/v1/clients/",
+    "/api/v1/engagements/",
+    "/api/v1/collections/",
+    "/api/v1/organizations/",
+    "/api/v1/contracts/",
 ]
 
 
@@ -36,14 +39,23 @@ def practice_with_rows(rows: int):
                 practice=practice, actor=owner, name=f"Company {index}"
             )
             contract = services.contract_create(
-                practice=practice, actor=owner, organization=organization,
+                practice=practice,
+                actor=owner,
+                organization=organization,
                 starts_on=(now - dt.timedelta(days=30)).date(),
-                ends_on=(now + dt.timedelta(days=300)).date(), seats=3,
-                sessions_per_seat_per_month=2, session_minutes=55, price_per_seat_month=100,
+                ends_on=(now + dt.timedelta(days=300)).date(),
+                seats=3,
+                sessions_per_seat_per_month=2,
+                session_minutes=55,
+                price_per_seat_month=100,
             )
             client = services.client_create(
-                practice=practice, actor=owner, name=f"Client {index}",
-                email=f"c{index}@example.org", coach=owner, organization=organization,
+                practice=practice,
+                actor=owner,
+                name=f"Client {index}",
+                email=f"c{index}@example.org",
+                coach=owner,
+                organization=organization,
                 tags=["a"],
             )
             if index % 2:
@@ -51,11 +63,18 @@ def practice_with_rows(rows: int):
                     practice=practice, actor=owner, contract=contract, client=client, coach=owner
                 )
             services.engagement_create_per_session(
-                practice=practice, actor=owner, client=client, coach=owner,
+                practice=practice,
+                actor=owner,
+                client=client,
+                coach=owner,
                 first_session_at=now + dt.timedelta(days=1, hours=index),
             )
         services.engagement_create_team_workshop(
-            practice=practice, actor=owner, coach=owner, title="W", core_subject="S",
+            practice=practice,
+            actor=owner,
+            coach=owner,
+            title="W",
+            core_subject="S",
             participants=[Participant(f"P{i}", f"p{i}@e.org") for i in range(rows)],
             starts_at=now + dt.timedelta(days=3),
         )
@@ -84,8 +103,9 @@ def test_role_filtered_lists_keep_their_budget(role):
     for rows in (3, 50):
         practice, owner = practice_with_rows(rows)
         member = MembershipFactory(practice=practice, role=role).user
-        counts[rows] = [count_queries(login(member, practice), url) for url in ("/clients/",
-                                                                              "/api/v1/clients/")]
+        counts[rows] = [
+            count_queries(login(member, practice), url) for url in ("/clients/", "/api/v1/clients/")
+        ]
     assert counts[3] == counts[50]
 
 

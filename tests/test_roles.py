@@ -19,8 +19,12 @@ def other_coachs_client(world):
     """A client of the home practice coached by the owner, not by the coach persona."""
     with scopes_disabled():
         return services.client_create(
-            practice=world.home.practice, actor=world.home.owner, name="Owner's own",
-            email="owners-own@example.org", coach=world.home.owner, private_notes="owner notes",
+            practice=world.home.practice,
+            actor=world.home.owner,
+            name="Owner's own",
+            email="owners-own@example.org",
+            coach=world.home.owner,
+            private_notes="owner notes",
         )
 
 
@@ -61,7 +65,8 @@ def test_assistant_sees_all_clients_but_never_private_notes(world, as_member, ot
     listing = assistant.get("/api/v1/clients/").json()
     assert all("private_notes" not in row for row in listing["results"])
     response = assistant.patch(
-        f"/api/v1/clients/{client.pk}/", json.dumps({"private_notes": "sneaky"}),
+        f"/api/v1/clients/{client.pk}/",
+        json.dumps({"private_notes": "sneaky"}),
         content_type="application/json",
     )
     assert response.status_code == 403
@@ -75,14 +80,18 @@ def test_coach_and_owner_read_private_notes(world, as_member):
     for role in ("owner", "coach"):
         browser = as_member(role)
         assert "secret notes" in browser.get(f"/clients/{client.pk}/notes/").content.decode()
-        assert browser.get(f"/api/v1/clients/{client.pk}/").json()["private_notes"] == "secret notes"
+        assert (
+            browser.get(f"/api/v1/clients/{client.pk}/").json()["private_notes"] == "secret notes"
+        )
 
 
 @pytest.mark.parametrize("role", ["coach", "assistant"])
 def test_only_owners_manage_the_practice(as_member, role):
     browser = as_member(role)
     assert browser.get("/practice/members/").status_code == 403
-    assert browser.post("/practice/members/", {"email": "x@y.z", "role": "coach"}).status_code == 403
+    assert (
+        browser.post("/practice/members/", {"email": "x@y.z", "role": "coach"}).status_code == 403
+    )
     assert browser.get("/practice/settings/").status_code == 403
 
 
@@ -97,10 +106,14 @@ def test_only_owners_write_companies_and_contracts(world, as_member, role):
     assert browser.post(f"/contracts/{contract.pk}/", {}).status_code == 403
     assert browser.get(f"/companies/{organization.pk}/").status_code == 200
     assert browser.post("/api/v1/organizations/", {"name": "New"}).status_code == 403
-    assert browser.patch(
-        f"/api/v1/contracts/{contract.pk}/", json.dumps({"seats": 9}),
-        content_type="application/json",
-    ).status_code == 403
+    assert (
+        browser.patch(
+            f"/api/v1/contracts/{contract.pk}/",
+            json.dumps({"seats": 9}),
+            content_type="application/json",
+        ).status_code
+        == 403
+    )
     assert browser.get("/api/v1/contracts/").status_code == 200
 
 
@@ -112,16 +125,27 @@ def test_assistants_read_engagements_but_cannot_change_them(world, as_member):
     assert assistant.get("/engagements/new/").status_code == 403
     assert assistant.get("/engagements/new/per-session/").status_code == 403
     assert assistant.get(f"/engagements/{engagement.pk}/edit/").status_code == 403
-    assert assistant.post(f"/engagements/{engagement.pk}/steps/client/", {"state": "done"}).status_code == 403
+    assert (
+        assistant.post(f"/engagements/{engagement.pk}/steps/client/", {"state": "done"}).status_code
+        == 403
+    )
     assert assistant.post(f"/collections/{collection.pk}/resources/", {}).status_code == 403
-    assert assistant.patch(
-        f"/api/v1/engagements/{engagement.pk}/", json.dumps({"title": "x"}),
-        content_type="application/json",
-    ).status_code == 403
-    assert assistant.patch(
-        f"/api/v1/collections/{collection.pk}/", json.dumps({"title": "x"}),
-        content_type="application/json",
-    ).status_code == 403
+    assert (
+        assistant.patch(
+            f"/api/v1/engagements/{engagement.pk}/",
+            json.dumps({"title": "x"}),
+            content_type="application/json",
+        ).status_code
+        == 403
+    )
+    assert (
+        assistant.patch(
+            f"/api/v1/collections/{collection.pk}/",
+            json.dumps({"title": "x"}),
+            content_type="application/json",
+        ).status_code
+        == 403
+    )
 
 
 def test_coach_cannot_see_engagements_of_other_coaches(world, as_member):
@@ -130,7 +154,9 @@ def test_coach_cannot_see_engagements_of_other_coaches(world, as_member):
             practice=world.home.practice, actor=world.home.owner, name="Solo", email="solo@e.org"
         )
         engagement = services.engagement_create_per_session(
-            practice=world.home.practice, actor=world.home.owner, client=own,
+            practice=world.home.practice,
+            actor=world.home.owner,
+            client=own,
             coach=world.home.owner,
         )
     coach = as_member("coach")
@@ -152,5 +178,7 @@ def test_practice_switcher_only_offers_own_practices(world):
     assert response.status_code == 302
     assert world.other.practice.name in browser.get("/dashboard/").content.decode()
     stranger = login(world.home.assistant, world.home.practice)
-    assert stranger.post("/practice/switch/", {"practice": world.other.practice.pk}).status_code == 404
+    assert (
+        stranger.post("/practice/switch/", {"practice": world.other.practice.pk}).status_code == 404
+    )
     assert stranger.post("/practice/switch/", {"practice": "not-a-number"}).status_code == 302

@@ -92,8 +92,10 @@ def _values_for(route: Route, objects: dict) -> dict | None:
         from django.contrib.contenttypes.models import ContentType
 
         client = objects["client"]
-        return {"content_type_id": ContentType.objects.get_for_model(client).pk,
-                "object_id": client.pk}
+        return {
+            "content_type_id": ContentType.objects.get_for_model(client).pk,
+            "object_id": client.pk,
+        }
     values = {}
     for name in route.params:
         if name in TENANT_PARAMS:
@@ -113,7 +115,8 @@ def _values_for(route: Route, objects: dict) -> dict | None:
         else:
             raise AssertionError(
                 f"Route {route.template!r} has parameter {name!r} that the tenant sweep does "
-                "not know. Add it to TENANT_PARAMS (or NON_TENANT_MODULES if it is not tenant data)."
+                "not know. Add it to TENANT_PARAMS (or NON_TENANT_MODULES if it is not "
+                "tenant data)."
             )
     return values
 
@@ -135,7 +138,8 @@ def _admin_object(model, objects):
 
 def tenant_routes() -> list[Route]:
     return [
-        route for route in all_routes()
+        route
+        for route in all_routes()
         if route.params and not _module(route.callback).startswith(NON_TENANT_MODULES)
     ]
 
@@ -166,9 +170,11 @@ def test_every_route_answers_404_for_another_practices_objects(world):
         url = route.build(values)
         methods = ("get", "patch", "put") if url.startswith("/api/") else ("get", "post")
         for method in methods:
-            response = getattr(browser, method)(url, content_type="application/json") if (
-                method in ("patch", "put")
-            ) else getattr(browser, method)(url)
+            response = (
+                getattr(browser, method)(url, content_type="application/json")
+                if (method in ("patch", "put"))
+                else getattr(browser, method)(url)
+            )
             checked += 1
             if response.status_code != 404:
                 failures.append(f"{method.upper()} {url} → {response.status_code}")
@@ -234,9 +240,7 @@ def test_list_pages_and_api_lists_never_show_another_practice(world):
 def test_api_token_of_one_practice_cannot_reach_another(world, client):
     key = world.home.objects["token_key"]
     other_client = world.other.objects["client"]
-    response = client.get(
-        f"/api/v1/clients/{other_client.pk}/", HTTP_AUTHORIZATION=f"Token {key}"
-    )
+    response = client.get(f"/api/v1/clients/{other_client.pk}/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 404
     listing = client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Token {key}")
     assert listing.status_code == 200

@@ -17,7 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = Env()
 env.read_env(str(BASE_DIR / ".env"), recurse=False)
 
-DJANGO_ENV = env.str("DJANGO_ENV", "development", validate=OneOf(["development", "production", "test"]))
+DJANGO_ENV = env.str(
+    "DJANGO_ENV", "development", validate=OneOf(["development", "production", "test"])
+)
 DEBUG = env.bool("DJANGO_DEBUG", False)
 SECRET_KEY = env.str(
     "SECRET_KEY",

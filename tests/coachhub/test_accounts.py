@@ -17,11 +17,16 @@ pytestmark = pytest.mark.django_db
 
 def test_signup_creates_user_and_practice_and_verifies_email():
     browser = HttpClient()
-    response = browser.post("/accounts/signup/", {
-        "email": "new.coach@example.com", "password1": "a sturdy passphrase 42",
-        "password2": "a sturdy passphrase 42", "practice_name": "Bright Path Coaching",
-        "time_zone": "America/New_York",
-    })
+    response = browser.post(
+        "/accounts/signup/",
+        {
+            "email": "new.coach@example.com",
+            "password1": "a sturdy passphrase 42",
+            "password2": "a sturdy passphrase 42",
+            "practice_name": "Bright Path Coaching",
+            "time_zone": "America/New_York",
+        },
+    )
     assert response.status_code == 302
     user = User.objects.get(email="new.coach@example.com")
     membership = Membership.objects.get(user=user)
@@ -29,8 +34,11 @@ def test_signup_creates_user_and_practice_and_verifies_email():
     assert membership.practice.slug == "bright-path-coaching"
     assert membership.practice.time_zone == "America/New_York"
     with scopes_disabled():
-        names = set(CollectionTemplate.objects.filter(practice=membership.practice)
-                    .values_list("name", flat=True))
+        names = set(
+            CollectionTemplate.objects.filter(practice=membership.practice).values_list(
+                "name", flat=True
+            )
+        )
     assert names == {"Coaching / Mentorship", "Team workshop"}
     # Mandatory verification: the e-mail carries a confirmation link that works.
     assert len(mail.outbox) == 1
@@ -38,16 +46,23 @@ def test_signup_creates_user_and_practice_and_verifies_email():
     assert link
     browser.post(link.group(1))
     assert user.emailaddress_set.get().verified
-    browser.post("/accounts/login/", {"login": "new.coach@example.com",
-                                      "password": "a sturdy passphrase 42"})
+    browser.post(
+        "/accounts/login/", {"login": "new.coach@example.com", "password": "a sturdy passphrase 42"}
+    )
     assert "Bright Path Coaching" in browser.get("/dashboard/").content.decode()
 
 
 def test_signup_requires_a_practice_name():
-    response = HttpClient().post("/accounts/signup/", {
-        "email": "x@example.com", "password1": "a sturdy passphrase 42",
-        "password2": "a sturdy passphrase 42", "practice_name": "", "time_zone": "Europe/London",
-    })
+    response = HttpClient().post(
+        "/accounts/signup/",
+        {
+            "email": "x@example.com",
+            "password1": "a sturdy passphrase 42",
+            "password2": "a sturdy passphrase 42",
+            "practice_name": "",
+            "time_zone": "Europe/London",
+        },
+    )
     assert response.status_code == 200
     assert not User.objects.filter(email="x@example.com").exists()
 
@@ -61,8 +76,9 @@ def test_login_is_rate_limited_after_repeated_failures():
     for _ in range(5):
         response = browser.post("/accounts/login/", {"login": user.email, "password": "wrong"})
         assert response.status_code == 200
-    blocked = browser.post("/accounts/login/", {"login": user.email,
-                                                "password": "correct horse battery staple"})
+    blocked = browser.post(
+        "/accounts/login/", {"login": user.email, "password": "correct horse battery staple"}
+    )
     # Even the right password is refused until the window passes, and the form says why.
     assert "Too many failed login attempts" in blocked.content.decode()
     assert browser.get("/dashboard/").status_code == 302
@@ -89,10 +105,12 @@ def test_a_user_without_a_practice_is_asked_to_create_one():
 
 def test_owner_adds_an_existing_user_as_a_member(world, as_member):
     newcomer = UserFactory(email="newcomer@example.com")
-    response = as_member("owner").post("/practice/members/",
-                                       {"email": "NEWCOMER@example.com", "role": "assistant"})
+    response = as_member("owner").post(
+        "/practice/members/", {"email": "NEWCOMER@example.com", "role": "assistant"}
+    )
     assert response.status_code == 302
     assert Membership.objects.get(user=newcomer).role == Role.ASSISTANT
-    again = as_member("owner").post("/practice/members/",
-                                    {"email": "newcomer@example.com", "role": "coach"})
+    again = as_member("owner").post(
+        "/practice/members/", {"email": "newcomer@example.com", "role": "coach"}
+    )
     assert "already a member" in again.content.decode()

@@ -30,26 +30,50 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
 
 
 def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ENV",
-                          "DJANGO_DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ENV",
+            "DJANGO_DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+        )
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_production_settings_pass_the_deploy_check():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": "x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret",
-        "ALLOWED_HOSTS": "coachhub.example.com",
-    })
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret",
+            "ALLOWED_HOSTS": "coachhub.example.com",
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    result = run_manage("check", env={"DJANGO_ENV": "production",
-                                      "ALLOWED_HOSTS": "coachhub.example.com"})
+    result = run_manage(
+        "check", env={"DJANGO_ENV": "production", "ALLOWED_HOSTS": "coachhub.example.com"}
+    )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -64,19 +88,28 @@ def test_bad_values_fail_loudly():
 
 
 def test_embedded_default_is_sqlite_eager_console():
-    script = ("from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], "
-              "s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND, s.DEBUG)")
+    script = (
+        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], "
+        "s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND, s.DEBUG)"
+    )
     result = run_manage("shell", "--no-imports", "-c", script, env={})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.sqlite3", "True", "django.core.mail.backends.console.EmailBackend",
+        "django.db.backends.sqlite3",
+        "True",
+        "django.core.mail.backends.console.EmailBackend",
         "False",
     ]
 
 
 def test_redis_url_switches_celery_to_real_workers():
-    script = "from django.conf import settings as s; print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER)"
-    result = run_manage("shell", "--no-imports", "-c", script, env={"REDIS_URL": "redis://127.0.0.1:6379/3"})
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    result = run_manage(
+        "shell", "--no-imports", "-c", script, env={"REDIS_URL": "redis://127.0.0.1:6379/3"}
+    )
     assert result.stdout.split() == ["redis://127.0.0.1:6379/3", "False"]
 
 

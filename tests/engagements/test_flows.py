@@ -30,11 +30,16 @@ def future_local(days=7, hour=10):
 
 def test_per_session_flow_with_a_new_client(world, as_member):
     coach = as_member("coach")
-    response = coach.post("/engagements/new/per-session/", {
-        "new_client_name": "Nora New", "new_client_email": "NORA@Example.com",
-        "coach": world.home.coach.pk, "first_session_at": future_local(),
-        "send_platform_invite": "on",
-    })
+    response = coach.post(
+        "/engagements/new/per-session/",
+        {
+            "new_client_name": "Nora New",
+            "new_client_email": "NORA@Example.com",
+            "coach": world.home.coach.pk,
+            "first_session_at": future_local(),
+            "send_platform_invite": "on",
+        },
+    )
     engagement = latest(EngagementKind.PER_SESSION)
     assert response.status_code == 302 and response["Location"] == engagement.get_absolute_url()
     with scopes_disabled():
@@ -49,8 +54,14 @@ def test_per_session_flow_with_a_new_client(world, as_member):
     # Typed at 10:00 in the practice zone (London).
     assert session.starts_at.astimezone(world.home.practice.zone).hour == 10
     steps = steps_of(engagement)
-    assert list(steps) == ["client", "slack_invite", "collection", "first_session",
-                           "session_url", "calendar_invite"]
+    assert list(steps) == [
+        "client",
+        "slack_invite",
+        "collection",
+        "first_session",
+        "session_url",
+        "calendar_invite",
+    ]
     assert steps["client"][0] == StepState.DONE
     assert steps["slack_invite"] == (StepState.NOT_APPLICABLE, steps["slack_invite"][1])
     assert "Slack is not connected" in steps["slack_invite"][1]
@@ -65,9 +76,13 @@ def test_per_session_flow_with_a_new_client(world, as_member):
 def test_per_session_flow_without_our_invite_and_without_a_time(world, as_member):
     owner = as_member("owner")
     client = world.home.objects["client"]
-    owner.post("/engagements/new/per-session/", {
-        "client": client.pk, "coach": world.home.coach.pk,
-    })
+    owner.post(
+        "/engagements/new/per-session/",
+        {
+            "client": client.pk,
+            "coach": world.home.coach.pk,
+        },
+    )
     engagement = latest(EngagementKind.PER_SESSION)
     steps = steps_of(engagement)
     assert steps["calendar_invite"][0] == StepState.NOT_APPLICABLE
@@ -79,9 +94,14 @@ def test_per_session_flow_without_our_invite_and_without_a_time(world, as_member
 def test_per_session_for_a_seat_client_is_funded_by_the_seat(world, as_member):
     owner = as_member("owner")
     seat_client = world.home.objects["seat_client"]
-    owner.post("/engagements/new/per-session/", {
-        "client": seat_client.pk, "coach": world.home.coach.pk, "first_session_at": future_local(3),
-    })
+    owner.post(
+        "/engagements/new/per-session/",
+        {
+            "client": seat_client.pk,
+            "coach": world.home.coach.pk,
+            "first_session_at": future_local(3),
+        },
+    )
     engagement = latest(EngagementKind.PER_SESSION)
     assert engagement.funding == Funding.SEAT
     assert engagement.session_minutes == 55
@@ -93,12 +113,21 @@ def test_per_session_for_a_seat_client_is_funded_by_the_seat(world, as_member):
 def test_monthly_package_flow_generates_sessions_within_the_hours(world, as_member):
     owner = as_member("owner")
     start = timezone.now().date() + dt.timedelta(days=1)
-    response = owner.post("/engagements/new/monthly-package/", {
-        "new_client_name": "Pat Package", "new_client_email": "pat@example.org",
-        "coach": world.home.coach.pk, "hours_per_month": "2", "cadence": "weekly",
-        "session_minutes": "60", "preferred_weekday": "1", "preferred_time": "18:30",
-        "starts_on": start.isoformat(), "months": "3",
-    })
+    response = owner.post(
+        "/engagements/new/monthly-package/",
+        {
+            "new_client_name": "Pat Package",
+            "new_client_email": "pat@example.org",
+            "coach": world.home.coach.pk,
+            "hours_per_month": "2",
+            "cadence": "weekly",
+            "session_minutes": "60",
+            "preferred_weekday": "1",
+            "preferred_time": "18:30",
+            "starts_on": start.isoformat(),
+            "months": "3",
+        },
+    )
     assert response.status_code == 302
     engagement = latest(EngagementKind.MONTHLY_PACKAGE)
     with scopes_disabled():
@@ -116,18 +145,31 @@ def test_monthly_package_flow_generates_sessions_within_the_hours(world, as_memb
         per_month[(local.year, local.month)] = per_month.get((local.year, local.month), 0) + 1
     assert max(per_month.values()) <= 2  # 2 hours of 60-minute sessions a month
     steps = steps_of(engagement)
-    assert list(steps) == ["client", "cadence", "collection", "slack_invite", "slack_channel",
-                           "recurring_sessions"]
+    assert list(steps) == [
+        "client",
+        "cadence",
+        "collection",
+        "slack_invite",
+        "slack_channel",
+        "recurring_sessions",
+    ]
     assert steps["recurring_sessions"][0] == StepState.DONE
     assert steps["cadence"][0] == StepState.DONE
 
 
 def test_monthly_package_refused_for_seat_clients(world, as_member):
     owner = as_member("owner")
-    response = owner.post("/engagements/new/monthly-package/", {
-        "client": world.home.objects["seat_client"].pk, "coach": world.home.coach.pk,
-        "hours_per_month": "2", "cadence": "biweekly", "session_minutes": "60", "months": "3",
-    })
+    response = owner.post(
+        "/engagements/new/monthly-package/",
+        {
+            "client": world.home.objects["seat_client"].pk,
+            "coach": world.home.coach.pk,
+            "hours_per_month": "2",
+            "cadence": "biweekly",
+            "session_minutes": "60",
+            "months": "3",
+        },
+    )
     assert response.status_code == 200
     assert "company seat" in response.content.decode()
     with scopes_disabled():
@@ -137,18 +179,25 @@ def test_monthly_package_refused_for_seat_clients(world, as_member):
 def test_team_workshop_flow_with_lines_and_csv(world, as_member):
     owner = as_member("owner")
     csv = SimpleUploadedFile(
-        "team.csv", b"Email,Name\nbea@acme.test,Bea Barnes\nada@acme.test,Ada Again\n",
+        "team.csv",
+        b"Email,Name\nbea@acme.test,Bea Barnes\nada@acme.test,Ada Again\n",
         content_type="text/csv",
     )
-    response = owner.post("/engagements/new/team-workshop/", {
-        "title": "Conflict workshop", "core_subject": "Healthy conflict",
-        "organization": world.home.objects["organization"].pk, "coach": world.home.coach.pk,
-        "starts_at": future_local(10, 14), "session_minutes": "90",
-        "participants_text": "Ada Lovelace <ada@acme.test>\ncy@acme.test",
-        "participants_csv": csv,
-        "template": "",
-        "agenda": "Opening\nRole plays\nAction plan",
-    })
+    response = owner.post(
+        "/engagements/new/team-workshop/",
+        {
+            "title": "Conflict workshop",
+            "core_subject": "Healthy conflict",
+            "organization": world.home.objects["organization"].pk,
+            "coach": world.home.coach.pk,
+            "starts_at": future_local(10, 14),
+            "session_minutes": "90",
+            "participants_text": "Ada Lovelace <ada@acme.test>\ncy@acme.test",
+            "participants_csv": csv,
+            "template": "",
+            "agenda": "Opening\nRole plays\nAction plan",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     engagement = latest(EngagementKind.TEAM_WORKSHOP)
     with scopes_disabled():
@@ -163,10 +212,13 @@ def test_team_workshop_flow_with_lines_and_csv(world, as_member):
     assert steps["workshop_session"][0] == StepState.DONE
     assert steps["follow_up"][0] == StepState.PENDING
     # Adding participants later, and a follow-up resource.
-    owner.post(f"/collections/{collection.pk}/participants/",
-               {"participants_text": "Dee <dee@acme.test>"})
-    owner.post(f"/collections/{collection.pk}/resources/",
-               {"title": "Action plan", "kind": "action_plan", "url": "https://ex.org/plan"})
+    owner.post(
+        f"/collections/{collection.pk}/participants/", {"participants_text": "Dee <dee@acme.test>"}
+    )
+    owner.post(
+        f"/collections/{collection.pk}/resources/",
+        {"title": "Action plan", "kind": "action_plan", "url": "https://ex.org/plan"},
+    )
     page = owner.get(collection.get_absolute_url()).content.decode()
     assert "dee@acme.test" in page and "Action plan" in page
 
@@ -176,11 +228,19 @@ def test_team_workshop_from_the_shipped_template(world, as_member):
     with scopes_disabled():
         from engagements.models import CollectionTemplate
 
-        template = CollectionTemplate.objects.get(practice=world.home.practice, name="Team workshop")
-    owner.post("/engagements/new/team-workshop/", {
-        "title": "Kick-off", "core_subject": "Goals", "coach": world.home.owner.pk,
-        "session_minutes": "120", "template": template.pk,
-    })
+        template = CollectionTemplate.objects.get(
+            practice=world.home.practice, name="Team workshop"
+        )
+    owner.post(
+        "/engagements/new/team-workshop/",
+        {
+            "title": "Kick-off",
+            "core_subject": "Goals",
+            "coach": world.home.owner.pk,
+            "session_minutes": "120",
+            "template": template.pk,
+        },
+    )
     engagement = latest(EngagementKind.TEAM_WORKSHOP)
     with scopes_disabled():
         assert engagement.collection.agenda_items == template.agenda_items
@@ -190,15 +250,24 @@ def test_team_workshop_from_the_shipped_template(world, as_member):
 def test_checklist_step_marked_done_by_htmx(world, as_member):
     owner = as_member("owner")
     engagement = world.home.objects["engagement"]
-    response = owner.post(f"/engagements/{engagement.pk}/steps/calendar_invite/",
-                          {"state": "done"}, HTTP_HX_REQUEST="true")
+    response = owner.post(
+        f"/engagements/{engagement.pk}/steps/calendar_invite/",
+        {"state": "done"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert 'id="step-calendar_invite"' in response.content.decode()
     assert steps_of(engagement)["calendar_invite"][0] == StepState.DONE
-    failed = owner.post(f"/engagements/{engagement.pk}/steps/calendar_invite/",
-                        {"state": "failed"}, HTTP_HX_REQUEST="true")
+    failed = owner.post(
+        f"/engagements/{engagement.pk}/steps/calendar_invite/",
+        {"state": "failed"},
+        HTTP_HX_REQUEST="true",
+    )
     assert failed.status_code == 400 and "Say why" in failed.content.decode()
-    assert owner.post(f"/engagements/{engagement.pk}/steps/nope/", {"state": "done"}).status_code == 404
+    assert (
+        owner.post(f"/engagements/{engagement.pk}/steps/nope/", {"state": "done"}).status_code
+        == 404
+    )
 
 
 def test_demo_command_is_idempotent_and_prints_a_login(db):

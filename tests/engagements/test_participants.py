@@ -12,8 +12,11 @@ def test_lines_in_every_common_shape():
         "Dee Dee, dee@example.com\neve@example.com, Eve E\n\nada@example.com"
     )
     assert [(p.name, p.email) for p in people] == [
-        ("Ada Lovelace", "ada@example.com"), ("Bob B", "bob@example.com"),
-        ("cy", "cy@example.com"), ("Dee Dee", "dee@example.com"), ("Eve E", "eve@example.com"),
+        ("Ada Lovelace", "ada@example.com"),
+        ("Bob B", "bob@example.com"),
+        ("cy", "cy@example.com"),
+        ("Dee Dee", "dee@example.com"),
+        ("Eve E", "eve@example.com"),
     ]
 
 

@@ -50,8 +50,10 @@ CASES = [
 @pytest.mark.parametrize("chosen, sessions, under_contract, expected", CASES)
 def test_first_month_rule_table(chosen, sessions, under_contract, expected):
     charge = first_month_charge(
-        chosen_at=local(LONDON, *chosen).astimezone(UTC), zone=LONDON,
-        sessions_in_first_month=sessions, under_contract=under_contract,
+        chosen_at=local(LONDON, *chosen).astimezone(UTC),
+        zone=LONDON,
+        sessions_in_first_month=sessions,
+        under_contract=under_contract,
         price_per_seat_month=PRICE,
     )
     assert charge.outcome == expected
@@ -64,11 +66,17 @@ def test_the_15th_is_decided_in_the_practice_zone_not_utc():
     chosen = local(NEW_YORK, 2026, 3, 15, 23, 30).astimezone(UTC)
     assert chosen.day == 16
     in_new_york = first_month_charge(
-        chosen_at=chosen, zone=NEW_YORK, sessions_in_first_month=0, under_contract=True,
+        chosen_at=chosen,
+        zone=NEW_YORK,
+        sessions_in_first_month=0,
+        under_contract=True,
         price_per_seat_month=PRICE,
     )
     in_utc = first_month_charge(
-        chosen_at=chosen, zone=ZoneInfo("UTC"), sessions_in_first_month=0, under_contract=True,
+        chosen_at=chosen,
+        zone=ZoneInfo("UTC"),
+        sessions_in_first_month=0,
+        under_contract=True,
         price_per_seat_month=PRICE,
     )
     assert in_new_york.outcome == FirstMonthOutcome.FULL_PRICE
@@ -76,18 +84,30 @@ def test_the_15th_is_decided_in_the_practice_zone_not_utc():
 
 
 @given(
-    day=st.integers(1, 28), hour=st.integers(0, 23), sessions=st.integers(0, 2),
+    day=st.integers(1, 28),
+    hour=st.integers(0, 23),
+    sessions=st.integers(0, 2),
     under_contract=st.booleans(),
-    zone=st.sampled_from(["Europe/London", "America/New_York", "Australia/Lord_Howe",
-                          "Asia/Kolkata", "Pacific/Chatham"]),
+    zone=st.sampled_from(
+        [
+            "Europe/London",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+            "Pacific/Chatham",
+        ]
+    ),
 )
 @settings(max_examples=200, deadline=None)
 def test_first_month_rule_matches_its_statement(day, hour, sessions, under_contract, zone):
     zone = ZoneInfo(zone)
     chosen = dt.datetime(2026, 10, day, hour, 15, tzinfo=zone).astimezone(UTC)
     charge = first_month_charge(
-        chosen_at=chosen, zone=zone, sessions_in_first_month=sessions,
-        under_contract=under_contract, price_per_seat_month=PRICE,
+        chosen_at=chosen,
+        zone=zone,
+        sessions_in_first_month=sessions,
+        under_contract=under_contract,
+        price_per_seat_month=PRICE,
     )
     if day <= 15 or sessions > 0:
         assert charge.outcome == FirstMonthOutcome.FULL_PRICE
@@ -99,9 +119,13 @@ def test_first_month_rule_matches_its_statement(day, hour, sessions, under_contr
 
 def test_negative_session_count_is_a_programming_error():
     with pytest.raises(ValueError):
-        first_month_charge(chosen_at=dt.datetime(2026, 1, 1, tzinfo=UTC), zone=LONDON,
-                           sessions_in_first_month=-1, under_contract=True,
-                           price_per_seat_month=PRICE)
+        first_month_charge(
+            chosen_at=dt.datetime(2026, 1, 1, tzinfo=UTC),
+            zone=LONDON,
+            sessions_in_first_month=-1,
+            under_contract=True,
+            price_per_seat_month=PRICE,
+        )
 
 
 # --- Month boundaries in a zone ----------------------------------------------------
@@ -122,15 +146,23 @@ def seat_setup(db):
     with scopes_disabled():
         organization = services.organization_create(practice=practice, actor=owner, name="Acme")
         contract = services.contract_create(
-            practice=practice, actor=owner, organization=organization,
-            starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31), seats=2,
-            sessions_per_seat_per_month=2, session_minutes=55, price_per_seat_month=PRICE,
+            practice=practice,
+            actor=owner,
+            organization=organization,
+            starts_on=dt.date(2026, 1, 1),
+            ends_on=dt.date(2026, 12, 31),
+            seats=2,
+            sessions_per_seat_per_month=2,
+            session_minutes=55,
+            price_per_seat_month=PRICE,
         )
-        client = services.client_create(practice=practice, actor=owner, name="Eve",
-                                        email="eve@acme.test")
+        client = services.client_create(
+            practice=practice, actor=owner, name="Eve", email="eve@acme.test"
+        )
         with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):
-            seat = services.seat_assign(practice=practice, actor=owner, contract=contract,
-                                        client=client, coach=owner)
+            seat = services.seat_assign(
+                practice=practice, actor=owner, contract=contract, client=client, coach=owner
+            )
             engagement = services.engagement_create_per_session(
                 practice=practice, actor=owner, client=client, coach=owner
             )
@@ -139,9 +171,15 @@ def seat_setup(db):
 
 def book(practice, owner, engagement, when, **extra):
     with scopes_disabled():
-        return session_create(practice=practice, actor=owner, engagement=engagement,
-                              starts_at=when, minutes=55,
-                              now=dt.datetime(2026, 3, 1, tzinfo=UTC), **extra)
+        return session_create(
+            practice=practice,
+            actor=owner,
+            engagement=engagement,
+            starts_at=when,
+            minutes=55,
+            now=dt.datetime(2026, 3, 1, tzinfo=UTC),
+            **extra,
+        )
 
 
 def test_allowance_counts_sessions_in_the_local_month(seat_setup):
@@ -167,26 +205,42 @@ def test_booking_beyond_the_allowance_is_refused_with_a_clear_message(seat_setup
     Membership.objects.create(practice=practice, user=coach, role=Role.COACH)
     with pytest.raises(ValidationError) as refused:
         with scopes_disabled():
-            session_create(practice=practice, actor=coach, engagement=engagement,
-                           starts_at=local(LONDON, 2026, 3, 24, 10, 0), minutes=55,
-                           now=dt.datetime(2026, 3, 1, tzinfo=UTC))
+            session_create(
+                practice=practice,
+                actor=coach,
+                engagement=engagement,
+                starts_at=local(LONDON, 2026, 3, 24, 10, 0),
+                minutes=55,
+                now=dt.datetime(2026, 3, 1, tzinfo=UTC),
+            )
     assert "used all 2 sessions" in " ".join(refused.value.messages)
     assert "March 2026" in " ".join(refused.value.messages)
     # A coach cannot override; an owner can, and the reason is kept.
     with pytest.raises(ValidationError):
         with scopes_disabled():
-            session_create(practice=practice, actor=coach, engagement=engagement,
-                           starts_at=local(LONDON, 2026, 3, 24, 10, 0), minutes=55,
-                           allowance_override_reason="please",
-                           now=dt.datetime(2026, 3, 1, tzinfo=UTC))
-    session = book(practice, owner, engagement, local(LONDON, 2026, 3, 24, 10, 0),
-                   allowance_override_reason="Agreed extra session with HR")
+            session_create(
+                practice=practice,
+                actor=coach,
+                engagement=engagement,
+                starts_at=local(LONDON, 2026, 3, 24, 10, 0),
+                minutes=55,
+                allowance_override_reason="please",
+                now=dt.datetime(2026, 3, 1, tzinfo=UTC),
+            )
+    session = book(
+        practice,
+        owner,
+        engagement,
+        local(LONDON, 2026, 3, 24, 10, 0),
+        allowance_override_reason="Agreed extra session with HR",
+    )
     assert session.allowance_override_reason == "Agreed extra session with HR"
     from coachhub.models import AuditEntry
 
     with scopes_disabled():
         assert AuditEntry.objects.filter(
-            action="session.create", object_id=str(session.pk),
+            action="session.create",
+            object_id=str(session.pk),
             data__override="Agreed extra session with HR",
         ).exists()
     # April is a new month with a fresh allowance.
@@ -196,18 +250,28 @@ def test_booking_beyond_the_allowance_is_refused_with_a_clear_message(seat_setup
 def test_seat_clients_cannot_be_booked_into_the_past(seat_setup):
     practice, owner, seat, engagement = seat_setup
     with pytest.raises(ValidationError) as refused, scopes_disabled():
-        session_create(practice=practice, actor=owner, engagement=engagement,
-                       starts_at=dt.datetime(2026, 2, 27, 10, tzinfo=UTC), minutes=55,
-                       now=dt.datetime(2026, 3, 1, tzinfo=UTC))
+        session_create(
+            practice=practice,
+            actor=owner,
+            engagement=engagement,
+            starts_at=dt.datetime(2026, 2, 27, 10, tzinfo=UTC),
+            minutes=55,
+            now=dt.datetime(2026, 3, 1, tzinfo=UTC),
+        )
     assert "past" in " ".join(refused.value.messages)
 
 
 def test_seat_clients_cannot_be_booked_outside_the_contract(seat_setup):
     practice, owner, seat, engagement = seat_setup
     with pytest.raises(ValidationError) as refused, scopes_disabled():
-        session_create(practice=practice, actor=owner, engagement=engagement,
-                       starts_at=dt.datetime(2027, 1, 5, 10, tzinfo=UTC), minutes=55,
-                       now=dt.datetime(2026, 3, 1, tzinfo=UTC))
+        session_create(
+            practice=practice,
+            actor=owner,
+            engagement=engagement,
+            starts_at=dt.datetime(2027, 1, 5, 10, tzinfo=UTC),
+            minutes=55,
+            now=dt.datetime(2026, 3, 1, tzinfo=UTC),
+        )
     assert "outside" in " ".join(refused.value.messages)
 
 

@@ -45,7 +45,7 @@ class Command(BaseCommand):
             with practice_scope(practice):
                 self._fill(practice)
         self.stdout.write(self.style.SUCCESS("Demo practice ready: " + practice.name))
-        self.stdout.write(f"  Sign in at http://127.0.0.1:8000/accounts/login/")
+        self.stdout.write("  Sign in at http://127.0.0.1:8000/accounts/login/")
         self.stdout.write(f"  Owner:     {OWNER_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Coach:     {COACH_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Assistant: {ASSISTANT_EMAIL} / {PASSWORD}")
@@ -59,7 +59,9 @@ class Command(BaseCommand):
             practice.save(update_fields=["slug"])
         coach = _user(COACH_EMAIL, "Carlos", "Coach", "America/New_York")
         assistant = _user(ASSISTANT_EMAIL, "Asha", "Assist", "Europe/London")
-        Membership.objects.get_or_create(practice=practice, user=coach, defaults={"role": Role.COACH})
+        Membership.objects.get_or_create(
+            practice=practice, user=coach, defaults={"role": Role.COACH}
+        )
         Membership.objects.get_or_create(
             practice=practice, user=assistant, defaults={"role": Role.ASSISTANT}
         )
@@ -74,8 +76,12 @@ class Command(BaseCommand):
         now = timezone.now()
         local_today = now.astimezone(practice.zone).date()
         steps = [
-            "clients", "company and seat contract", "per-session coaching",
-            "monthly package", "team workshop", "past sessions",
+            "clients",
+            "company and seat contract",
+            "per-session coaching",
+            "monthly package",
+            "team workshop",
+            "past sessions",
         ]
         for number, step in enumerate(steps, start=1):
             self.stdout.write(f"[{number}/{len(steps)}] {step}")
@@ -92,8 +98,13 @@ class Command(BaseCommand):
         ]
         for name, email, zone, who, tags in people:
             services.client_find_or_create(
-                practice=practice, actor=owner, email=email, name=name, time_zone=zone,
-                coach=who, tags=tags,
+                practice=practice,
+                actor=owner,
+                email=email,
+                name=name,
+                time_zone=zone,
+                coach=who,
+                tags=tags,
             )
 
     def _company_and_seat_contract(self, practice, owner, coach, now, today):
@@ -104,10 +115,15 @@ class Command(BaseCommand):
         )
         contract = Contract.objects.filter(practice=practice, organization=acme).first() or (
             services.contract_create(
-                practice=practice, actor=owner, organization=acme,
-                title="Leadership coaching 2026", starts_on=today.replace(day=1) - dt.timedelta(days=60),
-                ends_on=today + dt.timedelta(days=300), seats=10,
-                sessions_per_seat_per_month=2, session_minutes=55,
+                practice=practice,
+                actor=owner,
+                organization=acme,
+                title="Leadership coaching 2026",
+                starts_on=today.replace(day=1) - dt.timedelta(days=60),
+                ends_on=today + dt.timedelta(days=300),
+                seats=10,
+                sessions_per_seat_per_month=2,
+                session_minutes=55,
                 price_per_seat_month=Decimal("450.00"),
             )
         )
@@ -119,11 +135,18 @@ class Command(BaseCommand):
                 practice=practice, actor=owner, email=email, name=name, organization=acme
             )
             seat = services.seat_assign(
-                practice=practice, actor=owner, contract=contract, client=client, coach=who,
+                practice=practice,
+                actor=owner,
+                contract=contract,
+                client=client,
+                coach=who,
                 coach_chosen_at=now - dt.timedelta(days=20),
             )
             services.engagement_create_per_session(
-                practice=practice, actor=owner, client=client, coach=who,
+                practice=practice,
+                actor=owner,
+                client=client,
+                coach=who,
                 first_session_at=_at(now, days=3, hour=10),
             )
             assert seat.pk
@@ -132,41 +155,67 @@ class Command(BaseCommand):
         from engagements.models import Client
 
         services.engagement_create_per_session(
-            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="jonas@example.com"),
-            coach=coach, first_session_at=_at(now, days=2, hour=15), aims="Move into a product lead role.",
+            practice=practice,
+            actor=owner,
+            client=Client.objects.get(practice=practice, email="jonas@example.com"),
+            coach=coach,
+            first_session_at=_at(now, days=2, hour=15),
+            aims="Move into a product lead role.",
         )
         services.engagement_create_per_session(
-            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="sam@example.com"),
-            coach=owner, send_platform_invite=False,
+            practice=practice,
+            actor=owner,
+            client=Client.objects.get(practice=practice, email="sam@example.com"),
+            coach=owner,
+            send_platform_invite=False,
         )
 
     def _monthly_package(self, practice, owner, coach, now, today):
         from engagements.models import Client
 
         services.engagement_create_monthly_package(
-            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="maya@example.com"),
-            coach=owner, hours_per_month=Decimal("2"), cadence="biweekly", session_minutes=60,
-            preferred_weekday=1, preferred_time=dt.time(9, 0), starts_on=today, months=3,
+            practice=practice,
+            actor=owner,
+            client=Client.objects.get(practice=practice, email="maya@example.com"),
+            coach=owner,
+            hours_per_month=Decimal("2"),
+            cadence="biweekly",
+            session_minutes=60,
+            preferred_weekday=1,
+            preferred_time=dt.time(9, 0),
+            starts_on=today,
+            months=3,
             aims="Grow into the VP role; delegate more.",
         )
         services.engagement_create_monthly_package(
-            practice=practice, actor=owner, client=Client.objects.get(practice=practice, email="priya@example.com"),
-            coach=coach, hours_per_month=Decimal("3"), cadence="weekly", session_minutes=60,
-            starts_on=today, months=6,
+            practice=practice,
+            actor=owner,
+            client=Client.objects.get(practice=practice, email="priya@example.com"),
+            coach=coach,
+            hours_per_month=Decimal("3"),
+            cadence="weekly",
+            session_minutes=60,
+            starts_on=today,
+            months=6,
         )
 
     def _team_workshop(self, practice, owner, coach, now, today):
         acme = Organization.objects.get(practice=practice, name="Acme Corp")
         services.engagement_create_team_workshop(
-            practice=practice, actor=owner, coach=coach, title="Feedback that lands — Acme",
-            core_subject="Giving and receiving feedback", organization=acme,
+            practice=practice,
+            actor=owner,
+            coach=coach,
+            title="Feedback that lands — Acme",
+            core_subject="Giving and receiving feedback",
+            organization=acme,
             participants=[
                 Participant("Elena Ruiz", "elena@acme.test"),
                 Participant("Ravi Kumar", "ravi@acme.test"),
                 Participant("Lena Fischer", "lena@acme.test"),
                 Participant("Omar Haddad", "omar@acme.test"),
             ],
-            starts_at=_at(now, days=10, hour=13), session_minutes=120,
+            starts_at=_at(now, days=10, hour=13),
+            session_minutes=120,
         )
 
     def _past_sessions(self, practice, owner, coach, now, today):
@@ -176,10 +225,16 @@ class Command(BaseCommand):
         for weeks in (6, 4, 2):
             start = _at(now, days=-7 * weeks, hour=15)
             Session.objects.create(
-                practice=practice, engagement=engagement, collection=engagement.collection,
-                coach=engagement.coach, client=engagement.client, title=engagement.title,
-                starts_at=start, ends_at=start + dt.timedelta(minutes=55),
-                status=SessionStatus.COMPLETED, source=SessionSource.BOOKING_LINK,
+                practice=practice,
+                engagement=engagement,
+                collection=engagement.collection,
+                coach=engagement.coach,
+                client=engagement.client,
+                title=engagement.title,
+                starts_at=start,
+                ends_at=start + dt.timedelta(minutes=55),
+                status=SessionStatus.COMPLETED,
+                source=SessionSource.BOOKING_LINK,
             )
 
 
