@@ -253,3 +253,28 @@ def seat_allowances(
     )
     allowed = contract.sessions_per_seat_per_month
     return {seat.pk: Allowance(year, month, allowed, used.get(seat.pk, 0)) for seat in seats}
+
+
+def seat_allowances_by_month(seat: SeatAssignment) -> dict[tuple[int, int], Allowance]:
+    """Every month a seat has sessions in, with its usage (one query; for session cards)."""
+    zone = seat.practice.zone
+    used: dict[tuple[int, int], int] = {}
+    for starts_at in Session.objects.filter(
+        practice_id=seat.practice_id, seat=seat, status__in=STATUSES_THAT_USE_ALLOWANCE
+    ).values_list("starts_at", flat=True):
+        if starts_at is not None:
+            key = local_month_of(starts_at, zone)
+            used[key] = used.get(key, 0) + 1
+    allowed = seat.contract.sessions_per_seat_per_month
+    return {key: Allowance(key[0], key[1], allowed, count) for key, count in used.items()}
+
+
+def attach_allowances(sessions: list[Session], seat: SeatAssignment | None) -> None:
+    """Give each seat session its month's allowance, for the session card."""
+    if seat is None:
+        return
+    by_month = seat_allowances_by_month(seat)
+    zone = seat.practice.zone
+    for session in sessions:
+        if session.seat_id == seat.pk and session.starts_at is not None:
+            session.allowance = by_month.get(local_month_of(session.starts_at, zone))

@@ -89,6 +89,7 @@ def client_detail(request: HttpRequest, client_pk: int) -> HttpResponse:
         .select_related("engagement", "coach", "seat__contract__organization")
         .order_by("-starts_at")[:50]
     )
+    selectors.attach_allowances(sessions, seat)
     return render(
         request,
         "engagements/client_detail.html",
@@ -436,6 +437,7 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     collection = getattr(engagement, "collection", None)
     sessions = list(engagement.sessions.select_related("client").order_by("starts_at")[:100])
     seat = selectors.open_seat_of(engagement.client) if engagement.client_id else None
+    selectors.attach_allowances(sessions, seat)
     return render(
         request,
         "engagements/engagement_detail.html",
@@ -517,7 +519,7 @@ def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> H
 @member_required
 @require_http_methods(["GET", "POST"])
 def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
-    from sessions_app.services import session_create
+    from sessions_app.services import session_schedule
 
     engagement = selectors.engagement_get_for_member(request.membership, engagement_pk)
     if request.method != "POST":
@@ -525,7 +527,7 @@ def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     form = SessionForm(request.POST, membership=request.membership)
     if form.is_valid():
         try:
-            session_create(
+            session_schedule(
                 practice=request.practice,
                 actor=request.user,
                 engagement=engagement,

@@ -75,37 +75,17 @@ def session_create(
     allowance_override_reason: str = "",
     now: dt.datetime | None = None,
 ) -> Session:
-    """A session for an engagement; with no time yet it waits "to be scheduled".
-
-    For seat-funded engagements the seat row is locked, so two bookings cannot
-    both take the month's last session.
-    """
+    """A session for an engagement; with no time yet it waits "to be scheduled"."""
     now = now or timezone.now()
-    if starts_at is not None and timezone.is_naive(starts_at):
-        raise ValueError("starts_at must be an aware datetime")
-    if not 5 <= minutes <= 8 * 60:
-        raise ValidationError({"minutes": "A session lasts between 5 minutes and 8 hours."})
-    override_reason = allowance_override_reason.strip()
-    if override_reason and not _is_owner(practice, actor):
-        raise ValidationError(
-            {"allowance_override_reason": "Only an owner can book beyond a seat's allowance."}
-        )
-    seat = None
-    consumes = Consumes.NOTHING
-    if engagement.funding == Funding.SEAT and engagement.client_id:
-        seat = (
-            SeatAssignment.objects.select_for_update(of=("self",))
-            .select_related("contract__organization", "client", "practice")
-            .filter(practice=practice, client_id=engagement.client_id, ended_on__isnull=True)
-            .first()
-        )
-        if seat is None:
-            raise ValidationError("This client no longer has a company seat.")
-        consumes = Consumes.SEAT_MONTH
-        if starts_at is not None:
-            seat_booking_check(
-                seat=seat, starts_at=starts_at, now=now, override_allowed=bool(override_reason)
-            )
+    seat, consumes, override_reason = _funding_for(
+        practice=practice,
+        actor=actor,
+        engagement=engagement,
+        starts_at=starts_at,
+        minutes=minutes,
+        now=now,
+        allowance_override_reason=allowance_override_reason,
+    )
     session = Session(
         practice=practice,
         engagement=engagement,
@@ -132,6 +112,47 @@ def session_create(
         override=override_reason,
     )
     return session
+
+
+def _funding_for(
+    *,
+    practice: Practice,
+    actor: User,
+    engagement: Engagement,
+    starts_at: dt.datetime | None,
+    minutes: int,
+    now: dt.datetime,
+    allowance_override_reason: str,
+) -> tuple[SeatAssignment | None, str, str]:
+    """What a session at `starts_at` consumes, after the seat rules allow it.
+
+    For seat-funded engagements the seat row is locked, so two bookings cannot
+    both take the month's last session.
+    """
+    if starts_at is not None and timezone.is_naive(starts_at):
+        raise ValueError("starts_at must be an aware datetime")
+    if not 5 <= minutes <= 8 * 60:
+        raise ValidationError({"minutes": "A session lasts between 5 minutes and 8 hours."})
+    override_reason = allowance_override_reason.strip()
+    if override_reason and not _is_owner(practice, actor):
+        raise ValidationError(
+            {"allowance_override_reason": "Only an owner can book beyond a seat's allowance."}
+        )
+    if engagement.funding != Funding.SEAT or not engagement.client_id:
+        return None, Consumes.NOTHING, override_reason
+    seat = (
+        SeatAssignment.objects.select_for_update(of=("self",))
+        .select_related("contract__organization", "client", "practice")
+        .filter(practice=practice, client_id=engagement.client_id, ended_on__isnull=True)
+        .first()
+    )
+    if seat is None:
+        raise ValidationError("This client no longer has a company seat.")
+    if starts_at is not None:
+        seat_booking_check(
+            seat=seat, starts_at=starts_at, now=now, override_allowed=bool(override_reason)
+        )
+    return seat, Consumes.SEAT_MONTH, override_reason
 
 
 def _local_start(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
@@ -226,3 +247,82 @@ def recurring_sessions_generate(*, engagement: Engagement, actor: User) -> int:
         count=len(sessions),
     )
     return len(sessions)
+
+
+@transaction.atomic
+def session_schedule(
+    *,
+    practice: Practice,
+    actor: User,
+    engagement: Engagement,
+    starts_at: dt.datetime,
+    minutes: int,
+    location: str = "",
+    allowance_override_reason: str = "",
+    now: dt.datetime | None = None,
+) -> Session:
+    """Give a time to the session waiting to be scheduled, or add a new one.
+
+    The first session of a per-session engagement or a workshop exists before it has
+    a time; scheduling fills it rather than leaving a second record behind.
+    """
+    from engagements.models import EngagementKind, StepState
+    from engagements.services import checklist_mark
+
+    waiting = (
+        Session.objects.select_for_update()
+        .filter(practice=practice, engagement=engagement, status=SessionStatus.TO_SCHEDULE)
+        .order_by("created_at")
+        .first()
+    )
+    if waiting is None:
+        scheduled = session_create(
+            practice=practice,
+            actor=actor,
+            engagement=engagement,
+            starts_at=starts_at,
+            minutes=minutes,
+            location=location,
+            allowance_override_reason=allowance_override_reason,
+            now=now,
+        )
+    else:
+        # Keep the waiting session's identity: its URL may already be in an invite.
+        seat, consumes, override_reason = _funding_for(
+            practice=practice,
+            actor=actor,
+            engagement=engagement,
+            starts_at=starts_at,
+            minutes=minutes,
+            now=now or timezone.now(),
+            allowance_override_reason=allowance_override_reason,
+        )
+        waiting.starts_at = starts_at
+        waiting.ends_at = starts_at + dt.timedelta(minutes=minutes)
+        waiting.status = SessionStatus.SCHEDULED
+        waiting.location = location or waiting.location
+        waiting.consumes, waiting.seat = consumes, seat
+        waiting.allowance_override_reason = override_reason
+        waiting.full_clean()
+        waiting.save(
+            update_fields=[
+                "starts_at",
+                "ends_at",
+                "status",
+                "location",
+                "consumes",
+                "seat",
+                "allowance_override_reason",
+            ]
+        )
+        audit_record(
+            practice=practice,
+            actor=actor,
+            action="session.schedule",
+            obj=waiting,
+            override=override_reason,
+        )
+        scheduled = waiting
+    if engagement.kind == EngagementKind.TEAM_WORKSHOP:
+        checklist_mark(engagement=engagement, key="workshop_session", state=StepState.DONE)
+    return scheduled

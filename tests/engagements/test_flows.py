@@ -290,3 +290,38 @@ def test_demo_command_is_idempotent_and_prints_a_login(db):
     from .._login import can_log_in
 
     assert can_log_in("owner@demo.coachhub.test", "coachhub-demo")
+
+
+def test_scheduling_fills_the_session_waiting_for_a_time(world, as_member):
+    owner = as_member("owner")
+    owner.post(
+        "/engagements/new/team-workshop/",
+        {
+            "title": "Later",
+            "core_subject": "Planning",
+            "coach": world.home.owner.pk,
+            "session_minutes": "60",
+            "agenda": "One",
+        },
+    )
+    engagement = latest(EngagementKind.TEAM_WORKSHOP)
+    with scopes_disabled():
+        waiting = Session.objects.get(engagement=engagement)
+    assert waiting.status == SessionStatus.TO_SCHEDULE
+    response = owner.post(
+        f"/engagements/{engagement.pk}/sessions/",
+        {"starts_at": future_local(12, 9), "minutes": "60"},
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        sessions = list(Session.objects.filter(engagement=engagement))
+    assert [s.pk for s in sessions] == [waiting.pk]  # same record, same URL
+    assert sessions[0].status == SessionStatus.SCHEDULED
+    assert steps_of(engagement)["workshop_session"][0] == StepState.DONE
+    # A second scheduling adds a new session.
+    owner.post(
+        f"/engagements/{engagement.pk}/sessions/",
+        {"starts_at": future_local(19, 9), "minutes": "60"},
+    )
+    with scopes_disabled():
+        assert Session.objects.filter(engagement=engagement).count() == 2

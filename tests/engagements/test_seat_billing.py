@@ -301,3 +301,4 @@ def test_seat_client_card_shows_programme_contract_and_usage(seat_setup):
     assert "March 2026" in page
     assert "<strong>1</strong> of 2 sessions used" in page
     assert engagement.title in page
+    assert "March 2026: 1 of 2 used, 1 left" in page  # on the session card itself
