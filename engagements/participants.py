@@ -24,6 +24,8 @@ def _split_line(line: str) -> tuple[str, str]:
         name, _, rest = line.partition("<")
         return name.strip().strip('"'), rest.rstrip(">").strip()
     parts = [part.strip() for part in line.replace(";", ",").split(",") if part.strip()]
+    if not parts:
+        return "", line.strip()
     if len(parts) == 1:
         return "", parts[0]
     if "@" in parts[0] and "@" not in parts[1]:

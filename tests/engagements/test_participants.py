@@ -28,6 +28,11 @@ def test_bad_lines_are_reported_by_number():
     assert any(m.startswith("Line 3:") for m in messages)
 
 
+def test_a_line_of_separators_is_an_error_not_a_crash():
+    with pytest.raises(ValidationError, match="Line 1"):
+        parse_participant_lines(";")
+
+
 def test_csv_with_header_any_order_and_bom():
     people = parse_participant_csv("\ufeffE-mail,Name\nx@example.com,X Person\n,\n".encode())
     assert [(p.name, p.email) for p in people] == [("X Person", "x@example.com")]
