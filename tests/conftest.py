@@ -27,6 +27,27 @@ from .factories import UserFactory
 OTHER_MARKER = "ZZOTHERPRACTICE"
 
 
+def pytest_runtest_setup(item):
+    """`postgres` and `redis` tests run against the real servers, or skip saying why."""
+    import os
+
+    if item.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://… (as .ci/run does)")
+    if item.get_closest_marker("redis"):
+        url = os.environ.get("REDIS_URL", "")
+        if not url:
+            pytest.skip("needs Redis: set REDIS_URL=redis://… (as .ci/run does)")
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        except redis.RedisError:
+            pytest.skip(f"Redis at {url} is not reachable")
+
+
 @dataclass
 class PracticeWorld:
     practice: Practice
