@@ -114,3 +114,23 @@ def test_owner_adds_an_existing_user_as_a_member(world, as_member):
         "/practice/members/", {"email": "newcomer@example.com", "role": "coach"}
     )
     assert "already a member" in again.content.decode()
+
+
+def test_password_reset_sends_a_working_link():
+    from allauth.account.models import EmailAddress
+
+    user = UserFactory(email="forgetful@example.com")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    browser = HttpClient()
+    assert browser.post("/accounts/password/reset/", {"email": user.email}).status_code == 302
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body)
+    assert link
+    form_page = browser.get(link.group(1), follow=True)
+    assert form_page.status_code == 200
+    done = browser.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link.group(1),
+        {"password1": "a brand new passphrase 7", "password2": "a brand new passphrase 7"},
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a brand new passphrase 7")
