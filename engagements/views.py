@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -316,8 +317,8 @@ def _require_engagement_editor(request: HttpRequest) -> None:
         raise PermissionDenied("Assistants can view engagements but not create them.")
 
 
-def _client_from(form, request):
-    data = form.cleaned_data
+def _client_from(data: dict, request: HttpRequest):
+    """The chosen client, or the new one typed in (found by e-mail if already known)."""
     if data.get("client"):
         return data["client"]
     client, _ = services.client_find_or_create(
@@ -330,103 +331,102 @@ def _client_from(form, request):
     return client
 
 
-@member_required
-@require_http_methods(["GET", "POST"])
-def engagement_create_per_session(request: HttpRequest) -> HttpResponse:
+def _guided_flow(request: HttpRequest, *, form_class, kind: str, title: str, create):
+    """One guided set-up: validate, create (client included) in one transaction, show the
+    checklist. A refusal leaves nothing half-made behind."""
     _require_engagement_editor(request)
-    form = PerSessionForm(request.POST or None, membership=request.membership)
+    form = form_class(request.POST or None, request.FILES or None, membership=request.membership)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            engagement = services.engagement_create_per_session(
-                practice=request.practice,
-                actor=request.user,
-                client=_client_from(form, request),
-                coach=data["coach"],
-                session_minutes=data["session_minutes"],
-                first_session_at=data["first_session_at"],
-                send_platform_invite=data["send_platform_invite"],
-                aims=data["aims"],
-                allowance_override_reason=data["allowance_override_reason"],
-            )
+            with transaction.atomic():
+                engagement = create(form.cleaned_data)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
-            messages.success(request, "Per-session coaching set up. Here is its checklist.")
+            messages.success(request, f"{title} set up. Here is its checklist.")
             return redirect(engagement)
     return render(
+        request, "engagements/engagement_form.html", {"form": form, "kind": kind, "title": title}
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def engagement_create_per_session(request: HttpRequest) -> HttpResponse:
+    def create(data):
+        return services.engagement_create_per_session(
+            practice=request.practice,
+            actor=request.user,
+            client=_client_from(data, request),
+            coach=data["coach"],
+            session_minutes=data["session_minutes"],
+            first_session_at=data["first_session_at"],
+            send_platform_invite=data["send_platform_invite"],
+            aims=data["aims"],
+            allowance_override_reason=data["allowance_override_reason"],
+        )
+
+    return _guided_flow(
         request,
-        "engagements/engagement_form.html",
-        {"form": form, "kind": EngagementKind.PER_SESSION, "title": "Per-session coaching"},
+        form_class=PerSessionForm,
+        kind=EngagementKind.PER_SESSION,
+        title="Per-session coaching",
+        create=create,
     )
 
 
 @member_required
 @require_http_methods(["GET", "POST"])
 def engagement_create_monthly_package(request: HttpRequest) -> HttpResponse:
-    _require_engagement_editor(request)
-    form = MonthlyPackageForm(request.POST or None, membership=request.membership)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            engagement = services.engagement_create_monthly_package(
-                practice=request.practice,
-                actor=request.user,
-                client=_client_from(form, request),
-                coach=data["coach"],
-                hours_per_month=data["hours_per_month"],
-                cadence=data["cadence"],
-                session_minutes=data["session_minutes"],
-                preferred_weekday=data["preferred_weekday"],
-                preferred_time=data["preferred_time"],
-                starts_on=data["starts_on"],
-                months=data["months"],
-                aims=data["aims"],
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, "Monthly package set up. Here is its checklist.")
-            return redirect(engagement)
-    return render(
+    def create(data):
+        return services.engagement_create_monthly_package(
+            practice=request.practice,
+            actor=request.user,
+            client=_client_from(data, request),
+            coach=data["coach"],
+            hours_per_month=data["hours_per_month"],
+            cadence=data["cadence"],
+            session_minutes=data["session_minutes"],
+            preferred_weekday=data["preferred_weekday"],
+            preferred_time=data["preferred_time"],
+            starts_on=data["starts_on"],
+            months=data["months"],
+            aims=data["aims"],
+        )
+
+    return _guided_flow(
         request,
-        "engagements/engagement_form.html",
-        {"form": form, "kind": EngagementKind.MONTHLY_PACKAGE, "title": "Monthly package"},
+        form_class=MonthlyPackageForm,
+        kind=EngagementKind.MONTHLY_PACKAGE,
+        title="Monthly package",
+        create=create,
     )
 
 
 @member_required
 @require_http_methods(["GET", "POST"])
 def engagement_create_team_workshop(request: HttpRequest) -> HttpResponse:
-    _require_engagement_editor(request)
-    form = TeamWorkshopForm(
-        request.POST or None, request.FILES or None, membership=request.membership
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            engagement = services.engagement_create_team_workshop(
-                practice=request.practice,
-                actor=request.user,
-                coach=data["coach"],
-                title=data["title"],
-                core_subject=data["core_subject"],
-                participants=data["participants"],
-                organization=data["organization"],
-                template=data["template"],
-                agenda_items=data["agenda_items"],
-                starts_at=data["starts_at"],
-                session_minutes=data["session_minutes"],
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, "Team workshop set up. Here is its checklist.")
-            return redirect(engagement)
-    return render(
+    def create(data):
+        return services.engagement_create_team_workshop(
+            practice=request.practice,
+            actor=request.user,
+            coach=data["coach"],
+            title=data["title"],
+            core_subject=data["core_subject"],
+            participants=data["participants"],
+            organization=data["organization"],
+            template=data["template"],
+            agenda_items=data["agenda_items"],
+            starts_at=data["starts_at"],
+            session_minutes=data["session_minutes"],
+        )
+
+    return _guided_flow(
         request,
-        "engagements/engagement_form.html",
-        {"form": form, "kind": EngagementKind.TEAM_WORKSHOP, "title": "Team workshop"},
+        form_class=TeamWorkshopForm,
+        kind=EngagementKind.TEAM_WORKSHOP,
+        title="Team workshop",
+        create=create,
     )
 
 

@@ -176,6 +176,51 @@ def test_monthly_package_refused_for_seat_clients(world, as_member):
         assert not Engagement.objects.filter(kind=EngagementKind.MONTHLY_PACKAGE).exists()
 
 
+def test_a_refused_flow_leaves_no_new_client_behind(world, as_member):
+    owner = as_member("owner")
+    response = owner.post(
+        "/engagements/new/monthly-package/",
+        {
+            "new_client_name": "Half Made",
+            "new_client_email": "half@example.org",
+            "coach": world.home.coach.pk,
+            "hours_per_month": "0.5",
+            "cadence": "weekly",
+            "session_minutes": "25",
+            "months": "3",
+        },
+    )
+    assert response.status_code == 302  # 0.5 h covers one 25-minute session: accepted
+    response = owner.post(
+        "/engagements/new/per-session/",
+        {
+            "new_client_name": "Seat Less",
+            "new_client_email": "seatless@example.org",
+            "coach": world.home.coach.pk,
+            "first_session_at": "2020-01-01T10:00",
+            "allowance_override_reason": "x",
+            "send_platform_invite": "on",
+        },
+        HTTP_HOST="testserver",
+    )
+    with scopes_disabled():
+        assert Client.objects.filter(email="half@example.org").exists()
+    coach = as_member("coach")
+    refused = coach.post(
+        "/engagements/new/per-session/",
+        {
+            "new_client_name": "Never Saved",
+            "new_client_email": "never@example.org",
+            "coach": world.home.coach.pk,
+            "allowance_override_reason": "coaches cannot override",
+        },
+    )
+    assert refused.status_code == 200
+    assert "Only an owner" in refused.content.decode()
+    with scopes_disabled():
+        assert not Client.objects.filter(email="never@example.org").exists()
+
+
 def test_team_workshop_flow_with_lines_and_csv(world, as_member):
     owner = as_member("owner")
     csv = SimpleUploadedFile(
