@@ -560,6 +560,10 @@ def engagement_create_monthly_package(
     seat_client_refuse(client=client, feature="monthly_package")
     if not 1 <= months <= 36:
         raise ValidationError({"months": "A package runs for 1 to 36 months."})
+    if sessions_per_month(Decimal(hours_per_month), session_minutes) < 1:
+        raise ValidationError(
+            {"hours_per_month": "The monthly hours do not cover even one session of that length."}
+        )
     starts_on = starts_on or timezone.now().astimezone(practice.zone).date()
     ends_on = _add_months(starts_on, months) - dt.timedelta(days=1)
     engagement = _engagement_save(
@@ -582,10 +586,6 @@ def engagement_create_monthly_package(
         ),
         actor,
     )
-    if sessions_per_month(hours_per_month, session_minutes) < 1:
-        raise ValidationError(
-            {"hours_per_month": "The monthly hours do not cover even one session of that length."}
-        )
     checklist_mark(engagement=engagement, key="client", state=StepState.DONE)
     if preferred_weekday is not None and preferred_time is not None:
         checklist_mark(engagement=engagement, key="cadence", state=StepState.DONE)

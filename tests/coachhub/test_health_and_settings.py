@@ -119,3 +119,22 @@ def test_visibility_timeout_outlasts_every_task_limit():
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert timeout > settings.CELERY_TASK_TIME_LIMIT
     assert timeout > settings.CELERY_TASK_SOFT_TIME_LIMIT
+
+
+def test_production_health_probe_over_http_is_not_redirected():
+    script = (
+        "from django.test import Client; r = Client().get('/healthz', HTTP_HOST='localhost'); "
+        "print(r.status_code)"
+    )
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env={
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret",
+            "ALLOWED_HOSTS": "coachhub.example.com,localhost",
+        },
+    )
+    assert result.stdout.strip().splitlines()[-1] == "200", result.stdout + result.stderr
