@@ -7,7 +7,6 @@ the token (or the signed-in session), never from the request body.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, mixins, permissions, viewsets
@@ -50,6 +49,8 @@ class PracticeViewSet(
     """
 
     model = None
+    # (Membership property, message): who may write; every member may read.
+    write_rule: tuple[str, str] | None = None
     permission_classes = [permissions.IsAuthenticated, IsPracticeMember]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
 
@@ -76,6 +77,13 @@ class PracticeViewSet(
             scope_cm.__exit__(None, None, None)
         return response
 
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.write_rule and request.method not in permissions.SAFE_METHODS:
+            allowed, message = self.write_rule
+            if not getattr(self.membership, allowed):
+                raise exceptions.PermissionDenied(message)
+
     @property
     def practice(self):
         return self.membership.practice
@@ -94,6 +102,4 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
     return exception_handler(exc, context)

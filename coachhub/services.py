@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -51,8 +52,6 @@ def practice_create(*, owner: User, name: str, time_zone: str = "Europe/London")
 
 def membership_add(*, practice: Practice, actor: User, email: str, role: str) -> Membership:
     """Add an existing user to the practice (invitations by e-mail come later)."""
-    from django.core.exceptions import ValidationError
-
     if role not in Role.values:
         raise ValidationError({"role": "Choose owner, coach or assistant."})
     user = User.objects.filter(email__iexact=email.strip()).first()
@@ -73,8 +72,6 @@ def api_token_create(
     *, practice: Practice, user: User, name: str = "API token"
 ) -> tuple[ApiToken, str]:
     """A new token for a member of the practice; the plain key is returned once, never stored."""
-    from django.core.exceptions import ValidationError
-
     if not Membership.objects.filter(practice=practice, user=user).exists():
         raise ValidationError(f"{user} is not a member of {practice}.")
     key = ApiToken.new_key()

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Practice
@@ -39,6 +41,11 @@ def practices_scope(practice_ids: list[int]) -> Iterator[None]:
 
 def memberships_of(user) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("practice"))
+
+
+def membership_of(practice: Practice, user) -> Membership | None:
+    """The user's membership of one practice, or None (role checks in services)."""
+    return Membership.objects.filter(practice=practice, user=user).first()
 
 
 def choose_active_membership(request: HttpRequest, memberships: list[Membership]):
@@ -90,9 +97,6 @@ def member_required(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
-        from django.contrib.auth.views import redirect_to_login
-        from django.shortcuts import redirect
-
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if request.membership is None:

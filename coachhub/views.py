@@ -38,15 +38,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     now = timezone.now()
     membership = request.membership
-    setup_in_progress = [
-        e for e in engagement_list(membership, status="active")[:50] if e.open_steps
-    ]
+    setup_in_progress = engagement_list(membership, status="active").filter(open_steps__gt=0)
     return render(
         request,
         "dashboard.html",
         {
             "upcoming": upcoming_sessions(membership, now=now, limit=10),
-            "setup_in_progress": setup_in_progress[:10],
+            "setup_in_progress": list(setup_in_progress[:10]),
             "seat_usage": seat_usage_this_month(membership, at=now),
             "now": now,
         },

@@ -78,7 +78,8 @@ class ClientSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
-        # Uniqueness per practice is checked by the service (the practice is not in the body).
+        # One client per e-mail per practice is the service's rule (the practice is not
+        # in the body, so DRF's own unique-together check cannot run).
         validators = []
 
     def to_representation(self, instance):
@@ -86,15 +87,6 @@ class ClientSerializer(serializers.ModelSerializer):
         if not self.context["request"].membership.can_read_private_notes:
             data.pop("private_notes", None)
         return data
-
-    def validate_email(self, value: str) -> str:
-        value = value.strip().lower()
-        clients = Client.objects.filter(practice=self.context["request"].practice, email=value)
-        if self.instance is not None:
-            clients = clients.exclude(pk=self.instance.pk)
-        if clients.exists():
-            raise serializers.ValidationError("A client with this e-mail already exists.")
-        return value
 
 
 class ClientFilter(filters.FilterSet):
@@ -154,17 +146,11 @@ class OrganizationSerializer(serializers.ModelSerializer):
         validators = []
 
 
-class OwnerWritesMixin:
-    """Every member reads; only owners write (others get 403)."""
-
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            if not self.membership.can_manage_contracts:
-                raise PermissionDenied("Only the practice owner manages companies and contracts.")
+OWNER_WRITES = ("can_manage_contracts", "Only the practice owner manages companies and contracts.")
 
 
-class OrganizationViewSet(OwnerWritesMixin, PracticeViewSet):
+class OrganizationViewSet(PracticeViewSet):
+    write_rule = OWNER_WRITES
     model = Organization
     serializer_class = OrganizationSerializer
     search_fields = ["name"]
@@ -209,7 +195,8 @@ class ContractSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class ContractViewSet(OwnerWritesMixin, PracticeViewSet):
+class ContractViewSet(PracticeViewSet):
+    write_rule = OWNER_WRITES
     model = Contract
     serializer_class = ContractSerializer
     filterset_class = ContractFilter
@@ -314,6 +301,7 @@ class EngagementViewSet(PracticeViewSet):
     """Engagements; creating one runs the same guided set-up (and checklist) as the dashboard."""
 
     model = Engagement
+    write_rule = ("can_edit_engagements", "Assistants can view engagements but not change them.")
     serializer_class = EngagementSerializer
     filterset_class = EngagementFilter
     search_fields = ["title", "client__name"]
@@ -326,12 +314,6 @@ class EngagementViewSet(PracticeViewSet):
             .select_related("client", "coach", "organization", "collection")
             .prefetch_related("steps")
         )
-
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            if not self.membership.can_edit_engagements:
-                raise PermissionDenied("Assistants can view engagements but not change them.")
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -417,6 +399,7 @@ class CollectionViewSet(PracticeViewSet):
     """Collections are created with their engagement; here they are read and edited."""
 
     model = Collection
+    write_rule = ("can_edit_engagements", "Assistants can view collections but not change them.")
     serializer_class = CollectionSerializer
     filterset_class = CollectionFilter
     ordering_fields = ["created_at", "title"]
@@ -425,12 +408,6 @@ class CollectionViewSet(PracticeViewSet):
 
     def practice_queryset(self):
         return selectors.collections_visible_to(self.membership).prefetch_related("participants")
-
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            if not self.membership.can_edit_engagements:
-                raise PermissionDenied("Assistants can view collections but not change them.")
 
     def perform_update(self, serializer):
         serializer.instance = services.collection_update(

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from coachhub.models import Membership, Role, User
 from coachhub.timezones import time_zone_choices
@@ -94,15 +93,6 @@ class ClientForm(MemberForm):
 
     def clean_tags(self) -> list[str]:
         return [tag.strip() for tag in self.cleaned_data["tags"].split(",") if tag.strip()]
-
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        existing = Client.objects.filter(practice=self.practice, email=email)
-        if self.initial.get("pk"):
-            existing = existing.exclude(pk=self.initial["pk"])
-        if existing.exists():
-            raise ValidationError("A client with this e-mail already exists in this practice.")
-        return email
 
 
 class PrivateNotesForm(forms.Form):
@@ -366,7 +356,3 @@ class ChecklistStepForm(forms.Form):
         ]
     )
     reason = forms.CharField(required=False, max_length=500)
-
-
-def now_local(practice) -> dt.datetime:
-    return timezone.now().astimezone(practice.zone)

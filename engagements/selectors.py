@@ -187,17 +187,7 @@ def collection_get_for_member_write(membership: Membership, pk) -> Collection:
 # --- Seat allowance --------------------------------------------------------------
 def seat_allowance(seat: SeatAssignment, *, at: dt.datetime) -> Allowance:
     """Sessions used and left in the calendar month (practice time) that contains `at`."""
-    zone = seat.practice.zone
-    year, month = local_month_of(at, zone)
-    start, end = month_bounds(year, month, zone)
-    used = Session.objects.filter(
-        practice_id=seat.practice_id,
-        seat=seat,
-        status__in=STATUSES_THAT_USE_ALLOWANCE,
-        starts_at__gte=start,
-        starts_at__lt=end,
-    ).count()
-    return Allowance(year, month, seat.contract.sessions_per_seat_per_month, used)
+    return seat_allowances([seat], seat.contract, at=at)[seat.pk]
 
 
 def seat_usage_this_month(membership: Membership, *, at: dt.datetime) -> list[Contract]:

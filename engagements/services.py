@@ -10,12 +10,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from coachhub.models import Membership, Practice, Role, User
 from coachhub.services import audit_record, model_update
+from coachhub.tenancy import membership_of
 
 from .checklists import CHECKLISTS, SLACK_NOT_CONNECTED
 from .models import (
@@ -96,20 +97,24 @@ def collection_templates_install(*, practice: Practice) -> None:
     )
 
 
-def _membership(practice: Practice, user: User) -> Membership | None:
-    return Membership.objects.filter(practice=practice, user=user).first()
-
-
 def _coach_must_be_member(practice: Practice, coach: User | None, field: str = "coach") -> None:
     if coach is None:
         return
-    membership = _membership(practice, coach)
+    membership = membership_of(practice, coach)
     if membership is None or membership.role == Role.ASSISTANT:
         raise ValidationError({field: "Choose a coach (or owner) of this practice."})
 
 
 # --- Clients -------------------------------------------------------------------
 CLIENT_FIELDS = ["name", "email", "time_zone", "phone", "status", "tags", "organization", "coach"]
+
+
+def _email_must_be_free(practice: Practice, email: str, *, except_pk: int | None = None) -> None:
+    """The e-mail is a client's identity within a practice (purchases find clients by it)."""
+    if Client.objects.filter(practice=practice, email=email).exclude(pk=except_pk).exists():
+        raise ValidationError(
+            {"email": "A client with this e-mail already exists in this practice."}
+        )
 
 
 def client_create(*, practice: Practice, actor: User, **fields: Any) -> Client:
@@ -119,6 +124,7 @@ def client_create(*, practice: Practice, actor: User, **fields: Any) -> Client:
         raise ValidationError({"organization": "Choose a company of this practice."})
     client = Client(practice=practice, **fields)
     client.email = (client.email or "").strip().lower()
+    _email_must_be_free(practice, client.email)
     client.full_clean()
     client.save()
     audit_record(practice=practice, actor=actor, action="client.create", obj=client)
@@ -130,6 +136,7 @@ def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Clien
         _coach_must_be_member(client.practice, data["coach"])
     if "email" in data:
         data = {**data, "email": (data["email"] or "").strip().lower()}
+        _email_must_be_free(client.practice, data["email"], except_pk=client.pk)
     client, changed = model_update(instance=client, data=data, fields=CLIENT_FIELDS)
     if changed:
         audit_record(
@@ -143,8 +150,6 @@ def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Clien
 
 
 def client_private_notes_update(*, client: Client, membership: Membership, notes: str) -> Client:
-    from django.core.exceptions import PermissionDenied
-
     if not membership.can_read_private_notes:
         raise PermissionDenied("Assistants cannot read or write private notes.")
     client.private_notes = notes
@@ -182,9 +187,7 @@ def seat_client_refuse(*, client: Client | None, feature: str) -> None:
 
 # --- Companies, contracts, seats --------------------------------------------------
 def _owner_only(practice: Practice, actor: User) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    membership = _membership(practice, actor)
+    membership = membership_of(practice, actor)
     if membership is None or not membership.can_manage_contracts:
         raise PermissionDenied("Only the practice owner manages companies and contracts.")
 

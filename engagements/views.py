@@ -38,6 +38,20 @@ from .forms import (
 from .models import ClientStatus, EngagementKind, EngagementStatus
 
 
+def _flash_errors(request: HttpRequest, errors) -> None:
+    """Show a small inline form's errors (or a service's refusal) on the page it returns to."""
+    if isinstance(errors, ValidationError):
+        for message in errors.messages:
+            messages.error(request, message)
+        return
+    for field, field_errors in errors.errors.items():
+        label = errors.fields[field].label if field in errors.fields else None
+        for message in field_errors:
+            messages.error(
+                request, f"{label or field}: {message}" if field in errors.fields else message
+            )
+
+
 def _page(request: HttpRequest, queryset, per_page: int = 50):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
@@ -110,7 +124,6 @@ def client_detail(request: HttpRequest, client_pk: int) -> HttpResponse:
 def client_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
     client = selectors.client_get_for_member_write(request.membership, client_pk)
     initial = {
-        "pk": client.pk,
         "name": client.name,
         "email": client.email,
         "time_zone": client.time_zone,
@@ -537,19 +550,11 @@ def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
                 allowance_override_reason=form.cleaned_data["allowance_override_reason"],
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            _flash_errors(request, error)
         else:
             messages.success(request, "Session scheduled.")
     else:
-        for field, errors in form.errors.items():
-            for message in errors:
-                messages.error(
-                    request,
-                    f"{form.fields[field].label or field}: {message}"
-                    if field != "__all__"
-                    else message,
-                )
+        _flash_errors(request, form)
     return redirect(engagement)
 
 
@@ -586,13 +591,11 @@ def collection_participants_add(request: HttpRequest, collection_pk: int) -> Htt
                 participants=form.cleaned_data["participants"],
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            _flash_errors(request, error)
         else:
             messages.success(request, f"{added} participant(s) added.")
     else:
-        for message in form.non_field_errors() + [m for f in form.errors.values() for m in f]:
-            messages.error(request, message)
+        _flash_errors(request, form)
     return redirect(collection)
 
 
@@ -609,12 +612,9 @@ def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpRes
                 collection=collection, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            _flash_errors(request, error)
         else:
             messages.success(request, "Resource added.")
     else:
-        for field, errors in form.errors.items():
-            for message in errors:
-                messages.error(request, f"{field}: {message}")
+        _flash_errors(request, form)
     return redirect(collection)

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from coachhub.models import Membership, Practice, Role, User
+from coachhub.models import Practice, User
 from coachhub.services import audit_record
+from coachhub.tenancy import membership_of
 from engagements.models import (
     Cadence,
     Collection,
@@ -20,10 +21,6 @@ from engagements.models import (
 )
 
 from .models import Consumes, Session, SessionSource, SessionStatus
-
-
-def _is_owner(practice: Practice, user: User) -> bool:
-    return Membership.objects.filter(practice=practice, user=user, role=Role.OWNER).exists()
 
 
 def seat_booking_check(
@@ -134,7 +131,8 @@ def _funding_for(
     if not 5 <= minutes <= 8 * 60:
         raise ValidationError({"minutes": "A session lasts between 5 minutes and 8 hours."})
     override_reason = allowance_override_reason.strip()
-    if override_reason and not _is_owner(practice, actor):
+    membership = membership_of(practice, actor)
+    if override_reason and not (membership and membership.is_owner):
         raise ValidationError(
             {"allowance_override_reason": "Only an owner can book beyond a seat's allowance."}
         )

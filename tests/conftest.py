@@ -15,10 +15,10 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from coachhub.models import ApiToken, Membership, Practice, Role, User
+from coachhub.models import Membership, Practice, Role, User
 from coachhub.services import api_token_create, practice_create
 from engagements import services
-from engagements.models import Client, Collection, Contract, Engagement, Organization
+from engagements.models import Collection
 from engagements.participants import Participant
 from sessions_app.models import Session
 
@@ -179,14 +179,3 @@ def as_member(world):
         return login(world.home.member(role), world.home.practice)
 
     return make
-
-
-__all__ = [
-    "ApiToken",
-    "Client",
-    "Contract",
-    "Engagement",
-    "Organization",
-    "OTHER_MARKER",
-    "login",
-]

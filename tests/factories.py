@@ -87,3 +87,44 @@ class ContractFactory(ScopedFactory):
     sessions_per_seat_per_month = 2
     session_minutes = 55
     price_per_seat_month = Decimal("400.00")
+
+
+def seat_client_engagement(*, year: int, chosen_at: dt.datetime, name: str = "Seats"):
+    """A London practice whose owner coaches one seat client (2 sessions a month, contract
+    for the whole `year`) on a per-session engagement funded by the seat.
+
+    Returns (practice, owner, seat, engagement).
+    """
+    from coachhub.services import practice_create
+    from engagements import services
+
+    owner = UserFactory(time_zone="Europe/London")
+    practice = practice_create(owner=owner, name=name, time_zone="Europe/London")
+    with scopes_disabled():
+        organization = services.organization_create(practice=practice, actor=owner, name="Acme")
+        contract = services.contract_create(
+            practice=practice,
+            actor=owner,
+            organization=organization,
+            starts_on=dt.date(year, 1, 1),
+            ends_on=dt.date(year, 12, 31),
+            seats=2,
+            sessions_per_seat_per_month=2,
+            session_minutes=55,
+            price_per_seat_month=Decimal("450.00"),
+        )
+        client = services.client_create(
+            practice=practice, actor=owner, name="Eve", email="eve@acme.test"
+        )
+        seat = services.seat_assign(
+            practice=practice,
+            actor=owner,
+            contract=contract,
+            client=client,
+            coach=owner,
+            coach_chosen_at=chosen_at,
+        )
+        engagement = services.engagement_create_per_session(
+            practice=practice, actor=owner, client=client, coach=owner
+        )
+    return practice, owner, seat, engagement

@@ -27,7 +27,6 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "coachhub.apps.CoachHubAdminConfig",

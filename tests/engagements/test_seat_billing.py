@@ -11,14 +11,12 @@ from django_scopes import scopes_disabled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coachhub.services import practice_create
 from coachhub.timezones import month_bounds
-from engagements import services
 from engagements.seat_billing import FirstMonthOutcome, first_month_charge
 from engagements.selectors import seat_allowance
 from sessions_app.services import session_create
 
-from ..factories import UserFactory
+from ..factories import UserFactory, seat_client_engagement
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")
@@ -141,32 +139,7 @@ def test_month_bounds_follow_dst():
 # --- Allowance with real sessions ----------------------------------------------------
 @pytest.fixture
 def seat_setup(db):
-    owner = UserFactory(time_zone="Europe/London")
-    practice = practice_create(owner=owner, name="Seats", time_zone="Europe/London")
-    with scopes_disabled():
-        organization = services.organization_create(practice=practice, actor=owner, name="Acme")
-        contract = services.contract_create(
-            practice=practice,
-            actor=owner,
-            organization=organization,
-            starts_on=dt.date(2026, 1, 1),
-            ends_on=dt.date(2026, 12, 31),
-            seats=2,
-            sessions_per_seat_per_month=2,
-            session_minutes=55,
-            price_per_seat_month=PRICE,
-        )
-        client = services.client_create(
-            practice=practice, actor=owner, name="Eve", email="eve@acme.test"
-        )
-        with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):
-            seat = services.seat_assign(
-                practice=practice, actor=owner, contract=contract, client=client, coach=owner
-            )
-            engagement = services.engagement_create_per_session(
-                practice=practice, actor=owner, client=client, coach=owner
-            )
-    return practice, owner, seat, engagement
+    return seat_client_engagement(year=2026, chosen_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
 
 def book(practice, owner, engagement, when, **extra):

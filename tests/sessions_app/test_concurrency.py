@@ -8,12 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django_scopes import scopes_disabled
 
-from coachhub.services import practice_create
-from engagements import services
 from sessions_app.models import Session
 from sessions_app.services import session_create
 
-from ..factories import UserFactory
+from ..factories import seat_client_engagement
 
 UTC = dt.UTC
 
@@ -21,33 +19,9 @@ UTC = dt.UTC
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_bookings_never_exceed_the_allowance():
-    owner = UserFactory()
-    practice = practice_create(owner=owner, name="Race")
-    with scopes_disabled():
-        organization = services.organization_create(practice=practice, actor=owner, name="Co")
-        contract = services.contract_create(
-            practice=practice,
-            actor=owner,
-            organization=organization,
-            starts_on=dt.date(2030, 1, 1),
-            ends_on=dt.date(2030, 12, 31),
-            seats=1,
-            sessions_per_seat_per_month=2,
-            session_minutes=55,
-            price_per_seat_month=100,
-        )
-        client = services.client_create(practice=practice, actor=owner, name="C", email="c@x.org")
-        services.seat_assign(
-            practice=practice,
-            actor=owner,
-            contract=contract,
-            client=client,
-            coach=owner,
-            coach_chosen_at=dt.datetime(2030, 1, 2, tzinfo=UTC),
-        )
-        engagement = services.engagement_create_per_session(
-            practice=practice, actor=owner, client=client, coach=owner
-        )
+    practice, owner, _seat, engagement = seat_client_engagement(
+        year=2030, chosen_at=dt.datetime(2030, 1, 2, tzinfo=UTC), name="Race"
+    )
     barrier = threading.Barrier(20)
     outcomes: list[str] = []
 
