@@ -61,6 +61,10 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+def default_reminder_leads() -> list[int]:
+    return [24 * 60, 60]
+
+
 class Practice(models.Model):
     """The tenant: a coach's or a group of coaches' business, with its policies."""
 
@@ -91,6 +95,11 @@ class Practice(models.Model):
         default=60, validators=[MinValueValidator(1)]
     )
     cancellation_window_hours = models.PositiveSmallIntegerField(default=24)
+    reminder_lead_minutes = models.JSONField(
+        default=default_reminder_leads,
+        blank=True,
+        help_text="Reminder e-mails go out this many minutes before each session.",
+    )
     one_off_sessions_for_new_clients = models.BooleanField(
         default=True,
         help_text="Off: people who have never bought before are offered packages only.",
@@ -106,6 +115,12 @@ class Practice(models.Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def payments_connected(self) -> bool:
+        """Whether Stripe is connected. The billing integration is not built yet, so paid
+        booking links say online payment is not available instead of pretending."""
+        return False
 
     @property
     def slack_connected(self) -> bool:

@@ -558,7 +558,7 @@ def engagement_create_monthly_package(
     aims: str = "",
 ) -> Engagement:
     """A subscription package: cadence agreed, collection created, sessions generated."""
-    from sessions_app.services import recurring_sessions_generate
+    from sessions_app.services import recurring_sessions_generate, recurring_summary
 
     seat_client_refuse(client=client, feature="monthly_package")
     if not 1 <= months <= 36:
@@ -605,12 +605,12 @@ def engagement_create_monthly_package(
     checklist_mark(engagement=engagement, key="collection", state=StepState.DONE)
     _mark_slack_steps(engagement, ["slack_invite", "slack_channel"])
     if preferred_weekday is not None and preferred_time is not None:
-        created = recurring_sessions_generate(engagement=engagement, actor=actor)
+        result = recurring_sessions_generate(engagement=engagement, actor=actor)
         checklist_mark(
             engagement=engagement,
             key="recurring_sessions",
             state=StepState.DONE,
-            reason=f"{created} sessions scheduled.",
+            reason=recurring_summary(result, engagement.coach.time_zone),
         )
     return engagement
 

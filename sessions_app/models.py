@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -15,6 +16,8 @@ from coachhub.models import Practice, PracticeScoped
 
 class SessionStatus(models.TextChoices):
     TO_SCHEDULE = "to_schedule", "To be scheduled"
+    HELD = "held", "Held for checkout"
+    RELEASED = "released", "Hold released"
     SCHEDULED = "scheduled", "Scheduled"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
@@ -29,6 +32,17 @@ STATUSES_THAT_USE_ALLOWANCE = (
     SessionStatus.LATE_CANCELLED,
     SessionStatus.NO_SHOW,
 )
+
+
+# Sessions that occupy the coach's time. The PostgreSQL exclusion constraint covers
+# exactly these; an expired hold still blocks until released, which the booking
+# service does (inside its transaction) before it claims a time.
+STATUSES_THAT_BLOCK_TIME = (
+    SessionStatus.HELD,
+    SessionStatus.SCHEDULED,
+    SessionStatus.COMPLETED,
+)
+EXCLUSION_CONSTRAINT_NAME = "session_no_overlap_per_coach"
 
 
 class SessionSource(models.TextChoices):
@@ -90,13 +104,34 @@ class Session(PracticeScoped):
     allowance_override_reason = models.TextField(
         blank=True, help_text="Set when an owner booked beyond a seat's monthly allowance."
     )
+    booking_link = models.ForeignKey(
+        "sessions_app.BookingLink",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+    hold_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A held slot is freed at this time unless confirmed."
+    )
+    sequence = models.PositiveIntegerField(
+        default=0, help_text="iCalendar SEQUENCE: goes up with every change sent to attendees."
+    )
+    scheduled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the current time was set; reminders due before it are skipped.",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["starts_at"]
         indexes = [
             models.Index(fields=["practice", "coach", "starts_at"]),
+            models.Index(fields=["coach", "starts_at"], name="session_coach_start"),
             models.Index(fields=["seat", "starts_at"]),
+            models.Index(fields=["status", "starts_at"], name="session_status_start"),
         ]
 
     def __str__(self) -> str:
@@ -113,7 +148,292 @@ class Session(PracticeScoped):
         return reverse("session_detail", kwargs={"session_uuid": self.public_id})
 
     @property
+    def is_live(self) -> bool:
+        return self.status in (SessionStatus.HELD, SessionStatus.SCHEDULED)
+
+    @property
+    def capacity(self) -> int:
+        return self.booking_link.capacity if self.booking_link_id else 1
+
+    def is_late_cancel(self, *, at: dt.datetime) -> bool:
+        """Cancelling inside the practice's cancellation window counts the session as used."""
+        if self.starts_at is None:
+            return False
+        window = dt.timedelta(hours=self.practice.cancellation_window_hours)
+        return at > self.starts_at - window
+
+    def ics_uid(self) -> str:
+        return f"session-{self.public_id}@coachhub"
+
+    @property
     def duration(self) -> dt.timedelta | None:
         if self.starts_at and self.ends_at:
             return self.ends_at - self.starts_at
         return None
+
+
+def _minutes_of(value: dt.time) -> int:
+    return value.hour * 60 + value.minute
+
+
+class WeeklyHours(PracticeScoped):
+    """One block of a coach's weekly bookable hours, in the coach's own time zone."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="weekly_hours")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="weekly_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (i, name)
+            for i, name in enumerate(
+                ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+            )
+        ]
+    )
+    starts = models.TimeField()
+    ends = models.TimeField(help_text="00:00 means until midnight.")
+
+    class Meta:
+        ordering = ["coach_id", "weekday", "starts"]
+        indexes = [models.Index(fields=["practice", "coach"])]
+        verbose_name_plural = "weekly hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+    def clean(self) -> None:
+        if (
+            self.starts is not None
+            and self.ends is not None
+            and self.interval[1] <= self.interval[0]
+        ):
+            raise ValidationError({"ends": "Hours must end after they start."})
+
+    @property
+    def interval(self) -> tuple[int, int]:
+        end = _minutes_of(self.ends)
+        return _minutes_of(self.starts), end or 24 * 60
+
+
+class DateOverride(PracticeScoped):
+    """Hours for one date that replace the weekday's; a row without hours is a day off."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="date_overrides")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="date_overrides"
+    )
+    date = models.DateField()
+    starts = models.TimeField(null=True, blank=True)
+    ends = models.TimeField(null=True, blank=True, help_text="00:00 means until midnight.")
+
+    class Meta:
+        ordering = ["date", "starts"]
+        indexes = [models.Index(fields=["coach", "date"])]
+
+    def __str__(self) -> str:
+        if self.is_day_off:
+            return f"{self.date}: day off"
+        return f"{self.date}: {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+    def clean(self) -> None:
+        if (self.starts is None) != (self.ends is None):
+            raise ValidationError("Give both a start and an end, or neither for a day off.")
+        if not self.is_day_off and self.interval[1] <= self.interval[0]:
+            raise ValidationError({"ends": "Hours must end after they start."})
+
+    @property
+    def is_day_off(self) -> bool:
+        return self.starts is None
+
+    @property
+    def interval(self) -> tuple[int, int]:
+        return _minutes_of(self.starts), _minutes_of(self.ends) or 24 * 60
+
+
+class BookingLink(PracticeScoped):
+    """A coach's public calendar link: `/book/<practice slug>/<slug>/`."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="booking_links")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="booking_links"
+    )
+    slug = models.SlugField(max_length=60)
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=55, validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    step_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        help_text="Slots start every this many minutes from the start of the coach's hours.",
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(240)]
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        default=5, validators=[MaxValueValidator(240)]
+    )
+    minimum_notice_minutes = models.PositiveIntegerField(
+        default=12 * 60, validators=[MaxValueValidator(60 * 24 * 60)]
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(730)]
+    )
+    max_per_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most sessions the coach takes per day; empty: no limit."
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        help_text="More than 1 makes a group link: several people book the same session.",
+    )
+    engagement = models.ForeignKey(
+        "engagements.Engagement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="booking_links",
+        help_text="For a group link: the team workshop its sessions belong to.",
+    )
+    requires_payment = models.BooleanField(
+        default=False,
+        help_text="Visitors without a credit or seat pay at checkout; the slot is held meanwhile.",
+    )
+    location = models.CharField(max_length=300, blank=True, help_text="Place or video link.")
+    reschedule_cutoff_hours = models.PositiveSmallIntegerField(
+        default=12, help_text="No rescheduling through the link closer to the start than this."
+    )
+    max_reschedules = models.PositiveSmallIntegerField(default=2)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "slug"], name="unique_link_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.capacity > 1 and self.requires_payment:
+            raise ValidationError(
+                {"requires_payment": "Group links join a workshop that is bought once."}
+            )
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "booking_page", kwargs={"practice_slug": self.practice.slug, "link_slug": self.slug}
+        )
+
+    @property
+    def is_group(self) -> bool:
+        return self.capacity > 1
+
+
+class BookingStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    HELD = "held", "Held for checkout"
+    CANCELLED = "cancelled", "Cancelled"
+    LATE_CANCELLED = "late_cancelled", "Late-cancelled"
+
+
+class Booking(PracticeScoped):
+    """One person's place in a session; its signed token is their reschedule/cancel link."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="bookings")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="bookings")
+    client = models.ForeignKey(
+        "engagements.Client", on_delete=models.CASCADE, related_name="bookings"
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="The zone the person booked in; e-mails use it."
+    )
+    status = models.CharField(
+        max_length=16, choices=BookingStatus.choices, default=BookingStatus.CONFIRMED
+    )
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["session", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.client} — {self.session}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (BookingStatus.CONFIRMED, BookingStatus.HELD)
+
+
+class CalendarFeedToken(PracticeScoped):
+    """The secret in a private subscription feed URL, for a coach or a client."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="feed_tokens")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="feed_tokens",
+    )
+    client = models.ForeignKey(
+        "engagements.Client",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="feed_tokens",
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(coach__isnull=True) ^ models.Q(client__isnull=True),
+                name="feed_token_for_coach_xor_client",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "coach"],
+                condition=models.Q(coach__isnull=False),
+                name="one_feed_per_coach",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "client"],
+                condition=models.Q(client__isnull=False),
+                name="one_feed_per_client",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feed for {self.coach or self.client}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("calendar_feed", kwargs={"token": self.token})
+
+
+class ReminderSent(PracticeScoped):
+    """A reminder that went out; unique per session, lead time and start, so a task that
+    runs twice sends once, and a rescheduled session (new start) is reminded again."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reminders")
+    lead_minutes = models.PositiveIntegerField()
+    starts_at = models.DateTimeField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "lead_minutes", "starts_at"], name="one_reminder_per_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_minutes} min reminder for {self.session}"

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Value
 from django.http import Http404
 
 from coachhub.models import Membership
+from coachhub.timezones import zone_names
 
-from .models import Session, SessionStatus
+from .models import (
+    STATUSES_THAT_BLOCK_TIME,
+    BookingLink,
+    BookingStatus,
+    DateOverride,
+    Session,
+    SessionStatus,
+    WeeklyHours,
+)
+from .slots import MAX_SESSION_LENGTH, Availability, free_slots
 
 
 def sessions_visible_to(membership: Membership) -> QuerySet[Session]:
@@ -41,3 +53,210 @@ def session_get_for_member(membership: Membership, public_id) -> Session:
         )
     except (Session.DoesNotExist, ValueError):
         raise Http404("No session found.") from None
+
+
+# --- Availability and slots -------------------------------------------------------
+MAX_SLOT_RANGE_DAYS = 92
+
+
+class SlotQueryError(ValueError):
+    """A slots request the visitor must fix (shown as a 400 with this message)."""
+
+
+def parse_slot_query(
+    start: str | None, end: str | None, tz: str | None
+) -> tuple[dt.date, dt.date, ZoneInfo]:
+    """Validate `start`, `end` (YYYY-MM-DD, inclusive) and `tz` from a query string."""
+    if not start or not end:
+        raise SlotQueryError("Give start and end dates as YYYY-MM-DD.")
+    try:
+        start_day = dt.date.fromisoformat(start)
+        end_day = dt.date.fromisoformat(end)
+    except ValueError:
+        raise SlotQueryError("Dates must look like 2026-03-08 (YYYY-MM-DD).") from None
+    if end_day < start_day:
+        raise SlotQueryError("The end date is before the start date.")
+    if (end_day - start_day).days + 1 > MAX_SLOT_RANGE_DAYS:
+        raise SlotQueryError(f"Ask for at most {MAX_SLOT_RANGE_DAYS} days at a time.")
+    zone_name = tz or "UTC"
+    if zone_name not in zone_names():
+        raise SlotQueryError(f"{zone_name} is not a known time zone; use one like Europe/London.")
+    return start_day, end_day, ZoneInfo(zone_name)
+
+
+def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of a local date (where midnight falls in a DST gap, the gap's end)."""
+    instant = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    local = instant.astimezone(zone)
+    if local.date() > day or (local.date() == day and local.time() > dt.time()):
+        # Midnight did not exist; step back to the transition minute.
+        while (instant - dt.timedelta(minutes=1)).astimezone(zone).date() == day:
+            instant -= dt.timedelta(minutes=1)
+    return instant
+
+
+def booking_link_for_page(practice_slug: str, link_slug: str) -> BookingLink:
+    """The active link for a public page; a call inside the link's practice scope."""
+    try:
+        return BookingLink.objects.select_related("practice", "coach", "engagement").get(
+            practice__slug=practice_slug, slug=link_slug, is_active=True
+        )
+    except BookingLink.DoesNotExist:
+        raise Http404("No such booking link.") from None
+
+
+def coach_availability(link: BookingLink, *, first_day: dt.date, last_day: dt.date) -> Availability:
+    """Weekly hours and the overrides in [first_day, last_day] (two queries)."""
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for hours in WeeklyHours.objects.filter(practice_id=link.practice_id, coach_id=link.coach_id):
+        weekly.setdefault(hours.weekday, []).append(hours.interval)
+    overrides: dict[dt.date, list[tuple[int, int]]] = {}
+    for override in DateOverride.objects.filter(
+        practice_id=link.practice_id,
+        coach_id=link.coach_id,
+        date__gte=first_day,
+        date__lte=last_day,
+    ):
+        day_hours = overrides.setdefault(override.date, [])
+        if not override.is_day_off:
+            day_hours.append(override.interval)
+    return Availability(
+        zone=ZoneInfo(link.coach.time_zone),
+        weekly=weekly,
+        overrides=overrides,
+        duration_minutes=link.duration_minutes,
+        step_minutes=link.step_minutes,
+        buffer_before_minutes=link.buffer_before_minutes,
+        buffer_after_minutes=link.buffer_after_minutes,
+        max_per_day=link.max_per_day,
+    )
+
+
+@dataclass
+class BusyTime:
+    spans: list[tuple[dt.datetime, dt.datetime]]
+    booked_starts: list[dt.datetime]
+    group_sessions: list[tuple[int, dt.datetime, int]]  # (session id, start, free places)
+
+
+def coach_busy_time(
+    *,
+    link: BookingLink,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    ignore_session_id: int | None = None,
+) -> BusyTime:
+    """Sessions, live holds and external busy time overlapping [start, end): two queries.
+
+    Each query reads only start/end through an index on (coach, time), so the cost
+    follows the window, not the coach's history.
+    """
+    from integrations.models import BusyInterval
+
+    sessions = (
+        Session.objects.filter(
+            practice_id=link.practice_id,
+            coach_id=link.coach_id,
+            starts_at__lt=end,
+            starts_at__gt=start - MAX_SESSION_LENGTH,
+            ends_at__gt=start,
+            status__in=STATUSES_THAT_BLOCK_TIME,
+        )
+        .exclude(status=SessionStatus.HELD, hold_expires_at__lte=now)
+        .annotate(
+            active_bookings=Count(
+                "bookings",
+                filter=Q(bookings__status__in=[BookingStatus.CONFIRMED, BookingStatus.HELD]),
+            )
+            if link.is_group
+            else Value(0)
+        )
+        .values_list("pk", "starts_at", "ends_at", "status", "booking_link_id", "active_bookings")
+    )
+    busy = BusyTime(spans=[], booked_starts=[], group_sessions=[])
+    for pk, starts_at, ends_at, status, link_id, active in sessions:
+        if pk == ignore_session_id:
+            continue
+        if status != SessionStatus.HELD:
+            busy.booked_starts.append(starts_at)
+        if link.is_group and link_id == link.pk and starts_at >= start:
+            busy.group_sessions.append((pk, starts_at, link.capacity - active))
+        busy.spans.append((starts_at, ends_at))
+    busy.spans.extend(
+        BusyInterval.objects.filter(
+            practice_id=link.practice_id,
+            coach_id=link.coach_id,
+            ends_at__gt=start,
+            starts_at__lt=end,
+        ).values_list("starts_at", "ends_at")
+    )
+    return busy
+
+
+def link_slots(
+    link: BookingLink,
+    *,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    now: dt.datetime,
+    ignore_session_id: int | None = None,
+) -> list[dt.datetime]:
+    """Free start times of a booking link in [window_start, window_end), UTC.
+
+    A group link also offers its own sessions in the window that still have room.
+    """
+    coach_zone = ZoneInfo(link.coach.time_zone)
+    availability = coach_availability(
+        link,
+        first_day=(window_start - dt.timedelta(days=1)).astimezone(coach_zone).date(),
+        last_day=(window_end + dt.timedelta(days=1)).astimezone(coach_zone).date(),
+    )
+    padding = dt.timedelta(
+        minutes=link.duration_minutes + link.buffer_before_minutes + link.buffer_after_minutes
+    )
+    busy = coach_busy_time(
+        link=link,
+        start=window_start - padding,
+        end=window_end + padding,
+        now=now,
+        ignore_session_id=ignore_session_id,
+    )
+    earliest = now + dt.timedelta(minutes=link.minimum_notice_minutes)
+    latest = now + dt.timedelta(days=link.horizon_days)
+    slots = free_slots(
+        availability,
+        window_start=window_start,
+        window_end=window_end,
+        earliest=earliest,
+        latest=latest,
+        busy=busy.spans,
+        booked_starts=busy.booked_starts,
+    )
+    if link.is_group:
+        joinable = {
+            starts_at
+            for _, starts_at, places in busy.group_sessions
+            if places > 0
+            and window_start <= starts_at < window_end
+            and earliest <= starts_at <= latest
+        }
+        slots = sorted(set(slots) | joinable)
+    return slots
+
+
+def feed_sessions(feed_token, *, now: dt.datetime) -> list[Session]:
+    """What a subscription feed shows: live sessions from 60 days ago on (cancelled drop out)."""
+    sessions = Session.objects.filter(
+        practice_id=feed_token.practice_id,
+        status__in=[SessionStatus.SCHEDULED, SessionStatus.COMPLETED],
+        starts_at__gte=now - dt.timedelta(days=60),
+    ).select_related("coach", "client", "practice")
+    if feed_token.coach_id:
+        sessions = sessions.filter(coach_id=feed_token.coach_id)
+    else:
+        sessions = sessions.filter(
+            Q(client_id=feed_token.client_id)
+            | Q(bookings__client_id=feed_token.client_id, bookings__status=BookingStatus.CONFIRMED)
+        ).distinct()
+    return list(sessions.order_by("starts_at")[:2000])

@@ -3,24 +3,42 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coachhub.models import Practice, User
 from coachhub.services import audit_record
 from coachhub.tenancy import membership_of
+from coachhub.timezones import local_month_of, validate_time_zone
 from engagements.models import (
     Cadence,
+    Client,
     Collection,
     Engagement,
     Funding,
     SeatAssignment,
 )
 
-from .models import Consumes, Session, SessionSource, SessionStatus
+from .models import (
+    EXCLUSION_CONSTRAINT_NAME,
+    STATUSES_THAT_BLOCK_TIME,
+    Booking,
+    BookingLink,
+    BookingStatus,
+    CalendarFeedToken,
+    Consumes,
+    DateOverride,
+    Session,
+    SessionSource,
+    SessionStatus,
+    WeeklyHours,
+)
 
 
 def seat_booking_check(
@@ -90,17 +108,20 @@ def session_create(
         coach=engagement.coach,
         client=engagement.client,
         title=title or engagement.title,
-        starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=minutes) if starts_at else None,
-        status=SessionStatus.SCHEDULED if starts_at else SessionStatus.TO_SCHEDULE,
+        status=SessionStatus.TO_SCHEDULE,
         source=source,
         location=location,
         consumes=consumes,
         seat=seat,
         allowance_override_reason=override_reason,
     )
-    session.full_clean()
-    session.save()
+    if starts_at is None:
+        session.full_clean()
+        session.save()
+    else:
+        _claim_time(
+            session, starts_at=starts_at, minutes=minutes, status=SessionStatus.SCHEDULED, now=now
+        )
     audit_record(
         practice=practice,
         actor=actor,
@@ -190,8 +211,14 @@ def recurring_dates(
     return dates
 
 
+@dataclass(frozen=True)
+class RecurringResult:
+    created: int
+    clashes: list[dt.datetime]  # cadence dates skipped because the coach was already busy
+
+
 @transaction.atomic
-def recurring_sessions_generate(*, engagement: Engagement, actor: User) -> int:
+def recurring_sessions_generate(*, engagement: Engagement, actor: User) -> RecurringResult:
     """Schedule a monthly package's sessions from its cadence, within its monthly hours.
 
     Wall-clock times are the coach's; a future session already generated is replaced.
@@ -216,35 +243,41 @@ def recurring_sessions_generate(*, engagement: Engagement, actor: User) -> int:
         cadence=engagement.cadence,
         per_month=sessions_per_month(engagement.hours_per_month, engagement.session_minutes),
     )
-    length = dt.timedelta(minutes=engagement.session_minutes)
-    sessions = []
+    created, clashes = 0, []
     for day in dates:
         starts_at = _local_start(day, engagement.preferred_time, zone)
         if starts_at <= now:
             continue
-        sessions.append(
-            Session(
-                practice_id=engagement.practice_id,
-                engagement=engagement,
-                collection=engagement.collection,
-                coach_id=engagement.coach_id,
-                client_id=engagement.client_id,
-                title=engagement.title,
-                starts_at=starts_at,
-                ends_at=starts_at + length,
-                status=SessionStatus.SCHEDULED,
-                source=SessionSource.RECURRING,
-            )
+        session = Session(
+            practice_id=engagement.practice_id,
+            engagement=engagement,
+            collection=engagement.collection,
+            coach_id=engagement.coach_id,
+            client_id=engagement.client_id,
+            title=engagement.title,
+            source=SessionSource.RECURRING,
         )
-    Session.objects.bulk_create(sessions)
+        try:
+            _claim_time(
+                session,
+                starts_at=starts_at,
+                minutes=engagement.session_minutes,
+                status=SessionStatus.SCHEDULED,
+                now=now,
+            )
+        except SlotTaken:
+            clashes.append(starts_at)
+            continue
+        created += 1
     audit_record(
         practice=engagement.practice,
         actor=actor,
         action="sessions.generate",
         obj=engagement,
-        count=len(sessions),
+        count=created,
+        clashes=len(clashes),
     )
-    return len(sessions)
+    return RecurringResult(created=created, clashes=clashes)
 
 
 @transaction.atomic
@@ -295,23 +328,16 @@ def session_schedule(
             now=now or timezone.now(),
             allowance_override_reason=allowance_override_reason,
         )
-        waiting.starts_at = starts_at
-        waiting.ends_at = starts_at + dt.timedelta(minutes=minutes)
-        waiting.status = SessionStatus.SCHEDULED
         waiting.location = location or waiting.location
         waiting.consumes, waiting.seat = consumes, seat
         waiting.allowance_override_reason = override_reason
-        waiting.full_clean()
-        waiting.save(
-            update_fields=[
-                "starts_at",
-                "ends_at",
-                "status",
-                "location",
-                "consumes",
-                "seat",
-                "allowance_override_reason",
-            ]
+        _claim_time(
+            waiting,
+            starts_at=starts_at,
+            minutes=minutes,
+            status=SessionStatus.SCHEDULED,
+            now=now or timezone.now(),
+            update_fields=["location", "consumes", "seat", "allowance_override_reason"],
         )
         audit_record(
             practice=practice,
@@ -324,3 +350,655 @@ def session_schedule(
     if engagement.kind == EngagementKind.TEAM_WORKSHOP:
         checklist_mark(engagement=engagement, key="workshop_session", state=StepState.DONE)
     return scheduled
+
+
+# --- Claiming coach time: the one place that writes a session's time -------------
+SLOT_TAKEN = "That time was just taken. Please choose another time."
+HOLD_MINUTES = 30  # Stripe Checkout's minimum expiry; a hold lasts as long as the checkout.
+PAYMENTS_NOT_CONNECTED = (
+    "This session is paid, and online payment is not set up for this practice yet, "
+    "so it cannot be booked online. Please contact the coach to book it."
+)
+
+
+class SlotTaken(ValidationError):
+    """Someone else holds or booked that time (or it is no longer offered)."""
+
+    def __init__(self, message: str = SLOT_TAKEN):
+        super().__init__(message, code="slot_taken")
+
+
+def _release_expired_holds(*, coach_id: int, start: dt.datetime, end: dt.datetime, now) -> None:
+    """Free holds past their expiry that overlap [start, end), so they stop blocking."""
+    expired = Session.objects.filter(
+        coach_id=coach_id,
+        status=SessionStatus.HELD,
+        hold_expires_at__lte=now,
+        starts_at__lt=end,
+        ends_at__gt=start,
+    )
+    _release(expired, now=now)
+
+
+def _release(holds, *, now: dt.datetime) -> int:
+    from .models import Booking, BookingStatus
+
+    ids = list(holds.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    Booking.objects.filter(session_id__in=ids, status=BookingStatus.HELD).update(
+        status=BookingStatus.CANCELLED, cancelled_at=now
+    )
+    return Session.objects.filter(pk__in=ids, status=SessionStatus.HELD).update(
+        status=SessionStatus.RELEASED, cancelled_at=now
+    )
+
+
+def _claim_time(
+    session: Session,
+    *,
+    starts_at: dt.datetime,
+    minutes: int,
+    status: str,
+    now: dt.datetime,
+    hold_expires_at: dt.datetime | None = None,
+    update_fields: Sequence[str] = (),
+) -> Session:
+    """Give `session` a time that no other live session or hold of the coach overlaps.
+
+    The re-check gives the clean message on SQLite (where IMMEDIATE transactions
+    serialise writers); on PostgreSQL the exclusion constraint is the last word, and
+    its violation becomes the same message.
+    """
+    ends_at = starts_at + dt.timedelta(minutes=minutes)
+    _release_expired_holds(coach_id=session.coach_id, start=starts_at, end=ends_at, now=now)
+    clash = (
+        Session.objects.filter(
+            coach_id=session.coach_id,
+            status__in=STATUSES_THAT_BLOCK_TIME,
+            starts_at__lt=ends_at,
+            ends_at__gt=starts_at,
+        )
+        .exclude(pk=session.pk)
+        .exists()
+    )
+    if clash:
+        raise SlotTaken()
+    session.starts_at, session.ends_at = starts_at, ends_at
+    session.status = status
+    session.hold_expires_at = hold_expires_at
+    session.scheduled_at = now
+    session.full_clean(exclude=["engagement", "coach", "practice", "collection", "client", "seat"])
+    try:
+        with transaction.atomic():
+            if session.pk is None:
+                session.save()
+            else:
+                session.save(
+                    update_fields=[
+                        "starts_at",
+                        "ends_at",
+                        "status",
+                        "hold_expires_at",
+                        "scheduled_at",
+                        *update_fields,
+                    ]
+                )
+    except IntegrityError as error:
+        if EXCLUSION_CONSTRAINT_NAME in str(error):
+            raise SlotTaken() from None
+        raise
+    return session
+
+
+def _notify(session: Session, kind: str) -> None:
+    """Send the e-mails (with invites) for a change, once the transaction has committed."""
+    from .tasks import session_notify
+
+    session_id = session.pk
+    transaction.on_commit(lambda: session_notify.delay(session_id, kind))
+
+
+# --- Public booking -------------------------------------------------------------
+def _offered(link: BookingLink, starts_at: dt.datetime, now: dt.datetime, **kwargs) -> bool:
+    from .selectors import link_slots
+
+    return starts_at in link_slots(
+        link,
+        window_start=starts_at,
+        window_end=starts_at + dt.timedelta(minutes=1),
+        now=now,
+        **kwargs,
+    )
+
+
+def _waiting_or_new_engagement(*, link: BookingLink, client: Client, actor: User | None):
+    """The client's session waiting for a time with this coach, or a new per-session
+    engagement (collection, checklist, first session) created for this booking."""
+    from engagements.models import EngagementKind, EngagementStatus
+    from engagements.services import engagement_create_per_session
+
+    waiting = (
+        Session.objects.select_for_update(of=("self",))
+        .filter(
+            practice_id=link.practice_id,
+            client=client,
+            coach_id=link.coach_id,
+            status=SessionStatus.TO_SCHEDULE,
+            engagement__kind=EngagementKind.PER_SESSION,
+            engagement__status__in=[EngagementStatus.PROPOSED, EngagementStatus.ACTIVE],
+        )
+        .select_related("engagement")
+        .order_by("created_at")
+        .first()
+    )
+    if waiting is not None:
+        return waiting
+    engagement = engagement_create_per_session(
+        practice=link.practice,
+        actor=actor,
+        client=client,
+        coach=link.coach,
+        session_minutes=link.duration_minutes,
+    )
+    return engagement.sessions.get(status=SessionStatus.TO_SCHEDULE)
+
+
+@transaction.atomic
+def booking_create(
+    *,
+    link: BookingLink,
+    name: str,
+    email: str,
+    starts_at: dt.datetime,
+    time_zone: str,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+    checkout_ready: bool | None = None,
+) -> Booking:
+    """Book (or hold, when payment is due) `starts_at` on a public link.
+
+    Seat clients use their monthly allowance; a paid link holds the slot for
+    HOLD_MINUTES while the visitor pays. `checkout_ready` defaults to whether the
+    practice takes payments online.
+    """
+    from engagements.services import client_find_or_create, participants_link
+
+    now = now or timezone.now()
+    practice = link.practice
+    validate_time_zone(time_zone)
+    if not _offered(link, starts_at, now):
+        raise SlotTaken()
+    client, _ = client_find_or_create(
+        practice=practice,
+        actor=actor,
+        email=email,
+        name=name.strip(),
+        time_zone=time_zone,
+        coach=link.coach,
+    )
+    if link.is_group:
+        session = _group_session_place(link=link, starts_at=starts_at, now=now)
+        booking = Booking.objects.create(
+            practice=practice, session=session, client=client, time_zone=time_zone
+        )
+        if session.collection_id:
+            participants_link(collection=session.collection, clients=[client])
+        audit_record(practice=practice, actor=actor, action="booking.create", obj=booking)
+        _notify(session, "confirmed")
+        return booking
+    session = _waiting_or_new_engagement(link=link, client=client, actor=actor)
+    seat, consumes, _ = _funding_for(
+        practice=practice,
+        actor=actor,
+        engagement=session.engagement,
+        starts_at=starts_at,
+        minutes=link.duration_minutes,
+        now=now,
+        allowance_override_reason="",
+    )
+    needs_payment = link.requires_payment and seat is None
+    if needs_payment and not (
+        practice.payments_connected if checkout_ready is None else checkout_ready
+    ):
+        raise ValidationError(PAYMENTS_NOT_CONNECTED, code="payments_not_connected")
+    session.seat, session.consumes = seat, consumes
+    session.booking_link = link
+    session.source = SessionSource.BOOKING_LINK
+    session.location = link.location or session.location
+    _claim_time(
+        session,
+        starts_at=starts_at,
+        minutes=link.duration_minutes,
+        status=SessionStatus.HELD if needs_payment else SessionStatus.SCHEDULED,
+        hold_expires_at=now + dt.timedelta(minutes=HOLD_MINUTES) if needs_payment else None,
+        now=now,
+        update_fields=["seat", "consumes", "booking_link", "source", "location"],
+    )
+    booking = Booking.objects.create(
+        practice=practice,
+        session=session,
+        client=client,
+        time_zone=time_zone,
+        status=BookingStatus.HELD if needs_payment else BookingStatus.CONFIRMED,
+    )
+    audit_record(
+        practice=practice,
+        actor=actor,
+        action="booking.hold" if needs_payment else "booking.create",
+        obj=booking,
+    )
+    if not needs_payment:
+        _invite_step_done(session)
+        _notify(session, "confirmed")
+    return booking
+
+
+def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now) -> Session:
+    """The link's session at `starts_at` with a free place, created by the first booker."""
+    if link.engagement_id is None:
+        raise ValidationError("This group link is not attached to a workshop yet.")
+    existing = (
+        Session.objects.select_for_update(of=("self",))
+        .filter(
+            booking_link=link,
+            starts_at=starts_at,
+            status=SessionStatus.SCHEDULED,
+        )
+        .first()
+    )
+    if existing is not None:
+        taken = existing.bookings.filter(status=BookingStatus.CONFIRMED).count()
+        if taken >= link.capacity:
+            raise SlotTaken("That session just filled up. Please choose another time.")
+        return existing
+    engagement = link.engagement
+    session = Session(
+        practice=link.practice,
+        engagement=engagement,
+        collection=getattr(engagement, "collection", None),
+        coach=link.coach,
+        title=link.title,
+        source=SessionSource.BOOKING_LINK,
+        booking_link=link,
+        location=link.location,
+    )
+    return _claim_time(
+        session,
+        starts_at=starts_at,
+        minutes=link.duration_minutes,
+        status=SessionStatus.SCHEDULED,
+        now=now,
+    )
+
+
+def _invite_step_done(session: Session) -> None:
+    from engagements.models import EngagementKind, StepState
+    from engagements.services import checklist_mark
+
+    engagement = session.engagement
+    if engagement.kind == EngagementKind.PER_SESSION and engagement.send_platform_invite:
+        checklist_mark(
+            engagement=engagement,
+            key="calendar_invite",
+            state=StepState.DONE,
+            reason="Invite e-mailed with the booking confirmation.",
+        )
+
+
+@transaction.atomic
+def booking_hold_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
+    """Turn a held slot into a booked session (the paid checkout's last step)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_for_update(of=("self",)).select_related("session").get(pk=booking.pk)
+    )
+    session = Session.objects.select_for_update(of=("self",)).get(pk=booking.session_id)
+    if booking.status == BookingStatus.CONFIRMED:
+        return booking  # idempotent: a second confirmation changes nothing
+    if booking.status != BookingStatus.HELD or session.status != SessionStatus.HELD:
+        raise ValidationError("This hold has expired and its time was released.")
+    # An expired hold whose time nobody took is still honoured: re-claim it.
+    _claim_time(
+        session,
+        starts_at=session.starts_at,
+        minutes=int(session.duration.total_seconds() // 60),
+        status=SessionStatus.SCHEDULED,
+        now=now,
+    )
+    booking.status = BookingStatus.CONFIRMED
+    booking.save(update_fields=["status"])
+    audit_record(practice=booking.practice, actor=None, action="booking.confirm", obj=booking)
+    _invite_step_done(session)
+    _notify(session, "confirmed")
+    return booking
+
+
+def holds_release_expired(*, now: dt.datetime | None = None) -> int:
+    """Free every hold past its expiry (the beat task; booking also does it in place)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _release(
+            Session.objects.filter(status=SessionStatus.HELD, hold_expires_at__lte=now), now=now
+        )
+
+
+def _lock_booking(booking: Booking) -> tuple[Booking, Session]:
+    session = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("practice", "booking_link", "engagement")
+        .get(pk=booking.session_id)
+    )
+    booking = Booking.objects.select_for_update(of=("self",)).get(pk=booking.pk)
+    booking.session = session
+    return booking, session
+
+
+@transaction.atomic
+def booking_cancel(
+    *, booking: Booking, actor: User | None = None, now: dt.datetime | None = None
+) -> Booking:
+    """Cancel one person's booking; inside the cancellation window it counts as used.
+
+    A 1:1 booking cancels its session; a group booking frees one place.
+    A coach cancelling never charges the client.
+    """
+    now = now or timezone.now()
+    booking, session = _lock_booking(booking)
+    if not booking.is_active:
+        raise ValidationError("This booking is already cancelled.")
+    if session.starts_at and session.ends_at <= now:
+        raise ValidationError("This session is over; it can no longer be cancelled.")
+    late = actor is None and session.is_late_cancel(at=now)
+    booking.status = BookingStatus.LATE_CANCELLED if late else BookingStatus.CANCELLED
+    booking.cancelled_at = now
+    booking.save(update_fields=["status", "cancelled_at"])
+    if not session.booking_link_id or not session.booking_link.is_group:
+        _session_cancel(session, late=late, now=now)
+    audit_record(
+        practice=booking.practice, actor=actor, action="booking.cancel", obj=booking, late=late
+    )
+    return booking
+
+
+def _session_cancel(session: Session, *, late: bool, now: dt.datetime) -> None:
+    session.status = SessionStatus.LATE_CANCELLED if late else SessionStatus.CANCELLED
+    session.cancelled_at = now
+    session.sequence += 1
+    session.save(update_fields=["status", "cancelled_at", "sequence"])
+    session.bookings.filter(status__in=[BookingStatus.CONFIRMED, BookingStatus.HELD]).update(
+        status=BookingStatus.LATE_CANCELLED if late else BookingStatus.CANCELLED, cancelled_at=now
+    )
+    _notify(session, "cancelled")
+
+
+@transaction.atomic
+def session_cancel(
+    *, session: Session, actor: User, late: bool = False, now: dt.datetime | None = None
+) -> Session:
+    """A coach cancels from the dashboard; `late` counts it as used (a client's late notice)."""
+    now = now or timezone.now()
+    session = Session.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    if session.status not in (
+        SessionStatus.SCHEDULED,
+        SessionStatus.HELD,
+        SessionStatus.TO_SCHEDULE,
+    ):
+        raise ValidationError(
+            f"A {session.get_status_display().lower()} session cannot be cancelled."
+        )
+    _session_cancel(session, late=late, now=now)
+    audit_record(
+        practice=session.practice, actor=actor, action="session.cancel", obj=session, late=late
+    )
+    return session
+
+
+def _move(session: Session, *, starts_at: dt.datetime, actor: User | None, now) -> Session:
+    """Move a session in time: the same record, UID and funding; SEQUENCE goes up."""
+    if session.status != SessionStatus.SCHEDULED:
+        raise ValidationError("Only a scheduled session can be moved.")
+    if session.seat_id:
+        seat = (
+            SeatAssignment.objects.select_for_update(of=("self",))
+            .select_related("contract__organization", "client", "practice")
+            .get(pk=session.seat_id)
+        )
+        zone = session.practice.zone
+        same_month = local_month_of(starts_at, zone) == local_month_of(session.starts_at, zone)
+        # Within the same month the session already counts; it never takes a second one.
+        seat_booking_check(
+            seat=seat,
+            starts_at=starts_at,
+            now=now,
+            override_allowed=same_month or bool(session.allowance_override_reason),
+        )
+    session.sequence += 1
+    return _claim_time(
+        session,
+        starts_at=starts_at,
+        minutes=int(session.duration.total_seconds() // 60),
+        status=SessionStatus.SCHEDULED,
+        now=now,
+        update_fields=["sequence"],
+    )
+
+
+@transaction.atomic
+def booking_reschedule(
+    *, booking: Booking, starts_at: dt.datetime, now: dt.datetime | None = None
+) -> Booking:
+    """A client moves their booking through the link in their confirmation.
+
+    Limited by the link's cut-off and maximum number of reschedules; the new time
+    must be one the link offers.
+    """
+    now = now or timezone.now()
+    booking, session = _lock_booking(booking)
+    link = session.booking_link
+    if not booking.is_active or session.status != SessionStatus.SCHEDULED:
+        raise ValidationError("Only a confirmed booking can be rescheduled.")
+    if link is None:
+        raise ValidationError(
+            "This session was not booked through a link; ask the coach to move it."
+        )
+    if session.starts_at - now < dt.timedelta(hours=link.reschedule_cutoff_hours):
+        raise ValidationError(
+            f"Sessions can be rescheduled up to {link.reschedule_cutoff_hours} hours before "
+            "they start. Please contact the coach."
+        )
+    if booking.reschedule_count >= link.max_reschedules:
+        raise ValidationError(
+            f"This booking has been rescheduled {booking.reschedule_count} times, the most "
+            "allowed. Please contact the coach."
+        )
+    if link.is_group:
+        if not _offered(link, starts_at, now):
+            raise SlotTaken()
+        booking.session = _group_session_place(link=link, starts_at=starts_at, now=now)
+        booking.reschedule_count += 1
+        booking.save(update_fields=["session", "reschedule_count"])
+        _notify(booking.session, "confirmed")
+    else:
+        if not _offered(link, starts_at, now, ignore_session_id=session.pk):
+            raise SlotTaken()
+        _move(session, starts_at=starts_at, actor=None, now=now)
+        booking.reschedule_count += 1
+        booking.save(update_fields=["reschedule_count"])
+        _notify(session, "rescheduled")
+    audit_record(practice=booking.practice, actor=None, action="booking.reschedule", obj=booking)
+    return booking
+
+
+@transaction.atomic
+def session_reschedule(
+    *, session: Session, actor: User, starts_at: dt.datetime, now: dt.datetime | None = None
+) -> Session:
+    """A coach moves a session from the dashboard (any free time; no cut-off)."""
+    now = now or timezone.now()
+    if timezone.is_naive(starts_at):
+        raise ValueError("starts_at must be an aware datetime")
+    if starts_at <= now:
+        raise ValidationError({"starts_at": "Choose a time in the future."})
+    session = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("practice")
+        .get(pk=session.pk)
+    )
+    _move(session, starts_at=starts_at, actor=actor, now=now)
+    audit_record(practice=session.practice, actor=actor, action="session.reschedule", obj=session)
+    _notify(session, "rescheduled")
+    return session
+
+
+ALLOWED_TRANSITIONS = {
+    SessionStatus.SCHEDULED: {
+        SessionStatus.COMPLETED,
+        SessionStatus.CANCELLED,
+        SessionStatus.LATE_CANCELLED,
+        SessionStatus.NO_SHOW,
+    },
+    SessionStatus.COMPLETED: {SessionStatus.NO_SHOW},
+    SessionStatus.NO_SHOW: {SessionStatus.COMPLETED},
+}
+
+
+@transaction.atomic
+def session_status_set(
+    *, session: Session, actor: User, status: str, now: dt.datetime | None = None
+) -> Session:
+    """Record what happened: completed / no-show after the start; cancels via session_cancel."""
+    now = now or timezone.now()
+    if status in (SessionStatus.CANCELLED, SessionStatus.LATE_CANCELLED):
+        return session_cancel(
+            session=session, actor=actor, late=status == SessionStatus.LATE_CANCELLED, now=now
+        )
+    if status not in ALLOWED_TRANSITIONS.get(session.status, set()):
+        raise ValidationError(
+            f"A {session.get_status_display().lower()} session cannot become "
+            f"{SessionStatus(status).label.lower()}."
+        )
+    if session.starts_at is None or session.starts_at > now:
+        raise ValidationError("A session can be marked completed or no-show once it has started.")
+    session.status = status
+    session.save(update_fields=["status"])
+    audit_record(
+        practice=session.practice, actor=actor, action="session.status", obj=session, status=status
+    )
+    return session
+
+
+def recurring_summary(result: RecurringResult, time_zone: str) -> str:
+    text = f"{result.created} sessions scheduled."
+    if result.clashes:
+        zone = ZoneInfo(time_zone)
+        skipped = ", ".join(f"{c.astimezone(zone):%a %d %b %H:%M}" for c in result.clashes[:5])
+        text += f" Skipped because the coach is already booked then: {skipped}."
+    return text
+
+
+# --- Availability, links and feeds (the coach's own set-up) ----------------------
+def _may_edit_coach(practice: Practice, actor: User, coach: User) -> None:
+    """Coaches edit their own hours and links; owners anyone's; assistants schedule only."""
+    from django.core.exceptions import PermissionDenied
+
+    membership = membership_of(practice, actor)
+    if membership is None or membership.role == "assistant":
+        raise PermissionDenied("Only coaches and owners set availability and booking links.")
+    if coach.pk != actor.pk and not membership.is_owner:
+        raise PermissionDenied("Coaches set their own availability; an owner can set anyone's.")
+    coach_membership = membership_of(practice, coach)
+    if coach_membership is None or coach_membership.role == "assistant":
+        raise ValidationError({"coach": "Choose a coach (or owner) of this practice."})
+
+
+def weekly_hours_add(
+    *, practice: Practice, actor: User, coach: User, weekday: int, starts: dt.time, ends: dt.time
+) -> WeeklyHours:
+    _may_edit_coach(practice, actor, coach)
+    hours = WeeklyHours(practice=practice, coach=coach, weekday=weekday, starts=starts, ends=ends)
+    hours.full_clean()
+    start, end = hours.interval
+    for other in WeeklyHours.objects.filter(practice=practice, coach=coach, weekday=weekday):
+        other_start, other_end = other.interval
+        if start < other_end and other_start < end:
+            raise ValidationError(f"These hours overlap {other} already set.")
+    hours.save()
+    audit_record(practice=practice, actor=actor, action="availability.hours_add", obj=hours)
+    return hours
+
+
+def date_override_add(
+    *,
+    practice: Practice,
+    actor: User,
+    coach: User,
+    date: dt.date,
+    starts: dt.time | None = None,
+    ends: dt.time | None = None,
+) -> DateOverride:
+    _may_edit_coach(practice, actor, coach)
+    override = DateOverride(practice=practice, coach=coach, date=date, starts=starts, ends=ends)
+    override.full_clean()
+    existing = DateOverride.objects.filter(practice=practice, coach=coach, date=date)
+    if override.is_day_off:
+        existing.delete()  # a day off replaces any hours set for that date
+    else:
+        existing.filter(starts__isnull=True).delete()
+    override.save()
+    audit_record(practice=practice, actor=actor, action="availability.override_add", obj=override)
+    return override
+
+
+def availability_row_delete(*, row: WeeklyHours | DateOverride, actor: User) -> None:
+    _may_edit_coach(row.practice, actor, row.coach)
+    audit_record(practice=row.practice, actor=actor, action="availability.delete", obj=row)
+    row.delete()
+
+
+def booking_link_save(
+    *, practice: Practice, actor: User, link: BookingLink | None = None, **fields
+) -> BookingLink:
+    """Create or update a booking link; new links take the practice's policy defaults."""
+    if link is None:
+        link = BookingLink(
+            practice=practice,
+            coach=fields.pop("coach", actor),
+            duration_minutes=practice.default_session_minutes,
+            buffer_before_minutes=practice.buffer_before_minutes,
+            buffer_after_minutes=practice.buffer_after_minutes,
+            minimum_notice_minutes=practice.minimum_notice_minutes,
+            horizon_days=practice.booking_horizon_days,
+        )
+    _may_edit_coach(practice, actor, link.coach)
+    for name, value in fields.items():
+        setattr(link, name, value)
+    if link.engagement_id and link.engagement.practice_id != practice.pk:
+        raise ValidationError({"engagement": "Choose a workshop of this practice."})
+    if link.is_group and link.engagement_id is None:
+        raise ValidationError(
+            {"engagement": "A group link needs the team workshop its sessions belong to."}
+        )
+    link.full_clean()
+    link.save()
+    audit_record(practice=practice, actor=actor, action="booking_link.save", obj=link)
+    return link
+
+
+def feed_token_for(
+    *, practice: Practice, coach: User | None = None, client=None
+) -> CalendarFeedToken:
+    """The coach's or client's feed token, created on first use."""
+    lookup = {"coach": coach} if coach is not None else {"client": client}
+    token, _ = CalendarFeedToken.objects.get_or_create(
+        practice=practice, **lookup, defaults={"token": secrets.token_urlsafe(32)}
+    )
+    return token
+
+
+def feed_token_rotate(*, feed_token: CalendarFeedToken, actor: User) -> CalendarFeedToken:
+    """A new secret: the old feed URL stops working at once (404)."""
+    feed_token.token = secrets.token_urlsafe(32)
+    feed_token.save(update_fields=["token"])
+    audit_record(practice=feed_token.practice, actor=actor, action="feed.rotate", obj=feed_token)
+    return feed_token

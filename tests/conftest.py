@@ -20,7 +20,9 @@ from coachhub.services import api_token_create, practice_create
 from engagements import services
 from engagements.models import Collection
 from engagements.participants import Participant
-from sessions_app.models import Session
+from integrations.models import ExternalCalendar
+from sessions_app import services as sessions_services
+from sessions_app.models import Booking, Session
 
 from .factories import UserFactory
 
@@ -125,6 +127,13 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             starts_at=now + dt.timedelta(days=5),
         )
         token, key = api_token_create(practice=practice, user=owner)
+        session = Session.objects.filter(engagement=engagement).first()
+        link = sessions_services.booking_link_save(
+            practice=practice, actor=coach, slug="intro", title=f"{marker}Intro call"
+        )
+        booking = Booking.objects.create(
+            practice=practice, session=session, client=client, time_zone="Europe/Paris"
+        )
         world.objects = {
             "organization": organization,
             "contract": contract,
@@ -133,7 +142,24 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             "engagement": engagement,
             "workshop": workshop,
             "collection": Collection.objects.get(engagement=engagement),
-            "session": Session.objects.filter(engagement=engagement).first(),
+            "session": session,
+            "link": link,
+            "booking": booking,
+            "hours": sessions_services.weekly_hours_add(
+                practice=practice,
+                actor=coach,
+                coach=coach,
+                weekday=0,
+                starts=dt.time(9),
+                ends=dt.time(17),
+            ),
+            "override": sessions_services.date_override_add(
+                practice=practice, actor=coach, coach=coach, date=now.date() + dt.timedelta(days=9)
+            ),
+            "calendar": ExternalCalendar.objects.create(
+                practice=practice, coach=coach, name=f"{marker}Cal", url="https://example.org/c.ics"
+            ),
+            "feed": sessions_services.feed_token_for(practice=practice, coach=coach),
             "token": token,
             "token_key": key,
         }

@@ -76,7 +76,7 @@ def practice_with_rows(rows: int):
             title="W",
             core_subject="S",
             participants=[Participant(f"P{i}", f"p{i}@e.org") for i in range(rows)],
-            starts_at=now + dt.timedelta(days=3),
+            starts_at=now + dt.timedelta(days=4),  # after the hourly 1:1 sessions above
         )
     return practice, owner
 

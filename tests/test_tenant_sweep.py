@@ -24,7 +24,14 @@ TENANT_PARAMS = {
     "collection_pk": lambda o: o["collection"].pk,
     "session_uuid": lambda o: o["session"].public_id,
     "step_key": lambda o: "client",
+    "hours_pk": lambda o: o["hours"].pk,
+    "override_pk": lambda o: o["override"].pk,
+    "calendar_pk": lambda o: o["calendar"].pk,
+    "link_pk": lambda o: o["link"].pk,
 }
+# Public pages (booking links, signed manage links, feeds) take these instead; they are
+# checked by the public sweep below, not by the signed-in one.
+PUBLIC_PARAMS = {"practice_slug", "link_slug", "token"}
 # Routes whose parameters are not tenant objects (account keys, admin app labels).
 NON_TENANT_MODULES = ("allauth.", "django.contrib.admin.sites", "drf_spectacular.")
 
@@ -140,8 +147,14 @@ def tenant_routes() -> list[Route]:
     return [
         route
         for route in all_routes()
-        if route.params and not _module(route.callback).startswith(NON_TENANT_MODULES)
+        if route.params
+        and not _module(route.callback).startswith(NON_TENANT_MODULES)
+        and not PUBLIC_PARAMS & set(route.params)
     ]
+
+
+def public_routes() -> list[Route]:
+    return [route for route in all_routes() if PUBLIC_PARAMS & set(route.params)]
 
 
 def test_sweep_finds_the_routes_it_must_cover():
@@ -245,3 +258,46 @@ def test_api_token_of_one_practice_cannot_reach_another(world, client):
     listing = client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Token {key}")
     assert listing.status_code == 200
     assert OTHER_MARKER not in listing.content.decode()
+
+
+def _public_url(route: Route, values: dict) -> str:
+    return route.build({name: values[name] for name in route.params})
+
+
+@pytest.mark.django_db
+def test_public_routes_never_cross_practices(world, client):
+    """A link slug of another practice under our slug, a forged token, or a token
+    naming our practice with another practice's booking: all 404."""
+    from django.core import signing
+
+    from sessions_app.booking_tokens import SALT
+
+    home, other = world.home, world.other
+    forged_cross = signing.dumps(
+        {"p": home.practice.pk, "b": other.objects["booking"].public_id.hex, "e": 2**40},
+        salt=SALT,
+        compress=True,
+    )
+    routes = public_routes()
+    assert {"book/{practice_slug}/{link_slug}/", "booking/{token}/", "calendar/{token}.ics"} <= {
+        r.template for r in routes
+    }
+    failures = []
+    for route in routes:
+        cases = []
+        if "link_slug" in route.params:
+            cases.append({"practice_slug": home.practice.slug, "link_slug": "no-such-link"})
+            other_link = other.objects["link"]
+            other_link.slug = "only-other"
+            with scopes_disabled():
+                other_link.save(update_fields=["slug"])
+            cases.append({"practice_slug": home.practice.slug, "link_slug": "only-other"})
+        if "token" in route.params:
+            cases += [{"token": "not-a-token"}, {"token": forged_cross}]
+        for values in cases:
+            url = _public_url(route, values)
+            for method in ("get", "post"):
+                status = getattr(client, method)(url).status_code
+                if status not in (404, 405):
+                    failures.append(f"{method.upper()} {url} → {status}")
+    assert not failures, "\n".join(failures)

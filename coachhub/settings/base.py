@@ -134,6 +134,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic work; the DatabaseScheduler copies these into django-celery-beat's tables,
+# where an admin can change them.
+CELERY_BEAT_SCHEDULE = {
+    "session-reminders": {
+        "task": "sessions_app.tasks.reminders_send",
+        "schedule": 300.0,
+    },
+    "release-expired-holds": {
+        "task": "sessions_app.tasks.holds_release",
+        "schedule": 300.0,
+    },
+    "external-calendars-refresh": {
+        "task": "integrations.calendar.tasks.external_calendars_refresh",
+        "schedule": env.int("CALENDAR_REFRESH_SECONDS", 900),
+    },
+}
 
 # --- E-mail -----------------------------------------------------------------
 # console:// (default), smtp://user:pass@host:587/?tls=true, submission://…, file:///path
@@ -153,6 +169,11 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "CoachHub <no-reply@coachhub.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in e-mails and calendar invites (reschedule/cancel, session pages, feeds).
+SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# External calendar URLs on private/loopback addresses are refused in production
+# (a coach could otherwise make the server fetch from its own network).
+CALENDAR_ALLOW_PRIVATE_URLS = env.bool("CALENDAR_ALLOW_PRIVATE_URLS", DJANGO_ENV != "production")
 
 # --- Accounts ---------------------------------------------------------------
 AUTH_USER_MODEL = "coachhub.User"

@@ -1,0 +1,106 @@
+"""Writes for external calendars: refresh the stored busy time of one feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from coachhub.models import Practice, User
+from coachhub.services import audit_record
+from integrations.models import BusyInterval, ExternalCalendar
+
+from . import feeds
+
+EXPAND_PAST = dt.timedelta(days=1)
+EXPAND_FUTURE = dt.timedelta(days=400)
+
+
+def external_calendar_add(
+    *, practice: Practice, actor: User, coach: User, name: str, url: str, **options
+) -> ExternalCalendar:
+    from coachhub.tenancy import membership_of
+
+    membership = membership_of(practice, actor)
+    if membership is None or (membership.user_id != coach.pk and not membership.is_owner):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Coaches connect their own calendars; owners can for anyone.")
+    calendar = ExternalCalendar(
+        practice=practice, coach=coach, name=name or "My calendar", url=url, **options
+    )
+    calendar.full_clean()
+    calendar.save()
+    audit_record(practice=practice, actor=actor, action="calendar.add", obj=calendar)
+    transaction.on_commit(lambda: _enqueue_refresh(calendar.pk))
+    return calendar
+
+
+def _enqueue_refresh(calendar_id: int) -> None:
+    from .tasks import external_calendar_refresh
+
+    external_calendar_refresh.delay(calendar_id)
+
+
+def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | None = None) -> str:
+    """Fetch and store busy time. Returns "updated", "unchanged" or "failed".
+
+    A failure is recorded on the calendar and the old busy time kept until a good fetch.
+    """
+    now = now or timezone.now()
+    calendar.last_fetched_at = now
+    try:
+        fetched = feeds.fetch(
+            calendar.fetch_url,
+            etag=calendar.etag,
+            allow_private=settings.CALENDAR_ALLOW_PRIVATE_URLS,
+        )
+        if fetched.not_modified or fetched.content_hash == calendar.content_hash:
+            calendar.last_success_at, calendar.last_error = now, ""
+            calendar.save(update_fields=["last_fetched_at", "last_success_at", "last_error"])
+            return "unchanged"
+        spans = feeds.busy_spans(
+            fetched.body,
+            start=now - EXPAND_PAST,
+            end=now + EXPAND_FUTURE,
+            zone=ZoneInfo(calendar.coach.time_zone),
+            all_day_busy=calendar.all_day_events == "busy",
+            transparent_blocks=calendar.transparent_events_block,
+        )
+    except feeds.FeedError as error:
+        calendar.last_error = str(error)
+        calendar.save(update_fields=["last_fetched_at", "last_error"])
+        return "failed"
+    with transaction.atomic():
+        BusyInterval.objects.filter(calendar=calendar).delete()
+        BusyInterval.objects.bulk_create(
+            [
+                BusyInterval(
+                    practice_id=calendar.practice_id,
+                    calendar=calendar,
+                    coach_id=calendar.coach_id,
+                    starts_at=start,
+                    ends_at=end,
+                )
+                for start, end in spans
+            ],
+            batch_size=1000,
+        )
+        calendar.etag = fetched.etag
+        calendar.content_hash = fetched.content_hash
+        calendar.last_success_at, calendar.last_error = now, ""
+        calendar.busy_count = len(spans)
+        calendar.save(
+            update_fields=[
+                "etag",
+                "content_hash",
+                "last_fetched_at",
+                "last_success_at",
+                "last_error",
+                "busy_count",
+            ]
+        )
+    return "updated"

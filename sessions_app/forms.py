@@ -1,0 +1,78 @@
+"""Forms for booking pages and the coach's availability and links."""
+
+from __future__ import annotations
+
+from django import forms
+
+from coachhub.timezones import time_zone_choices
+from engagements.models import Engagement, EngagementKind
+
+from .models import BookingLink, DateOverride, WeeklyHours
+
+
+class BookingForm(forms.Form):
+    name = forms.CharField(max_length=160, label="Your name")
+    email = forms.EmailField(label="E-mail", help_text="The confirmation and invite go here.")
+    tz = forms.CharField(widget=forms.HiddenInput)
+
+
+class WeeklyHoursForm(forms.ModelForm):
+    class Meta:
+        model = WeeklyHours
+        fields = ["weekday", "starts", "ends"]
+        widgets = {
+            "starts": forms.TimeInput(attrs={"type": "time"}),
+            "ends": forms.TimeInput(attrs={"type": "time"}),
+        }
+
+
+class DateOverrideForm(forms.ModelForm):
+    class Meta:
+        model = DateOverride
+        fields = ["date", "starts", "ends"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "starts": forms.TimeInput(attrs={"type": "time"}),
+            "ends": forms.TimeInput(attrs={"type": "time"}),
+        }
+        help_texts = {"starts": "Leave both times empty for a day off."}
+
+
+class BookingLinkForm(forms.ModelForm):
+    engagement = forms.ModelChoiceField(
+        queryset=Engagement.objects.none(),
+        required=False,
+        help_text="For a group link: the team workshop its sessions belong to.",
+    )
+
+    class Meta:
+        model = BookingLink
+        fields = [
+            "title",
+            "slug",
+            "description",
+            "duration_minutes",
+            "step_minutes",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "minimum_notice_minutes",
+            "horizon_days",
+            "max_per_day",
+            "capacity",
+            "engagement",
+            "requires_payment",
+            "location",
+            "reschedule_cutoff_hours",
+            "max_reschedules",
+            "is_active",
+        ]
+
+    def __init__(self, *args, practice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["engagement"].queryset = Engagement.objects.filter(
+            practice=practice, kind=EngagementKind.TEAM_WORKSHOP
+        )
+
+
+class CoachTimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(choices=time_zone_choices)

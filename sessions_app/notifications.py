@@ -1,0 +1,161 @@
+"""E-mails about sessions, each with its RFC 5545 invite, and the feed contents.
+
+Each attendee gets their own invite (their own reschedule/cancel link in it); the
+coach gets one too. The engagement option "do not send our invite" (the booking
+tool sends its own) keeps the e-mail but leaves the .ics out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.calendar import ics
+
+from .booking_tokens import manage_token
+from .models import Booking, BookingStatus, Session, SessionStatus
+
+SUBJECTS = {
+    "confirmed": "Confirmed: {title}, {when}",
+    "rescheduled": "Moved: {title}, now {when}",
+    "cancelled": "Cancelled: {title}, {when}",
+    "reminder": "Reminder: {title}, {when}",
+}
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def manage_url(booking: Booking, *, now: dt.datetime) -> str:
+    return absolute(reverse("booking_manage", kwargs={"token": manage_token(booking, now=now)}))
+
+
+def event_data(
+    session: Session, *, attendees: list[ics.Person], description: str = ""
+) -> ics.EventData:
+    coach = session.coach
+    return ics.EventData(
+        uid=session.ics_uid(),
+        sequence=session.sequence,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        zone=ZoneInfo(coach.time_zone),
+        summary=session.title,
+        description=description,
+        url=absolute(session.get_absolute_url()),
+        location=session.location,
+        organizer=ics.Person(coach.display_name, coach.email),
+        attendees=attendees,
+        cancelled=session.status
+        in (SessionStatus.CANCELLED, SessionStatus.LATE_CANCELLED, SessionStatus.RELEASED),
+    )
+
+
+def _bookings_to_tell(session: Session, kind: str) -> list[Booking]:
+    wanted = (
+        [BookingStatus.CANCELLED, BookingStatus.LATE_CANCELLED]
+        if kind == "cancelled"
+        else [BookingStatus.CONFIRMED]
+    )
+    bookings = list(session.bookings.filter(status__in=wanted).select_related("client"))
+    if kind == "cancelled" and session.booking_link_id and session.booking_link.is_group:
+        # A group booking cancelled alone: only that person (the latest) hears about it.
+        bookings = sorted(bookings, key=lambda b: b.cancelled_at or b.created_at)[-1:]
+    return bookings
+
+
+def session_emails(session: Session, kind: str, *, now: dt.datetime | None = None) -> list:
+    """The messages for one change to a session: one per attendee, one for the coach."""
+    now = now or timezone.now()
+    with_invite = session.engagement.send_platform_invite
+    bookings = _bookings_to_tell(session, kind)
+    people = [ics.Person(b.client.name, b.client.email) for b in bookings]
+    if not bookings and session.client_id and kind != "reminder":
+        people = [ics.Person(session.client.name, session.client.email)]
+    messages = []
+    for booking in bookings:
+        link = manage_url(booking, now=now) if kind != "cancelled" else ""
+        messages.append(
+            _message(
+                session,
+                kind,
+                to=booking.client.email,
+                zone=ZoneInfo(booking.time_zone),
+                manage_link=link,
+                invite=with_invite,
+                attendees=[ics.Person(booking.client.name, booking.client.email)],
+                now=now,
+            )
+        )
+    if not bookings and people:
+        messages.append(
+            _message(
+                session,
+                kind,
+                to=people[0].email,
+                zone=ZoneInfo(session.client.time_zone),
+                manage_link="",
+                invite=with_invite,
+                attendees=people,
+                now=now,
+            )
+        )
+    if kind != "reminder":
+        messages.append(
+            _message(
+                session,
+                kind,
+                to=session.coach.email,
+                zone=ZoneInfo(session.coach.time_zone),
+                manage_link=absolute(session.get_absolute_url()),
+                invite=with_invite,
+                attendees=people,
+                now=now,
+            )
+        )
+    return messages
+
+
+def _message(session, kind, *, to, zone, manage_link, invite, attendees, now):
+    local_start = session.starts_at.astimezone(zone)
+    when = f"{local_start:%a %d %b %Y, %H:%M} ({zone.key})"
+    context = {
+        "session": session,
+        "kind": kind,
+        "when": when,
+        "manage_link": manage_link,
+        "practice": session.practice,
+        "with_invite": invite,
+    }
+    message = EmailMultiAlternatives(
+        subject=SUBJECTS[kind].format(title=session.title, when=when),
+        body=render_to_string("sessions_app/email/session_change.txt", context),
+        to=[to],
+    )
+    if invite and kind != "reminder":
+        description = f"Reschedule or cancel: {manage_link}" if manage_link else ""
+        data = event_data(session, attendees=attendees, description=description)
+        method = "CANCEL" if data.cancelled else "REQUEST"
+        message.attach(
+            "invite.ics",
+            ics.invite(data, now=now),
+            f"text/calendar; method={method}; charset=UTF-8",
+        )
+    return message
+
+
+def feed_events(sessions, *, for_client: bool = False) -> list[ics.EventData]:
+    events = []
+    for session in sessions:
+        attendees = []
+        if session.client_id:
+            attendees = [ics.Person(session.client.name, session.client.email)]
+        events.append(event_data(session, attendees=[] if for_client else attendees))
+    return events
