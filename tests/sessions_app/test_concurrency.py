@@ -52,3 +52,114 @@ def test_twenty_concurrent_bookings_never_exceed_the_allowance():
     assert sorted(outcomes) == ["booked"] * 2 + ["refused"] * 18
     with scopes_disabled():
         assert Session.objects.filter(engagement=engagement, starts_at__isnull=False).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_visitors_racing_for_one_slot_one_wins_the_rest_are_told_cleanly():
+    """Separate threads and connections; the exclusion constraint decides."""
+    from coachhub.services import practice_create
+    from sessions_app import services
+
+    from ..factories import UserFactory
+
+    coach = UserFactory(time_zone="UTC")
+    practice = practice_create(owner=coach, name="Race for a slot")
+    now = dt.datetime(2030, 5, 1, 8, tzinfo=UTC)
+    slot = dt.datetime(2030, 5, 6, 10, tzinfo=UTC)
+    with scopes_disabled():
+        for weekday in range(7):
+            services.weekly_hours_add(
+                practice=practice,
+                actor=coach,
+                coach=coach,
+                weekday=weekday,
+                starts=dt.time(9),
+                ends=dt.time(17),
+            )
+        link = services.booking_link_save(
+            practice=practice,
+            actor=coach,
+            slug="race",
+            title="Race",
+            minimum_notice_minutes=0,
+            horizon_days=60,
+        )
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def book(index: int) -> None:
+        barrier.wait()
+        try:
+            with scopes_disabled():
+                services.booking_create(
+                    link=link,
+                    name=f"Visitor {index}",
+                    email=f"v{index}@example.net",
+                    starts_at=slot,
+                    time_zone="Europe/Berlin",
+                    now=now,
+                )
+            outcomes.append("booked")
+        except services.SlotTaken as error:
+            assert error.messages == [services.SLOT_TAKEN]
+            outcomes.append("taken")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 19
+    with scopes_disabled():
+        live = Session.objects.filter(coach=coach, status="scheduled")
+        assert live.count() == 1
+        assert live.get().starts_at == slot
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_database_itself_refuses_overlapping_sessions():
+    """Even a write that skips the service cannot overlap: the constraint is the last word."""
+    from django.db import IntegrityError
+
+    from coachhub.services import practice_create
+    from engagements import services as engagement_services
+
+    from ..factories import UserFactory
+
+    coach = UserFactory()
+    practice = practice_create(owner=coach, name="Constraint")
+    with scopes_disabled():
+        client = engagement_services.client_create(
+            practice=practice, actor=coach, name="C", email="c@example.net"
+        )
+        engagement = engagement_services.engagement_create_per_session(
+            practice=practice,
+            actor=coach,
+            client=client,
+            coach=coach,
+            first_session_at=dt.datetime(2031, 1, 6, 10, tzinfo=UTC),
+        )
+        with pytest.raises(IntegrityError, match="session_no_overlap_per_coach"):
+            Session.objects.create(
+                practice=practice,
+                engagement=engagement,
+                coach=coach,
+                title="Overlap",
+                starts_at=dt.datetime(2031, 1, 6, 10, 30, tzinfo=UTC),
+                ends_at=dt.datetime(2031, 1, 6, 11, 30, tzinfo=UTC),
+                status="scheduled",
+            )
+        # A cancelled session never blocks.
+        Session.objects.create(
+            practice=practice,
+            engagement=engagement,
+            coach=coach,
+            title="Cancelled",
+            starts_at=dt.datetime(2031, 1, 6, 10, 30, tzinfo=UTC),
+            ends_at=dt.datetime(2031, 1, 6, 11, 30, tzinfo=UTC),
+            status="cancelled",
+        )
