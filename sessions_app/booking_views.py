@@ -305,6 +305,7 @@ def booking_cancel_view(request: HttpRequest, booking: Booking, token: str) -> H
         if booking.session.starts_at
         else None,
         "late_cancel": booking.session.is_late_cancel(at=timezone.now()),
+        "zone": ZoneInfo(booking.time_zone),
     }
     if request.method == "POST":
         try:

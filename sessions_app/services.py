@@ -565,6 +565,7 @@ def booking_create(
     session.seat, session.consumes = seat, consumes
     session.booking_link = link
     session.source = SessionSource.BOOKING_LINK
+    session.title = link.title
     session.location = link.location or session.location
     _claim_time(
         session,
@@ -573,7 +574,7 @@ def booking_create(
         status=SessionStatus.HELD if needs_payment else SessionStatus.SCHEDULED,
         hold_expires_at=now + dt.timedelta(minutes=HOLD_MINUTES) if needs_payment else None,
         now=now,
-        update_fields=["seat", "consumes", "booking_link", "source", "location"],
+        update_fields=["seat", "consumes", "booking_link", "source", "title", "location"],
     )
     booking = Booking.objects.create(
         practice=practice,

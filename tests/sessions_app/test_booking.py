@@ -91,6 +91,9 @@ def test_visitor_books_in_their_zone_gets_invite_cancels_and_feed_follows(
     slots = first_slots(client, link)
     assert slots and all(slot.endswith("+09:00") for slot in slots)  # shown in Tokyo time
     chosen = slots[5]
+    # The page shows the same times, on the visitor's clock.
+    page = client.get(f"/book/{link.practice.slug}/{link.slug}/?tz={TOKYO}&from={chosen[:10]}")
+    assert f">{chosen[11:16]}</a>" in page.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
         response = book(client, link, chosen)

@@ -14,7 +14,8 @@ from coachhub.tenancy import practice_scope
 from engagements import services
 from engagements.models import Contract, Engagement, EngagementKind, Organization
 from engagements.participants import Participant
-from sessions_app.models import Session, SessionSource, SessionStatus
+from sessions_app import services as session_services
+from sessions_app.models import BookingLink, Session, SessionSource, SessionStatus
 
 PASSWORD = "coachhub-demo"
 OWNER_EMAIL = "owner@demo.coachhub.test"
@@ -44,7 +45,10 @@ class Command(BaseCommand):
             practice = self._practice()
             with practice_scope(practice):
                 self._fill(practice)
+                links = self._availability_and_links(practice)
         self.stdout.write(self.style.SUCCESS("Demo practice ready: " + practice.name))
+        for link in links:
+            self.stdout.write(f"  Booking link: http://127.0.0.1:8000{link.get_absolute_url()}")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/accounts/login/")
         self.stdout.write(f"  Owner:     {OWNER_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Coach:     {COACH_EMAIL} / {PASSWORD}")
@@ -235,6 +239,63 @@ class Command(BaseCommand):
                 status=SessionStatus.COMPLETED,
                 source=SessionSource.BOOKING_LINK,
             )
+
+    def _availability_and_links(self, practice: Practice) -> list[BookingLink]:
+        """Weekly hours and public links (added to an older demo database too)."""
+        owner = User.objects.get(email=OWNER_EMAIL)
+        coach = User.objects.get(email=COACH_EMAIL)
+        if not BookingLink.objects.filter(practice=practice).exists():
+            self.stdout.write("Availability and booking links")
+            hours = [
+                (coach, range(5), dt.time(9), dt.time(17)),
+                (coach, [5], dt.time(10), dt.time(13)),
+                (owner, range(4), dt.time(8), dt.time(12)),
+                (owner, range(4), dt.time(13), dt.time(18)),
+            ]
+            for person, weekdays, starts, ends in hours:
+                for weekday in weekdays:
+                    session_services.weekly_hours_add(
+                        practice=practice,
+                        actor=person,
+                        coach=person,
+                        weekday=weekday,
+                        starts=starts,
+                        ends=ends,
+                    )
+            session_services.booking_link_save(
+                practice=practice,
+                actor=coach,
+                slug="intro",
+                title="Free intro call",
+                description="30 minutes to see whether coaching with me is right for you.",
+                duration_minutes=30,
+                location="Video call (link in the invite)",
+                minimum_notice_minutes=4 * 60,
+            )
+            session_services.booking_link_save(
+                practice=practice,
+                actor=owner,
+                slug="coaching-session",
+                title="Coaching session",
+                duration_minutes=55,
+                requires_payment=True,
+                description="A 55-minute coaching session. Company seat holders use their allowance.",
+            )
+            workshop = Engagement.objects.filter(
+                practice=practice, kind=EngagementKind.TEAM_WORKSHOP
+            ).first()
+            if workshop is not None:
+                session_services.booking_link_save(
+                    practice=practice,
+                    actor=coach,
+                    slug="feedback-workshop",
+                    title="Feedback that lands — open workshop",
+                    duration_minutes=90,
+                    capacity=8,
+                    engagement=workshop,
+                    step_minutes=90,
+                )
+        return list(BookingLink.objects.filter(practice=practice, is_active=True))
 
 
 def _at(now: dt.datetime, *, days: int, hour: int) -> dt.datetime:
