@@ -279,7 +279,7 @@ class Command(BaseCommand):
                 title="Coaching session",
                 duration_minutes=55,
                 requires_payment=True,
-                description="A 55-minute coaching session. Company seat holders use their allowance.",
+                description="55 minutes of coaching. Company seat holders use their allowance.",
             )
             workshop = Engagement.objects.filter(
                 practice=practice, kind=EngagementKind.TEAM_WORKSHOP
