@@ -159,3 +159,53 @@ def feed_events(sessions, *, for_client: bool = False) -> list[ics.EventData]:
             attendees = [ics.Person(session.client.name, session.client.email)]
         events.append(event_data(session, attendees=[] if for_client else attendees))
     return events
+
+
+CADENCE_RULES = {"weekly": "FREQ=WEEKLY;INTERVAL=1", "biweekly": "FREQ=WEEKLY;INTERVAL=2"}
+BYDAY = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def schedule_invite(engagement, *, now: dt.datetime | None = None) -> bytes | None:
+    """The recurring schedule of a monthly package as one RRULE event, whose EXDATEs and
+    RDATEs make it produce exactly the sessions generated (months capped by hours)."""
+    now = now or timezone.now()
+    sessions = list(
+        Session.objects.filter(
+            practice_id=engagement.practice_id,
+            engagement=engagement,
+            source="recurring",
+            status__in=[SessionStatus.SCHEDULED, SessionStatus.COMPLETED],
+        )
+        .select_related("coach", "client", "practice")
+        .order_by("starts_at")
+    )
+    if not sessions or engagement.preferred_weekday is None:
+        return None
+    zone = ZoneInfo(engagement.coach.time_zone)
+    rule = CADENCE_RULES.get(
+        engagement.cadence, f"FREQ=MONTHLY;BYDAY=1{BYDAY[engagement.preferred_weekday]}"
+    )
+    full_rule, exdates, rdates = ics.rrule_for_dates(
+        [s.starts_at for s in sessions], rule=rule, zone=zone
+    )
+    first = sessions[0]
+    attendees = [ics.Person(first.client.name, first.client.email)] if first.client_id else []
+    data = ics.EventData(
+        uid=f"schedule-{engagement.pk}-{engagement.practice.public_id}@coachhub",
+        sequence=int(now.timestamp()) // 60,  # a later export always supersedes an earlier one
+        starts_at=first.starts_at,
+        ends_at=first.ends_at,
+        zone=zone,
+        summary=engagement.title,
+        description=(
+            f"{engagement.get_cadence_display()} sessions, {engagement.session_minutes} min."
+        ),
+        url=absolute(engagement.get_absolute_url()),
+        location=first.location,
+        organizer=ics.Person(engagement.coach.display_name, engagement.coach.email),
+        attendees=attendees,
+        rrule=full_rule,
+        exdates=exdates,
+        rdates=rdates,
+    )
+    return ics.invite(data, now=now)

@@ -10,6 +10,11 @@ urlpatterns = [
         name="session_reschedule",
     ),
     path("sessions/<uuid:session_uuid>/status/", views.session_status_view, name="session_status"),
+    path(
+        "engagements/<int:engagement_pk>/schedule.ics",
+        views.engagement_schedule_ics,
+        name="engagement_schedule_ics",
+    ),
     path("availability/", views.availability, name="availability"),
     path(
         "availability/hours/<int:hours_pk>/delete/",

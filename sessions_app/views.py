@@ -22,7 +22,7 @@ from integrations.models import AllDayEvents, ExternalCalendar
 from . import services
 from .forms import BookingLinkForm, DateOverrideForm, WeeklyHoursForm
 from .models import BookingLink, DateOverride, SessionStatus, WeeklyHours
-from .notifications import absolute
+from .notifications import absolute, schedule_invite
 from .selectors import session_get_for_member
 
 
@@ -279,3 +279,17 @@ def booking_link_edit(request: HttpRequest, link_pk: int | None = None) -> HttpR
             messages.success(request, f"Link saved: {absolute(saved.get_absolute_url())}")
             return redirect("booking_link_list")
     return render(request, "sessions_app/booking_link_form.html", {"form": form, "link": link})
+
+
+@member_required
+def engagement_schedule_ics(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    """A monthly package's recurring sessions as one event with an RRULE (UNTIL in UTC)."""
+    from engagements.selectors import engagement_get_for_member
+
+    engagement = engagement_get_for_member(request.membership, engagement_pk)
+    body = schedule_invite(engagement)
+    if body is None:
+        raise Http404("This engagement has no recurring schedule yet.")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="schedule.ics"'
+    return response

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
 PRODID = "-//CoachHub//Sessions//EN"
 
@@ -77,19 +77,12 @@ def _event(data: EventData, *, stamp: dt.datetime) -> Event:
     event.add("status", "CANCELLED" if data.cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     if data.rrule:
-        event.add("rrule", _rrule_dict(data.rrule))
+        event.add("rrule", vRecur.from_ical(data.rrule))
         for exdate in data.exdates:
             event.add("exdate", exdate.astimezone(data.zone))
         for rdate in data.rdates:
             event.add("rdate", rdate.astimezone(data.zone))
     return event
-
-
-def _rrule_dict(rule: str) -> dict:
-    parts = dict(part.split("=", 1) for part in rule.split(";"))
-    return {
-        key.lower(): value.split(",") if "," in value else value for key, value in parts.items()
-    }
 
 
 def _calendar(method: str | None, events: Iterable[Event], name: str = "") -> bytes:
