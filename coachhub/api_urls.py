@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from engagements import api as engagements_api
+from sessions_app import api as sessions_api
 
 router = DefaultRouter()
 router.include_format_suffixes = False
@@ -9,6 +10,14 @@ router.register("organizations", engagements_api.OrganizationViewSet, basename="
 router.register("contracts", engagements_api.ContractViewSet, basename="contract")
 router.register("engagements", engagements_api.EngagementViewSet, basename="engagement")
 router.register("collections", engagements_api.CollectionViewSet, basename="collection")
+router.register("sessions", sessions_api.SessionViewSet, basename="session")
+router.register(
+    "availability/weekly-hours", sessions_api.WeeklyHoursViewSet, basename="weekly-hours"
+)
+router.register(
+    "availability/overrides", sessions_api.DateOverrideViewSet, basename="date-override"
+)
+router.register("booking-links", sessions_api.BookingLinkViewSet, basename="booking-link")
 
 app_name = "api"
 urlpatterns = router.urls

@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import reverse
 
 from coachhub.models import Practice, PracticeScoped
+from engagements.models import Weekday
 
 
 class SessionStatus(models.TextChoices):
@@ -183,14 +184,7 @@ class WeeklyHours(PracticeScoped):
     coach = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="weekly_hours"
     )
-    weekday = models.PositiveSmallIntegerField(
-        choices=[
-            (i, name)
-            for i, name in enumerate(
-                ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-            )
-        ]
-    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     starts = models.TimeField()
     ends = models.TimeField(help_text="00:00 means until midnight.")
 
