@@ -45,5 +45,9 @@ worker: install
 beat: install
 	$(BIN)/celery -A coachhub beat --loglevel=info
 
+## Slots benchmark (gunicorn + wrk on loopback); see README "Benchmarks".
+benchmark: install
+	$(BIN)/python -m benchmarks.slots
+
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
