@@ -261,8 +261,8 @@ def main() -> None:
 
         print(f"slots in the 90-day window: {len(json.loads(slots)['slots'])}")
         from django.db import connection as db
-        from django.test.utils import CaptureQueriesContext
         from django.test import Client
+        from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(db) as queries:
             Client(HTTP_HOST="127.0.0.1").get(seed.slots_path)
@@ -275,15 +275,14 @@ def main() -> None:
             slot_figures = _wrk(seed.slots_path)
             results[total] = (minimal, slot_figures)
             print(f"\nsessions outside the window: {total:>6} (+200 inside, 2,000 busy events)")
-            print(
-                f"  minimal view  p50 {minimal['p50']:7.2f} ms  p99 {minimal['p99']:7.2f} ms  {minimal['rps']:8.0f} req/s"
-            )
-            print(
-                f"  slots 90 days p50 {slot_figures['p50']:7.2f} ms  p99 {slot_figures['p99']:7.2f} ms  {slot_figures['rps']:8.0f} req/s"
-            )
-            print(
-                f"  ratio slots/minimal: p50 {slot_figures['p50'] / minimal['p50']:.2f}×  p99 {slot_figures['p99'] / minimal['p99']:.2f}×"
-            )
+            for label, figures in (("minimal view ", minimal), ("slots 90 days", slot_figures)):
+                print(
+                    f"  {label} p50 {figures['p50']:7.2f} ms  p99 {figures['p99']:7.2f} ms"
+                    f"  {figures['rps']:8.0f} req/s"
+                )
+            p50_ratio = slot_figures["p50"] / minimal["p50"]
+            p99_ratio = slot_figures["p99"] / minimal["p99"]
+            print(f"  ratio slots/minimal: p50 {p50_ratio:.2f}×  p99 {p99_ratio:.2f}×")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
