@@ -356,3 +356,11 @@ class ChecklistStepForm(forms.Form):
         ]
     )
     reason = forms.CharField(required=False, max_length=500)
+
+
+class ScheduleForm(forms.Form):
+    """A monthly package's cadence, day and time (in the coach's zone)."""
+
+    cadence = forms.ChoiceField(choices=Cadence.choices)
+    preferred_weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int, label="Day")
+    preferred_time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time"}))

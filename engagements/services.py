@@ -695,3 +695,39 @@ def engagement_update(*, engagement: Engagement, actor: User, data: dict[str, An
             fields=",".join(changed),
         )
     return engagement
+
+
+@transaction.atomic
+def engagement_schedule_change(
+    *,
+    engagement: Engagement,
+    actor: User,
+    cadence: str,
+    preferred_weekday: int,
+    preferred_time: dt.time,
+) -> Engagement:
+    """A new cadence, day or time for a monthly package: future sessions only are
+    regenerated; past and completed ones stay as they were."""
+    from sessions_app.services import recurring_sessions_generate, recurring_summary
+
+    membership = membership_of(engagement.practice, actor)
+    if membership is None or not membership.can_edit_engagements:
+        raise PermissionDenied("Assistants cannot change an engagement's schedule.")
+    if engagement.kind != EngagementKind.MONTHLY_PACKAGE:
+        raise ValidationError("Only monthly packages have a recurring schedule.")
+    engagement.cadence = cadence
+    engagement.preferred_weekday = preferred_weekday
+    engagement.preferred_time = preferred_time
+    engagement.full_clean()
+    engagement.save(update_fields=["cadence", "preferred_weekday", "preferred_time"])
+    result = recurring_sessions_generate(engagement=engagement, actor=actor)
+    checklist_mark(
+        engagement=engagement,
+        key="recurring_sessions",
+        state=StepState.DONE,
+        reason=recurring_summary(result, engagement.coach.time_zone),
+    )
+    audit_record(
+        practice=engagement.practice, actor=actor, action="engagement.schedule", obj=engagement
+    )
+    return engagement

@@ -34,6 +34,11 @@ urlpatterns = [
         name="engagement_create_team_workshop",
     ),
     path("engagements/<int:engagement_pk>/", views.engagement_detail, name="engagement_detail"),
+    path(
+        "engagements/<int:engagement_pk>/schedule/",
+        views.engagement_schedule,
+        name="engagement_schedule",
+    ),
     path("engagements/<int:engagement_pk>/edit/", views.engagement_edit, name="engagement_edit"),
     path(
         "engagements/<int:engagement_pk>/steps/<slug:step_key>/",

@@ -465,7 +465,22 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
                 membership=membership, initial={"minutes": engagement.session_minutes}
             ),
             "can_edit": membership.can_edit_engagements,
+            "schedule_form": _schedule_form(engagement),
         },
+    )
+
+
+def _schedule_form(engagement):
+    from .forms import ScheduleForm
+
+    if engagement.kind != EngagementKind.MONTHLY_PACKAGE:
+        return None
+    return ScheduleForm(
+        initial={
+            "cadence": engagement.cadence,
+            "preferred_weekday": engagement.preferred_weekday,
+            "preferred_time": engagement.preferred_time,
+        }
     )
 
 
@@ -618,3 +633,27 @@ def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpRes
     else:
         _flash_errors(request, form)
     return redirect(collection)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def engagement_schedule(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    """Change a monthly package's cadence; future sessions are regenerated."""
+    from .forms import ScheduleForm
+
+    engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
+    if request.method != "POST":
+        return redirect(engagement)
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.engagement_schedule_change(
+                engagement=engagement, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Schedule changed; future sessions were regenerated.")
+    else:
+        messages.error(request, "Choose a cadence, a day and a time.")
+    return redirect(engagement)

@@ -419,3 +419,53 @@ def test_slots_view_queries_stay_the_same_whatever_the_volume(world, client):
                 date=dt.date.today() + dt.timedelta(days=5 + day),
             )
     assert _count_slot_queries(client, link) == baseline
+
+
+@pytest.mark.django_db
+def test_changing_the_cadence_regenerates_future_sessions_only(world, as_member):
+    from engagements import services as engagement_services
+
+    home = world.home
+    with scopes_disabled():
+        engagement = engagement_services.engagement_create_monthly_package(
+            practice=home.practice,
+            actor=home.owner,
+            client=home.objects["client"],
+            coach=home.coach,
+            hours_per_month=4,
+            cadence="biweekly",
+            session_minutes=60,
+            preferred_weekday=3,
+            preferred_time=dt.time(8, 0),
+            starts_on=dt.date.today() + dt.timedelta(days=1),
+            months=3,
+        )
+        past = Session.objects.create(
+            practice=home.practice,
+            engagement=engagement,
+            coach=home.coach,
+            client=home.objects["client"],
+            title="Earlier",
+            status=SessionStatus.COMPLETED,
+            source="recurring",
+            starts_at=dt.datetime(2020, 1, 2, 8, tzinfo=dt.UTC),
+            ends_at=dt.datetime(2020, 1, 2, 9, tzinfo=dt.UTC),
+        )
+        before = Session.objects.filter(engagement=engagement, status="scheduled").count()
+    response = as_member("coach").post(
+        f"/engagements/{engagement.pk}/schedule/",
+        {"cadence": "weekly", "preferred_weekday": 0, "preferred_time": "07:30"},
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        future = list(Session.objects.filter(engagement=engagement, status="scheduled"))
+        assert Session.objects.filter(pk=past.pk).exists()
+    assert len(future) > before
+    coach_zone = ZoneInfo(home.coach.time_zone)
+    assert {s.starts_at.astimezone(coach_zone).strftime("%a %H:%M") for s in future} == {
+        "Mon 07:30"
+    }
+    assert as_member("assistant").post(
+        f"/engagements/{engagement.pk}/schedule/",
+        {"cadence": "weekly", "preferred_weekday": 0, "preferred_time": "07:30"},
+    ).status_code in (403, 404)
