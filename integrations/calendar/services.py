@@ -29,6 +29,9 @@ def external_calendar_add(
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("Coaches connect their own calendars; owners can for anyone.")
+    url = url.strip()
+    if url.lower().startswith("webcal://"):  # calendar apps hand these out; they are HTTPS
+        url = "https://" + url[len("webcal://") :]
     calendar = ExternalCalendar(
         practice=practice, coach=coach, name=name or "My calendar", url=url, **options
     )

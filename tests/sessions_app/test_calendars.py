@@ -470,3 +470,19 @@ def test_changing_the_cadence_regenerates_future_sessions_only(world, as_member)
         f"/engagements/{engagement.pk}/schedule/",
         {"cadence": "weekly", "preferred_weekday": 0, "preferred_time": "07:30"},
     ).status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_a_webcal_address_is_stored_as_https(world):
+    from integrations.calendar.services import external_calendar_add
+
+    home = world.home
+    with scopes_disabled():
+        calendar = external_calendar_add(
+            practice=home.practice,
+            actor=home.coach,
+            coach=home.coach,
+            name="Google",
+            url=" webcal://calendar.example.org/private-abc/basic.ics ",
+        )
+    assert calendar.url == "https://calendar.example.org/private-abc/basic.ics"
