@@ -6,6 +6,7 @@ the token (or the signed-in session), never from the request body.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -98,7 +99,10 @@ class PracticeViewSet(
 
 
 def api_exception_handler(exc, context):
-    """Model validation errors from services become 400s with field messages."""
+    """Errors raised by services keep their message: validation → 400 with field
+    messages, permission → 403 (DRF's own handler would drop the message)."""
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)

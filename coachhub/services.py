@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -99,3 +99,18 @@ def model_update(
         instance.full_clean()
         instance.save(update_fields=changed)
     return instance, changed
+
+
+def coach_setup_authorize(practice: Practice, actor: User, coach: User) -> None:
+    """A coach's own set-up (hours, links, calendars): coaches edit their own, owners
+    anyone's, assistants none; and the coach must be a coach or owner of the practice."""
+    from .tenancy import membership_of
+
+    membership = membership_of(practice, actor)
+    if membership is None or membership.role == Role.ASSISTANT:
+        raise PermissionDenied("Only coaches and owners set availability, links and calendars.")
+    if coach.pk != actor.pk and not membership.is_owner:
+        raise PermissionDenied("Coaches set up their own availability; an owner can for anyone.")
+    coach_membership = membership_of(practice, coach)
+    if coach_membership is None or coach_membership.role == Role.ASSISTANT:
+        raise ValidationError({"coach": "Choose a coach (or owner) of this practice."})

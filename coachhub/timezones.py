@@ -37,3 +37,14 @@ def month_bounds(year: int, month: int, zone: ZoneInfo) -> tuple[dt.datetime, dt
 def local_month_of(instant: dt.datetime, zone: ZoneInfo) -> tuple[int, int]:
     local = instant.astimezone(zone)
     return local.year, local.month
+
+
+def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of a local date (where midnight falls in a DST gap, the gap's end)."""
+    instant = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    local = instant.astimezone(zone)
+    if local.date() > day or (local.date() == day and local.time() > dt.time()):
+        # Midnight did not exist; step back to the transition minute.
+        while (instant - dt.timedelta(minutes=1)).astimezone(zone).date() == day:
+            instant -= dt.timedelta(minutes=1)
+    return instant

@@ -6,7 +6,6 @@ comes from the token or session, never from the body.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -128,12 +127,9 @@ class ClientViewSet(PracticeViewSet):
             client=serializer.instance, actor=self.request.user, data=data
         )
         if notes is not None:
-            try:
-                client = services.client_private_notes_update(
-                    client=client, membership=self.membership, notes=notes
-                )
-            except DjangoPermissionDenied as error:
-                raise PermissionDenied(str(error)) from None
+            client = services.client_private_notes_update(
+                client=client, membership=self.membership, notes=notes
+            )
         serializer.instance = client
 
 

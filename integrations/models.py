@@ -27,6 +27,7 @@ class ExternalCalendar(PracticeScoped):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_calendars"
     )
     name = models.CharField(max_length=120, default="My calendar")
+    # webcal:// addresses are stored as https:// by external_calendar_add.
     url = models.URLField(max_length=1000, help_text="The calendar's secret iCal address.")
     all_day_events = models.CharField(
         max_length=8, choices=AllDayEvents.choices, default=AllDayEvents.BUSY
@@ -48,13 +49,6 @@ class ExternalCalendar(PracticeScoped):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.coach})"
-
-    @property
-    def fetch_url(self) -> str:
-        """Calendar apps hand out webcal:// addresses; they are plain HTTPS."""
-        if self.url.startswith("webcal://"):
-            return "https://" + self.url.removeprefix("webcal://")
-        return self.url
 
 
 class BusyInterval(PracticeScoped):

@@ -6,12 +6,10 @@ Thin views over the same services as the dashboard. Moving a session (PATCH
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from coachhub.api import PracticeViewSet
@@ -149,6 +147,8 @@ class DateOverrideSerializer(CoachScopedSerializer):
 
 
 class _RuleViewSet(mixins.DestroyModelMixin, PracticeViewSet):
+    """A coach's availability rows: created by `create_service`, deleted by the service."""
+
     write_rule = COACHES_ONLY
     http_method_names = ["get", "post", "delete", "head", "options"]
 
@@ -158,11 +158,15 @@ class _RuleViewSet(mixins.DestroyModelMixin, PracticeViewSet):
             rows = rows.filter(coach=self.request.user)
         return rows
 
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        coach = data.pop("coach", self.request.user)
+        serializer.instance = self.create_service(
+            practice=self.practice, actor=self.request.user, coach=coach, **data
+        )
+
     def perform_destroy(self, instance):
-        try:
-            services.availability_row_delete(row=instance, actor=self.request.user)
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
+        services.availability_row_delete(row=instance, actor=self.request.user)
 
 
 class WeeklyHoursViewSet(_RuleViewSet):
@@ -171,16 +175,7 @@ class WeeklyHoursViewSet(_RuleViewSet):
     model = WeeklyHours
     serializer_class = WeeklyHoursSerializer
     ordering = ["coach_id", "weekday", "starts"]
-
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        coach = data.pop("coach", self.request.user)
-        try:
-            serializer.instance = services.weekly_hours_add(
-                practice=self.practice, actor=self.request.user, coach=coach, **data
-            )
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
+    create_service = staticmethod(services.weekly_hours_add)
 
 
 class DateOverrideViewSet(_RuleViewSet):
@@ -189,16 +184,7 @@ class DateOverrideViewSet(_RuleViewSet):
     model = DateOverride
     serializer_class = DateOverrideSerializer
     ordering = ["date", "starts"]
-
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        coach = data.pop("coach", self.request.user)
-        try:
-            serializer.instance = services.date_override_add(
-                practice=self.practice, actor=self.request.user, coach=coach, **data
-            )
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
+    create_service = staticmethod(services.date_override_add)
 
 
 class BookingLinkSerializer(CoachScopedSerializer):
@@ -253,15 +239,12 @@ class BookingLinkViewSet(PracticeViewSet):
         return links
 
     def _save(self, serializer, link=None):
-        try:
-            serializer.instance = services.booking_link_save(
-                practice=self.practice,
-                actor=self.request.user,
-                link=link,
-                **serializer.validated_data,
-            )
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
+        serializer.instance = services.booking_link_save(
+            practice=self.practice,
+            actor=self.request.user,
+            link=link,
+            **serializer.validated_data,
+        )
 
     def perform_create(self, serializer):
         self._save(serializer)

@@ -7,6 +7,7 @@ URL (or inside the signed token) before it reads anything.
 from __future__ import annotations
 
 import datetime as dt
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from django_scopes import scopes_disabled
 from coachhub.forms import apply_validation_error
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
-from coachhub.timezones import time_zone_choices, zone_names
+from coachhub.timezones import local_day_start, time_zone_choices, zone_names
 from integrations.calendar import ics
 
 from .booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
@@ -32,7 +33,6 @@ from .selectors import (
     booking_link_for_page,
     feed_sessions,
     link_slots,
-    local_day_start,
     parse_slot_query,
 )
 from .services import SlotTaken, booking_cancel, booking_create, booking_reschedule
@@ -230,6 +230,9 @@ def _gone(request) -> HttpResponse:
 
 
 def _token_view(view):
+    """Resolve the signed token to its booking and run the view in its practice's scope."""
+
+    @wraps(view)
     def wrapped(request, token: str, *args, **kwargs):
         try:
             practice_id, booking = _booking_from_token(token)
@@ -238,8 +241,6 @@ def _token_view(view):
         with practice_scope(practice_id):
             return view(request, booking, token, *args, **kwargs)
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
@@ -248,7 +249,6 @@ def _token_view(view):
 def booking_manage(request: HttpRequest, booking: Booking, token: str) -> HttpResponse:
     session = booking.session
     zone = ZoneInfo(booking.time_zone)
-    link = session.booking_link
     return render(
         request,
         "sessions_app/public/booking_manage.html",
@@ -261,12 +261,7 @@ def booking_manage(request: HttpRequest, booking: Booking, token: str) -> HttpRe
             "start": session.starts_at.astimezone(zone) if session.starts_at else None,
             "end": session.ends_at.astimezone(zone) if session.ends_at else None,
             "is_new": request.GET.get("new") == "1",
-            "can_reschedule": booking.is_active
-            and link is not None
-            and session.starts_at
-            and session.starts_at - timezone.now()
-            >= dt.timedelta(hours=link.reschedule_cutoff_hours)
-            and booking.reschedule_count < link.max_reschedules,
+            "can_reschedule": not booking.reschedule_refusal(at=timezone.now()),
             "late_cancel": session.is_late_cancel(at=timezone.now()),
         },
     )

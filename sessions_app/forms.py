@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 
-from coachhub.timezones import time_zone_choices
 from engagements.models import Engagement, EngagementKind
 
 from .models import BookingLink, DateOverride, WeeklyHours
@@ -72,7 +71,3 @@ class BookingLinkForm(forms.ModelForm):
         self.fields["engagement"].queryset = Engagement.objects.filter(
             practice=practice, kind=EngagementKind.TEAM_WORKSHOP
         )
-
-
-class CoachTimeZoneForm(forms.Form):
-    time_zone = forms.ChoiceField(choices=time_zone_choices)

@@ -365,6 +365,25 @@ class Booking(PracticeScoped):
     def is_active(self) -> bool:
         return self.status in (BookingStatus.CONFIRMED, BookingStatus.HELD)
 
+    def reschedule_refusal(self, *, at: dt.datetime) -> str:
+        """Why the attendee cannot move this booking through their link now ("" if they can)."""
+        session, link = self.session, self.session.booking_link
+        if not self.is_active or session.status != SessionStatus.SCHEDULED:
+            return "Only a confirmed booking can be rescheduled."
+        if link is None:
+            return "This session was not booked through a link; ask the coach to move it."
+        if session.starts_at - at < dt.timedelta(hours=link.reschedule_cutoff_hours):
+            return (
+                f"Sessions can be rescheduled up to {link.reschedule_cutoff_hours} hours before "
+                "they start. Please contact the coach."
+            )
+        if self.reschedule_count >= link.max_reschedules:
+            return (
+                f"This booking has been rescheduled {self.reschedule_count} times, the most "
+                "allowed. Please contact the coach."
+            )
+        return ""
+
 
 class CalendarFeedToken(PracticeScoped):
     """The secret in a private subscription feed URL, for a coach or a client."""

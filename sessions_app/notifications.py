@@ -75,38 +75,28 @@ def session_emails(session: Session, kind: str, *, now: dt.datetime | None = Non
     """The messages for one change to a session: one per attendee, one for the coach."""
     now = now or timezone.now()
     with_invite = session.engagement.send_platform_invite
-    bookings = _bookings_to_tell(session, kind)
-    people = [ics.Person(b.client.name, b.client.email) for b in bookings]
-    if not bookings and session.client_id and kind != "reminder":
-        people = [ics.Person(session.client.name, session.client.email)]
-    messages = []
-    for booking in bookings:
-        link = manage_url(booking, now=now) if kind != "cancelled" else ""
-        messages.append(
-            _message(
-                session,
-                kind,
-                to=booking.client.email,
-                zone=ZoneInfo(booking.time_zone),
-                manage_link=link,
-                invite=with_invite,
-                attendees=[ics.Person(booking.client.name, booking.client.email)],
-                now=now,
-            )
+    # (client, the zone they see times in, their manage link) for everyone to tell.
+    recipients = [
+        (b.client, ZoneInfo(b.time_zone), manage_url(b, now=now) if kind != "cancelled" else "")
+        for b in _bookings_to_tell(session, kind)
+    ]
+    if not recipients and session.client_id and kind != "reminder":
+        # A session scheduled from the dashboard: its client, without a manage link.
+        recipients = [(session.client, ZoneInfo(session.client.time_zone), "")]
+    people = [ics.Person(client.name, client.email) for client, _, _ in recipients]
+    messages = [
+        _message(
+            session,
+            kind,
+            to=person.email,
+            zone=zone,
+            manage_link=link,
+            invite=with_invite,
+            attendees=[person],
+            now=now,
         )
-    if not bookings and people:
-        messages.append(
-            _message(
-                session,
-                kind,
-                to=people[0].email,
-                zone=ZoneInfo(session.client.time_zone),
-                manage_link="",
-                invite=with_invite,
-                attendees=people,
-                now=now,
-            )
-        )
+        for person, (_, zone, link) in zip(people, recipients, strict=True)
+    ]
     if kind != "reminder":
         messages.append(
             _message(

@@ -84,17 +84,6 @@ def parse_slot_query(
     return start_day, end_day, ZoneInfo(zone_name)
 
 
-def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    """The first instant of a local date (where midnight falls in a DST gap, the gap's end)."""
-    instant = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-    local = instant.astimezone(zone)
-    if local.date() > day or (local.date() == day and local.time() > dt.time()):
-        # Midnight did not exist; step back to the transition minute.
-        while (instant - dt.timedelta(minutes=1)).astimezone(zone).date() == day:
-            instant -= dt.timedelta(minutes=1)
-    return instant
-
-
 def booking_link_for_page(practice_slug: str, link_slug: str) -> BookingLink:
     """The active link for a public page; a call inside the link's practice scope."""
     try:

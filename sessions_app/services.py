@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coachhub.models import Practice, User
-from coachhub.services import audit_record
+from coachhub.services import audit_record, coach_setup_authorize
 from coachhub.tenancy import membership_of
 from coachhub.timezones import local_month_of, validate_time_zone
 from engagements.models import (
@@ -797,22 +797,8 @@ def booking_reschedule(
     now = now or timezone.now()
     booking, session = _lock_booking(booking)
     link = session.booking_link
-    if not booking.is_active or session.status != SessionStatus.SCHEDULED:
-        raise ValidationError("Only a confirmed booking can be rescheduled.")
-    if link is None:
-        raise ValidationError(
-            "This session was not booked through a link; ask the coach to move it."
-        )
-    if session.starts_at - now < dt.timedelta(hours=link.reschedule_cutoff_hours):
-        raise ValidationError(
-            f"Sessions can be rescheduled up to {link.reschedule_cutoff_hours} hours before "
-            "they start. Please contact the coach."
-        )
-    if booking.reschedule_count >= link.max_reschedules:
-        raise ValidationError(
-            f"This booking has been rescheduled {booking.reschedule_count} times, the most "
-            "allowed. Please contact the coach."
-        )
+    if refusal := booking.reschedule_refusal(at=now):
+        raise ValidationError(refusal)
     if link.is_group:
         if not _offered(link, starts_at, now):
             raise SlotTaken()
@@ -899,24 +885,10 @@ def recurring_summary(result: RecurringResult, time_zone: str) -> str:
 
 
 # --- Availability, links and feeds (the coach's own set-up) ----------------------
-def _may_edit_coach(practice: Practice, actor: User, coach: User) -> None:
-    """Coaches edit their own hours and links; owners anyone's; assistants schedule only."""
-    from django.core.exceptions import PermissionDenied
-
-    membership = membership_of(practice, actor)
-    if membership is None or membership.role == "assistant":
-        raise PermissionDenied("Only coaches and owners set availability and booking links.")
-    if coach.pk != actor.pk and not membership.is_owner:
-        raise PermissionDenied("Coaches set their own availability; an owner can set anyone's.")
-    coach_membership = membership_of(practice, coach)
-    if coach_membership is None or coach_membership.role == "assistant":
-        raise ValidationError({"coach": "Choose a coach (or owner) of this practice."})
-
-
 def weekly_hours_add(
     *, practice: Practice, actor: User, coach: User, weekday: int, starts: dt.time, ends: dt.time
 ) -> WeeklyHours:
-    _may_edit_coach(practice, actor, coach)
+    coach_setup_authorize(practice, actor, coach)
     hours = WeeklyHours(practice=practice, coach=coach, weekday=weekday, starts=starts, ends=ends)
     hours.full_clean()
     start, end = hours.interval
@@ -938,7 +910,7 @@ def date_override_add(
     starts: dt.time | None = None,
     ends: dt.time | None = None,
 ) -> DateOverride:
-    _may_edit_coach(practice, actor, coach)
+    coach_setup_authorize(practice, actor, coach)
     override = DateOverride(practice=practice, coach=coach, date=date, starts=starts, ends=ends)
     override.full_clean()
     existing = DateOverride.objects.filter(practice=practice, coach=coach, date=date)
@@ -952,7 +924,7 @@ def date_override_add(
 
 
 def availability_row_delete(*, row: WeeklyHours | DateOverride, actor: User) -> None:
-    _may_edit_coach(row.practice, actor, row.coach)
+    coach_setup_authorize(row.practice, actor, row.coach)
     audit_record(practice=row.practice, actor=actor, action="availability.delete", obj=row)
     row.delete()
 
@@ -971,7 +943,7 @@ def booking_link_save(
             minimum_notice_minutes=practice.minimum_notice_minutes,
             horizon_days=practice.booking_horizon_days,
         )
-    _may_edit_coach(practice, actor, link.coach)
+    coach_setup_authorize(practice, actor, link.coach)
     for name, value in fields.items():
         setattr(link, name, value)
     if link.engagement_id and link.engagement.practice_id != practice.pk:

@@ -13,10 +13,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coachhub.forms import apply_validation_error
+from coachhub.services import model_update
 from coachhub.tenancy import member_required
+from coachhub.timezones import time_zone_choices
 from engagements.forms import LocalDateTimeField
 from engagements.selectors import seat_allowance
-from integrations.calendar.services import external_calendar_add, external_calendar_refresh
+from integrations.calendar.services import (
+    external_calendar_add,
+    external_calendar_refresh,
+    external_calendar_remove,
+)
 from integrations.models import AllDayEvents, ExternalCalendar
 
 from . import services
@@ -151,11 +157,7 @@ def availability(request: HttpRequest) -> HttpResponse:
                     return redirect("availability")
             elif action == "time_zone":
                 zone = request.POST.get("time_zone", "")
-                from coachhub.timezones import validate_time_zone
-
-                validate_time_zone(zone)
-                coach.time_zone = zone
-                coach.save(update_fields=["time_zone"])
+                model_update(instance=coach, data={"time_zone": zone}, fields=["time_zone"])
                 messages.success(request, f"Your hours are now read in {zone}.")
                 return redirect("availability")
         except ValidationError as error:
@@ -167,8 +169,6 @@ def availability(request: HttpRequest) -> HttpResponse:
             else:
                 messages.error(request, " ".join(error.messages))
     feed = services.feed_token_for(practice=practice, coach=coach)
-    from coachhub.timezones import time_zone_choices
-
     return render(
         request,
         "sessions_app/availability.html",
@@ -198,26 +198,24 @@ def _own_row(model, request: HttpRequest, pk: int):
     return row
 
 
+def _availability_row_delete(request: HttpRequest, model, pk: int, done: str) -> HttpResponse:
+    row = _own_row(model, request, pk)
+    if request.method == "POST":
+        services.availability_row_delete(row=row, actor=request.user)
+        messages.success(request, done)
+    return redirect("availability")
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def weekly_hours_delete(request: HttpRequest, hours_pk: int) -> HttpResponse:
-    row = _own_row(WeeklyHours, request, hours_pk)
-    if request.method != "POST":
-        return redirect("availability")
-    services.availability_row_delete(row=row, actor=request.user)
-    messages.success(request, "Hours removed.")
-    return redirect("availability")
+    return _availability_row_delete(request, WeeklyHours, hours_pk, "Hours removed.")
 
 
 @member_required
 @require_http_methods(["GET", "POST"])
 def date_override_delete(request: HttpRequest, override_pk: int) -> HttpResponse:
-    row = _own_row(DateOverride, request, override_pk)
-    if request.method != "POST":
-        return redirect("availability")
-    services.availability_row_delete(row=row, actor=request.user)
-    messages.success(request, "Override removed.")
-    return redirect("availability")
+    return _availability_row_delete(request, DateOverride, override_pk, "Override removed.")
 
 
 @member_required
@@ -227,7 +225,7 @@ def external_calendar_action(request: HttpRequest, calendar_pk: int) -> HttpResp
     if request.method != "POST":
         return redirect("availability")
     if request.POST.get("action") == "delete":
-        calendar.delete()
+        external_calendar_remove(calendar=calendar, actor=request.user)
         messages.success(request, "Calendar disconnected; its busy time no longer blocks booking.")
     else:
         outcome = external_calendar_refresh(calendar=calendar)

@@ -1,4 +1,4 @@
-"""Writes for external calendars: refresh the stored busy time of one feed."""
+"""Writes for external calendars: connect, disconnect, refresh the stored busy time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coachhub.models import Practice, User
-from coachhub.services import audit_record
+from coachhub.services import audit_record, coach_setup_authorize
 from integrations.models import BusyInterval, ExternalCalendar
 
 from . import feeds
@@ -22,13 +22,7 @@ EXPAND_FUTURE = dt.timedelta(days=400)
 def external_calendar_add(
     *, practice: Practice, actor: User, coach: User, name: str, url: str, **options
 ) -> ExternalCalendar:
-    from coachhub.tenancy import membership_of
-
-    membership = membership_of(practice, actor)
-    if membership is None or (membership.user_id != coach.pk and not membership.is_owner):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("Coaches connect their own calendars; owners can for anyone.")
+    coach_setup_authorize(practice, actor, coach)
     url = url.strip()
     if url.lower().startswith("webcal://"):  # calendar apps hand these out; they are HTTPS
         url = "https://" + url[len("webcal://") :]
@@ -40,6 +34,13 @@ def external_calendar_add(
     audit_record(practice=practice, actor=actor, action="calendar.add", obj=calendar)
     transaction.on_commit(lambda: _enqueue_refresh(calendar.pk))
     return calendar
+
+
+def external_calendar_remove(*, calendar: ExternalCalendar, actor: User) -> None:
+    """Disconnect a calendar; its busy time stops blocking booking at once."""
+    coach_setup_authorize(calendar.practice, actor, calendar.coach)
+    audit_record(practice=calendar.practice, actor=actor, action="calendar.remove", obj=calendar)
+    calendar.delete()
 
 
 def _enqueue_refresh(calendar_id: int) -> None:
@@ -57,7 +58,7 @@ def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | 
     calendar.last_fetched_at = now
     try:
         fetched = feeds.fetch(
-            calendar.fetch_url,
+            calendar.url,
             etag=calendar.etag,
             allow_private=settings.CALENDAR_ALLOW_PRIVATE_URLS,
         )
