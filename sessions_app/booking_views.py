@@ -7,6 +7,7 @@ URL (or inside the signed token) before it reads anything.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from .selectors import (
     parse_slot_query,
 )
 from .services import SlotTaken, booking_cancel, booking_create, booking_reschedule
+from .slot_cache import SlotCacheEntry
 
 PAGE_DAYS = 7
 
@@ -54,7 +56,24 @@ def _days_of_slots(
 ) -> list[tuple[dt.date, list[dt.datetime]]]:
     start = local_day_start(first_day, zone)
     end = local_day_start(first_day + dt.timedelta(days=days), zone)
-    slots = link_slots(link, window_start=start, window_end=end, now=now, ignore_session_id=ignore)
+    if ignore is None:
+        entry = SlotCacheEntry(
+            practice_slug=link.practice.slug,
+            link_slug=link.slug,
+            view="page",
+            window_start=start,
+            window_end=end,
+            now=now,
+        )
+        slots = entry.get()
+        if slots is None:
+            version = entry.version_of(link.coach_id)
+            slots = link_slots(link, window_start=start, window_end=end, now=entry.as_of)
+            entry.put(coach_id=link.coach_id, version=version, value=slots)
+    else:  # a reschedule page frees the visitor's own session: not shared, not cached
+        slots = link_slots(
+            link, window_start=start, window_end=end, now=now, ignore_session_id=ignore
+        )
     by_day: dict[dt.date, list[dt.datetime]] = {
         first_day + dt.timedelta(days=i): [] for i in range(days)
     }
@@ -97,26 +116,42 @@ def booking_page(request: HttpRequest, practice_slug: str, link_slug: str) -> Ht
 
 
 @require_GET
-def booking_slots(request: HttpRequest, practice_slug: str, link_slug: str) -> JsonResponse:
-    """`GET …/slots?start=YYYY-MM-DD&end=YYYY-MM-DD&tz=Area/City` → {"slots": [...]}."""
-    practice = _practice(practice_slug)
-    with practice_scope(practice):
-        link = booking_link_for_page(practice_slug, link_slug)
-        try:
-            first_day, last_day, zone = parse_slot_query(
-                request.GET.get("start"), request.GET.get("end"), request.GET.get("tz")
+def booking_slots(request: HttpRequest, practice_slug: str, link_slug: str) -> HttpResponse:
+    """`GET …/slots?start=YYYY-MM-DD&end=YYYY-MM-DD&tz=Area/City` → {"slots": [...]}.
+
+    A repeat of a recent question is answered from the slot cache without the database.
+    """
+    try:
+        first_day, last_day, zone = parse_slot_query(
+            request.GET.get("start"), request.GET.get("end"), request.GET.get("tz")
+        )
+    except SlotQueryError as error:
+        with practice_scope(_practice(practice_slug)):
+            booking_link_for_page(practice_slug, link_slug)  # an unknown link stays a 404
+        return JsonResponse({"error": str(error)}, status=400)
+    window_start = local_day_start(first_day, zone)
+    window_end = local_day_start(last_day + dt.timedelta(days=1), zone)
+    entry = SlotCacheEntry(
+        practice_slug=practice_slug,
+        link_slug=link_slug,
+        view=f"json:{zone.key}",
+        window_start=window_start,
+        window_end=window_end,
+        now=timezone.now(),
+    )
+    content = entry.get()
+    if content is None:
+        with practice_scope(_practice(practice_slug)):
+            link = booking_link_for_page(practice_slug, link_slug)
+            version = entry.version_of(link.coach_id)
+            slots = link_slots(
+                link, window_start=window_start, window_end=window_end, now=entry.as_of
             )
-        except SlotQueryError as error:
-            return JsonResponse({"error": str(error)}, status=400)
-        slots = link_slots(
-            link,
-            window_start=local_day_start(first_day, zone),
-            window_end=local_day_start(last_day + dt.timedelta(days=1), zone),
-            now=timezone.now(),
-        )
-        return JsonResponse(
+        content = json.dumps(
             {"slots": [slot.astimezone(zone).isoformat() for slot in slots], "time_zone": zone.key}
-        )
+        ).encode()
+        entry.put(coach_id=link.coach_id, version=version, value=content)
+    return HttpResponse(content, content_type="application/json")
 
 
 def _parse_start(value: str | None) -> dt.datetime | None:

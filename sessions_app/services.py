@@ -39,6 +39,7 @@ from .models import (
     SessionStatus,
     WeeklyHours,
 )
+from .slot_cache import coach_availability_changed
 
 
 def seat_booking_check(
@@ -235,6 +236,7 @@ def recurring_sessions_generate(*, engagement: Engagement, actor: User) -> Recur
         status=SessionStatus.SCHEDULED,
         starts_at__gt=now,
     ).delete()
+    coach_availability_changed(engagement.coach_id)
     zone = ZoneInfo(engagement.coach.time_zone)
     dates = recurring_dates(
         starts_on=engagement.starts_on,
@@ -383,9 +385,12 @@ def _release_expired_holds(*, coach_id: int, start: dt.datetime, end: dt.datetim
 def _release(holds, *, now: dt.datetime) -> int:
     from .models import Booking, BookingStatus
 
-    ids = list(holds.values_list("pk", flat=True))
-    if not ids:
+    released = list(holds.values_list("pk", "coach_id"))
+    if not released:
         return 0
+    ids = [pk for pk, _ in released]
+    for coach_id in {coach_id for _, coach_id in released}:
+        coach_availability_changed(coach_id)
     Booking.objects.filter(session_id__in=ids, status=BookingStatus.HELD).update(
         status=BookingStatus.CANCELLED, cancelled_at=now
     )
@@ -448,6 +453,7 @@ def _claim_time(
         if EXCLUSION_CONSTRAINT_NAME in str(error):
             raise SlotTaken() from None
         raise
+    coach_availability_changed(session.coach_id)
     return session
 
 
@@ -544,6 +550,7 @@ def booking_create(
         )
         if session.collection_id:
             participants_link(collection=session.collection, clients=[client])
+        coach_availability_changed(session.coach_id)  # one place fewer
         audit_record(practice=practice, actor=actor, action="booking.create", obj=booking)
         _notify(session, "confirmed")
         return booking
@@ -716,6 +723,7 @@ def booking_cancel(
     booking.save(update_fields=["status", "cancelled_at"])
     if not session.booking_link_id or not session.booking_link.is_group:
         _session_cancel(session, late=late, now=now)
+    coach_availability_changed(session.coach_id)  # a group session has a place again
     audit_record(
         practice=booking.practice, actor=actor, action="booking.cancel", obj=booking, late=late
     )
@@ -727,6 +735,7 @@ def _session_cancel(session: Session, *, late: bool, now: dt.datetime) -> None:
     session.cancelled_at = now
     session.sequence += 1
     session.save(update_fields=["status", "cancelled_at", "sequence"])
+    coach_availability_changed(session.coach_id)
     session.bookings.filter(status__in=[BookingStatus.CONFIRMED, BookingStatus.HELD]).update(
         status=BookingStatus.LATE_CANCELLED if late else BookingStatus.CANCELLED, cancelled_at=now
     )
@@ -869,6 +878,7 @@ def session_status_set(
         raise ValidationError("A session can be marked completed or no-show once it has started.")
     session.status = status
     session.save(update_fields=["status"])
+    coach_availability_changed(session.coach_id)
     audit_record(
         practice=session.practice, actor=actor, action="session.status", obj=session, status=status
     )
@@ -897,6 +907,7 @@ def weekly_hours_add(
         if start < other_end and other_start < end:
             raise ValidationError(f"These hours overlap {other} already set.")
     hours.save()
+    coach_availability_changed(coach.pk)
     audit_record(practice=practice, actor=actor, action="availability.hours_add", obj=hours)
     return hours
 
@@ -919,6 +930,7 @@ def date_override_add(
     else:
         existing.filter(starts__isnull=True).delete()
     override.save()
+    coach_availability_changed(coach.pk)
     audit_record(practice=practice, actor=actor, action="availability.override_add", obj=override)
     return override
 
@@ -927,6 +939,7 @@ def availability_row_delete(*, row: WeeklyHours | DateOverride, actor: User) -> 
     coach_setup_authorize(row.practice, actor, row.coach)
     audit_record(practice=row.practice, actor=actor, action="availability.delete", obj=row)
     row.delete()
+    coach_availability_changed(row.coach_id)
 
 
 def booking_link_save(
@@ -944,6 +957,7 @@ def booking_link_save(
             horizon_days=practice.booking_horizon_days,
         )
     coach_setup_authorize(practice, actor, link.coach)
+    previous_coach = [link.coach_id] if link.pk else []
     for name, value in fields.items():
         setattr(link, name, value)
     if link.engagement_id and link.engagement.practice_id != practice.pk:
@@ -954,6 +968,8 @@ def booking_link_save(
         )
     link.full_clean()
     link.save()
+    for coach_id in {link.coach_id, *previous_coach}:
+        coach_availability_changed(coach_id)  # its page shows the new settings at once
     audit_record(practice=practice, actor=actor, action="booking_link.save", obj=link)
     return link
 

@@ -30,6 +30,7 @@ from .forms import BookingLinkForm, DateOverrideForm, WeeklyHoursForm
 from .models import BookingLink, DateOverride, SessionStatus, WeeklyHours
 from .notifications import absolute, schedule_invite
 from .selectors import session_get_for_member
+from .slot_cache import coach_availability_changed
 
 
 class RescheduleForm(forms.Form):
@@ -158,6 +159,7 @@ def availability(request: HttpRequest) -> HttpResponse:
             elif action == "time_zone":
                 zone = request.POST.get("time_zone", "")
                 model_update(instance=coach, data={"time_zone": zone}, fields=["time_zone"])
+                coach_availability_changed(coach.pk)
                 messages.success(request, f"Your hours are now read in {zone}.")
                 return redirect("availability")
         except ValidationError as error:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from coachhub.models import Practice, User
 from coachhub.services import audit_record, coach_setup_authorize
 from integrations.models import BusyInterval, ExternalCalendar
+from sessions_app.slot_cache import coach_availability_changed
 
 from . import feeds
 
@@ -41,6 +42,7 @@ def external_calendar_remove(*, calendar: ExternalCalendar, actor: User) -> None
     coach_setup_authorize(calendar.practice, actor, calendar.coach)
     audit_record(practice=calendar.practice, actor=actor, action="calendar.remove", obj=calendar)
     calendar.delete()
+    coach_availability_changed(calendar.coach_id)
 
 
 def _enqueue_refresh(calendar_id: int) -> None:
@@ -93,6 +95,7 @@ def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | 
             ],
             batch_size=1000,
         )
+        coach_availability_changed(calendar.coach_id)
         calendar.etag = fetched.etag
         calendar.content_hash = fetched.content_hash
         calendar.last_success_at, calendar.last_error = now, ""
