@@ -1,1 +1,395 @@
-"""Offers, Stripe purchases and the credit ledger (the billing issue builds these)."""
+"""Offers, the practice's Stripe connection, Stripe events, purchases and the credit ledger."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from coachhub.encryption import EncryptedTextField, mask
+from coachhub.models import Practice, PracticeScoped
+
+
+class StripeMode(models.TextChoices):
+    TEST = "test", "Test mode"
+    LIVE = "live", "Live mode"
+
+
+class StripeAccount(PracticeScoped):
+    """A practice's own Stripe account: keys encrypted at rest, never shown in full."""
+
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, related_name="stripe_account"
+    )
+    secret_key = EncryptedTextField()
+    publishable_key = models.CharField(max_length=255, blank=True)
+    webhook_secret = EncryptedTextField(blank=True)
+    mode = models.CharField(max_length=4, choices=StripeMode.choices, default=StripeMode.TEST)
+    account_id = models.CharField(max_length=255, blank=True)
+    account_name = models.CharField(max_length=255, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Stripe {self.account_id or '(unverified)'} for {self.practice}"
+
+    @property
+    def secret_key_masked(self) -> str:
+        return mask(self.secret_key)
+
+    @property
+    def webhook_secret_masked(self) -> str:
+        return mask(self.webhook_secret)
+
+    @property
+    def ready(self) -> bool:
+        """Checkout can be offered: a verified key and a webhook secret to hear back with."""
+        return bool(self.secret_key and self.webhook_secret and self.verified_at)
+
+
+class OfferKind(models.TextChoices):
+    SINGLE_SESSION = "single_session", "Single session"
+    SESSION_PACK = "session_pack", "Package of sessions"
+    MONTHLY_PACKAGE = "monthly_package", "Monthly package (subscription)"
+    TEAM_WORKSHOP = "team_workshop", "Team workshop"
+
+
+class WorkshopPricing(models.TextChoices):
+    PER_SEAT = "per_seat", "Per participant"
+    PER_GROUP = "per_group", "Per group"
+
+
+class Offer(PracticeScoped):
+    """Something a practice sells, mirrored by a Stripe Product and Price."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="offers")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=OfferKind.choices)
+    name = models.CharField(max_length=160)
+    description = models.TextField(blank=True)
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="offers"
+    )
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.50"))]
+    )
+    currency = models.CharField(max_length=3)
+    session_minutes = models.PositiveSmallIntegerField(default=55)
+    sessions = models.PositiveSmallIntegerField(
+        default=1, help_text="Sessions in a package (a single session is 1)."
+    )
+    hours_per_month = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Monthly packages."
+    )
+    months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How long a monthly package runs."
+    )
+    capacity = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Workshops.")
+    workshop_pricing = models.CharField(
+        max_length=10, choices=WorkshopPricing.choices, default=WorkshopPricing.PER_GROUP
+    )
+    is_active = models.BooleanField(default=True)
+    stripe_product_id = models.CharField(max_length=255, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    stripe_price_fingerprint = models.CharField(
+        max_length=80, blank=True, help_text="The price terms the Stripe Price was made for."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "price"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.kind == OfferKind.MONTHLY_PACKAGE:
+            if not self.hours_per_month:
+                errors["hours_per_month"] = "A monthly package allocates hours per month."
+            if not self.months:
+                errors["months"] = "Say how many months the package runs (e.g. 3 or 6)."
+        if self.kind == OfferKind.SESSION_PACK and self.sessions < 2:
+            errors["sessions"] = "A package has at least two sessions."
+        if self.kind == OfferKind.SINGLE_SESSION and self.sessions != 1:
+            errors["sessions"] = "A single session is one session."
+        if self.kind == OfferKind.TEAM_WORKSHOP and not self.capacity:
+            errors["capacity"] = "A workshop has a capacity."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.kind == OfferKind.MONTHLY_PACKAGE
+
+    @property
+    def is_package(self) -> bool:
+        return self.kind in (OfferKind.SESSION_PACK, OfferKind.MONTHLY_PACKAGE)
+
+    @property
+    def amount_minor(self) -> int:
+        """The price in the currency's minor unit, as Stripe wants it."""
+        return int((self.price * 100).quantize(Decimal("1")))
+
+    @property
+    def credits_per_period(self) -> int:
+        """Session credits a payment grants (per month for a subscription)."""
+        if self.kind == OfferKind.MONTHLY_PACKAGE:
+            from engagements.services import sessions_per_month
+
+            return sessions_per_month(self.hours_per_month, self.session_minutes)
+        if self.kind == OfferKind.TEAM_WORKSHOP:
+            return 0
+        return self.sessions
+
+
+class CheckoutStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Paid"
+    EXPIRED = "expired", "Expired"
+
+
+class Checkout(PracticeScoped):
+    """A Stripe Checkout Session we created: who is buying what, and the slot held for them."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="checkouts")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="checkouts")
+    email = models.EmailField()
+    name = models.CharField(max_length=160)
+    time_zone = models.CharField(max_length=64, blank=True)
+    booking = models.OneToOneField(
+        "sessions_app.Booking",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="checkout",
+        help_text="The slot held while the visitor pays.",
+    )
+    stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    url = models.URLField(max_length=2000, blank=True)
+    status = models.CharField(
+        max_length=10, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
+    )
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Checkout {self.stripe_id or self.public_id} ({self.get_status_display()})"
+
+
+class EventStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be processed"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (not a type we act on)"
+    FAILED = "failed", "Failed (retrying)"
+    DEAD = "dead", "Gave up — needs a look"
+
+
+class EventSource(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook"
+    RECONCILE = "reconcile", "Reconciliation"
+
+
+class StripeEvent(PracticeScoped):
+    """A Stripe event exactly as received, stored once; processing is tracked on it."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="stripe_events")
+    stripe_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    stripe_created = models.DateTimeField()
+    livemode = models.BooleanField(default=False)
+    source = models.CharField(max_length=10, choices=EventSource.choices)
+    status = models.CharField(
+        max_length=10, choices=EventStatus.choices, default=EventStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "stripe_id"], name="stripe_event_once")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"
+
+    @property
+    def data_object(self) -> dict:
+        return self.payload.get("data", {}).get("object", {})
+
+
+class PurchaseStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
+    REFUNDED = "refunded", "Refunded"
+
+
+class SubscriptionState(models.TextChoices):
+    NONE = "", "—"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Payment failed (past due)"
+    CANCELLING = "cancelling", "Ends at period end"
+    ENDED = "ended", "Ended"
+
+
+class Purchase(PracticeScoped):
+    """One paid checkout (or subscription): what was bought, by whom, and what came of it."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="purchases")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="purchases")
+    client = models.ForeignKey(
+        "engagements.Client", on_delete=models.PROTECT, related_name="purchases"
+    )
+    engagement = models.OneToOneField(
+        "engagements.Engagement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="purchase",
+    )
+    checkout = models.OneToOneField(
+        Checkout, on_delete=models.SET_NULL, null=True, blank=True, related_name="purchase"
+    )
+    stripe_checkout_id = models.CharField(max_length=255, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    amount_total = models.PositiveIntegerField(default=0, help_text="Minor units (cents).")
+    currency = models.CharField(max_length=3)
+    amount_refunded = models.PositiveIntegerField(
+        default=0, help_text="Cumulative, as Stripe reports it on the charge."
+    )
+    status = models.CharField(
+        max_length=20, choices=PurchaseStatus.choices, default=PurchaseStatus.PAID
+    )
+    subscription_state = models.CharField(
+        max_length=12, choices=SubscriptionState.choices, default="", blank=True
+    )
+    subscription_watermark = models.PositiveBigIntegerField(
+        default=0, help_text="`created` of the newest subscription event applied (order guard)."
+    )
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    disputed = models.BooleanField(default=False)
+    dispute_reason = models.CharField(max_length=100, blank=True)
+    paid_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "stripe_checkout_id"],
+                condition=~models.Q(stripe_checkout_id=""),
+                name="purchase_once_per_checkout",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "stripe_subscription_id"],
+                condition=~models.Q(stripe_subscription_id=""),
+                name="purchase_once_per_subscription",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer} — {self.client}"
+
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.amount_total) / 100
+
+
+class Payment(PracticeScoped):
+    """Money received: a one-off checkout or one paid invoice of a subscription.
+
+    Revenue by month and renewals are counted from these rows.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="payments")
+    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="payments")
+    stripe_id = models.CharField(max_length=255, help_text="The checkout or invoice id.")
+    amount = models.PositiveIntegerField(help_text="Minor units (cents).")
+    currency = models.CharField(max_length=3)
+    paid_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "stripe_id"], name="payment_once")
+        ]
+        ordering = ["-paid_at"]
+
+    def __str__(self) -> str:
+        return f"{Decimal(self.amount) / 100:.2f} {self.currency} ({self.stripe_id})"
+
+
+class CreditKind(models.TextChoices):
+    GRANT = "grant", "Granted"
+    CONSUME = "consume", "Used for a session"
+    RESTORE = "restore", "Restored (timely cancel)"
+    EXPIRE = "expire", "Expired"
+    REVOKE = "revoke", "Revoked (refund)"
+    ADJUST = "adjust", "Adjusted by the coach"
+
+
+class CreditEntry(PracticeScoped):
+    """One line of the append-only credit ledger; a balance is the sum of its lines.
+
+    `effect_key` names the effect (`grant:invoice:in_123`, `consume:session:42`) and
+    is unique per practice, so replaying an event can never apply it twice.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="credit_entries")
+    client = models.ForeignKey(
+        "engagements.Client", on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    engagement = models.ForeignKey(
+        "engagements.Engagement", on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    purchase = models.ForeignKey(
+        Purchase, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
+    )
+    session = models.ForeignKey(
+        "sessions_app.Session",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_entries",
+    )
+    kind = models.CharField(max_length=10, choices=CreditKind.choices)
+    amount = models.SmallIntegerField(help_text="+ adds credits, − takes them.")
+    effect_key = models.CharField(max_length=160)
+    note = models.CharField(max_length=255, blank=True)
+    override_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why the balance may go below zero."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "effect_key"], name="credit_effect_once")
+        ]
+        indexes = [models.Index(fields=["engagement", "created_at"])]
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "credit entries"
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The credit ledger is append-only: add a new entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The credit ledger is append-only: add a new entry instead.")

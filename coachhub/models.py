@@ -118,9 +118,9 @@ class Practice(models.Model):
 
     @property
     def payments_connected(self) -> bool:
-        """Whether Stripe is connected. The billing integration is not built yet, so paid
-        booking links say online payment is not available instead of pretending."""
-        return False
+        """Whether this practice can send visitors to Stripe Checkout (billing.StripeAccount)."""
+        account = getattr(self, "stripe_account", None)
+        return bool(account and account.ready)
 
     @property
     def slack_connected(self) -> bool:

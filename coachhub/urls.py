@@ -16,6 +16,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("engagements.urls")),
     path("", include("sessions_app.urls")),
+    path("", include("billing.urls")),
+    path("", include("integrations.stripe.urls")),
     path("api/v1/", include("coachhub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scopes_disabled
 
+from billing.services import booking_start
 from coachhub.forms import apply_validation_error
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
@@ -36,7 +37,7 @@ from .selectors import (
     link_slots,
     parse_slot_query,
 )
-from .services import SlotTaken, booking_cancel, booking_create, booking_reschedule
+from .services import SlotTaken, booking_cancel, booking_reschedule
 from .slot_cache import SlotCacheEntry
 
 PAGE_DAYS = 7
@@ -187,7 +188,7 @@ def booking_confirm(request: HttpRequest, practice_slug: str, link_slug: str) ->
         status = 200
         if request.method == "POST" and form.is_valid():
             try:
-                booking = booking_create(
+                booking, checkout = booking_start(
                     link=link,
                     name=form.cleaned_data["name"],
                     email=form.cleaned_data["email"],
@@ -202,6 +203,8 @@ def booking_confirm(request: HttpRequest, practice_slug: str, link_slug: str) ->
                 apply_validation_error(form, error)
                 status = 400
             else:
+                if checkout is not None:  # held while the visitor pays on Stripe
+                    return redirect(checkout.url)
                 token = manage_token(booking, now=timezone.now())
                 return redirect(reverse("booking_manage", kwargs={"token": token}) + "?new=1")
         elif request.method == "POST":

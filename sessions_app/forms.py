@@ -43,6 +43,11 @@ class BookingLinkForm(forms.ModelForm):
         required=False,
         help_text="For a group link: the team workshop its sessions belong to.",
     )
+    offer = forms.ModelChoiceField(
+        queryset=BookingLink.objects.none(),
+        required=False,
+        help_text="For a paid link: what the visitor buys at checkout (set up under Offers).",
+    )
 
     class Meta:
         model = BookingLink
@@ -60,6 +65,7 @@ class BookingLinkForm(forms.ModelForm):
             "capacity",
             "engagement",
             "requires_payment",
+            "offer",
             "location",
             "reschedule_cutoff_hours",
             "max_reschedules",
@@ -70,4 +76,11 @@ class BookingLinkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["engagement"].queryset = Engagement.objects.filter(
             practice=practice, kind=EngagementKind.TEAM_WORKSHOP
+        )
+        from billing.models import Offer, OfferKind
+
+        self.fields["offer"].queryset = Offer.objects.filter(
+            practice=practice,
+            is_active=True,
+            kind__in=[OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK],
         )

@@ -295,6 +295,14 @@ class BookingLink(PracticeScoped):
         default=False,
         help_text="Visitors without a credit or seat pay at checkout; the slot is held meanwhile.",
     )
+    offer = models.ForeignKey(
+        "billing.Offer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="booking_links",
+        help_text="What a paying visitor buys (a single session or a package of sessions).",
+    )
     location = models.CharField(max_length=300, blank=True, help_text="Place or video link.")
     reschedule_cutoff_hours = models.PositiveSmallIntegerField(
         default=12, help_text="No rescheduling through the link closer to the start than this."
@@ -316,6 +324,10 @@ class BookingLink(PracticeScoped):
         if self.capacity > 1 and self.requires_payment:
             raise ValidationError(
                 {"requires_payment": "Group links join a workshop that is bought once."}
+            )
+        if self.offer_id and self.offer.kind not in ("single_session", "session_pack"):
+            raise ValidationError(
+                {"offer": "A booking link sells a single session or a package of sessions."}
             )
 
     def get_absolute_url(self) -> str:

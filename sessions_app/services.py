@@ -356,7 +356,9 @@ def session_schedule(
 
 # --- Claiming coach time: the one place that writes a session's time -------------
 SLOT_TAKEN = "That time was just taken. Please choose another time."
-HOLD_MINUTES = 30  # Stripe Checkout's minimum expiry; a hold lasts as long as the checkout.
+# A hold lasts exactly as long as its checkout. Stripe refuses an expiry under 30
+# minutes from when *it* receives the call; the extra minute covers the trip.
+HOLD_MINUTES = 31
 PAYMENTS_NOT_CONNECTED = (
     "This session is paid, and online payment is not set up for this practice yet, "
     "so it cannot be booked online. Please contact the coach to book it."
@@ -500,6 +502,21 @@ def _waiting_or_new_engagement(*, link: BookingLink, client: Client, actor: User
     )
     if waiting is not None:
         return waiting
+    from billing.ledger import engagement_with_credit
+
+    prepaid = (
+        engagement_with_credit(client=client, coach_id=link.coach_id)
+        if link.requires_payment
+        else None
+    )
+    if prepaid is not None:  # a package with sessions left: the next one of it
+        return session_create(
+            practice=link.practice,
+            actor=actor,
+            engagement=prepaid,
+            starts_at=None,
+            minutes=link.duration_minutes,
+        )
     engagement = engagement_create_per_session(
         practice=link.practice,
         actor=actor,
@@ -564,9 +581,18 @@ def booking_create(
         now=now,
         allowance_override_reason="",
     )
-    needs_payment = link.requires_payment and seat is None
+    from billing.ledger import credit_balance, credit_consume_for_session
+
+    pays_with_credit = (
+        link.requires_payment and seat is None and credit_balance(session.engagement) > 0
+    )
+    if pays_with_credit:
+        consumes = Consumes.CREDIT
+    needs_payment = link.requires_payment and seat is None and not pays_with_credit
     if needs_payment and not (
-        practice.payments_connected if checkout_ready is None else checkout_ready
+        (practice.payments_connected and link.offer_id is not None)
+        if checkout_ready is None
+        else checkout_ready
     ):
         raise ValidationError(PAYMENTS_NOT_CONNECTED, code="payments_not_connected")
     session.seat, session.consumes = seat, consumes
@@ -583,6 +609,8 @@ def booking_create(
         now=now,
         update_fields=["seat", "consumes", "booking_link", "source", "title", "location"],
     )
+    if pays_with_credit:
+        credit_consume_for_session(session)
     booking = Booking.objects.create(
         practice=practice,
         session=session,
@@ -682,6 +710,26 @@ def booking_hold_confirm(*, booking: Booking, now: dt.datetime | None = None) ->
     return booking
 
 
+@transaction.atomic
+def booking_hold_release(*, booking: Booking, now: dt.datetime | None = None) -> None:
+    """The checkout behind a hold expired or failed: free its time now."""
+    now = now or timezone.now()
+    _release(Session.objects.filter(pk=booking.session_id, status=SessionStatus.HELD), now=now)
+
+
+@transaction.atomic
+def cancel_for_billing(*, session: Session, now: dt.datetime | None = None) -> Session:
+    """A package ended (subscription over): a future session is cancelled, no charge."""
+    now = now or timezone.now()
+    session = Session.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    if session.status in (SessionStatus.SCHEDULED, SessionStatus.TO_SCHEDULE):
+        _session_cancel(session, late=False, now=now)
+        audit_record(
+            practice=session.practice, actor=None, action="session.cancel.billing", obj=session
+        )
+    return session
+
+
 def holds_release_expired(*, now: dt.datetime | None = None) -> int:
     """Free every hold past its expiry (the beat task; booking also does it in place)."""
     now = now or timezone.now()
@@ -731,6 +779,11 @@ def booking_cancel(
 
 
 def _session_cancel(session: Session, *, late: bool, now: dt.datetime) -> None:
+    """Cancel; in time, a session paid with a credit gives the credit back."""
+    from billing.ledger import credit_restore_for_session
+
+    if not late and session.consumes == Consumes.CREDIT:
+        credit_restore_for_session(session)
     session.status = SessionStatus.LATE_CANCELLED if late else SessionStatus.CANCELLED
     session.cancelled_at = now
     session.sequence += 1

@@ -162,8 +162,60 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             "feed": sessions_services.feed_token_for(practice=practice, coach=coach),
             "token": token,
             "token_key": key,
+            **_billing_objects(practice, coach, client, marker),
         }
     return world
+
+
+def _billing_objects(practice, coach, client, marker: str) -> dict:
+    """An offer, a checkout, a stored Stripe event, a purchase and a ledger line."""
+    from billing import services as billing_services
+    from billing.ledger import credit_entry_add
+    from billing.models import Checkout, CreditKind, Purchase, StripeEvent
+
+    offer = billing_services.offer_save(
+        practice=practice,
+        actor=coach,
+        kind="session_pack",
+        name=f"{marker}Five sessions",
+        price="450.00",
+        sessions=5,
+    )
+    checkout = Checkout.objects.create(
+        practice=practice,
+        offer=offer,
+        email=client.email,
+        name=client.name,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    engagement = Session.objects.filter(client=client).first().engagement
+    purchase = Purchase.objects.create(
+        practice=practice,
+        offer=offer,
+        client=client,
+        checkout=checkout,
+        engagement=engagement,
+        amount_total=45000,
+        currency="EUR",
+        paid_at=timezone.now(),
+        stripe_checkout_id=f"cs_test_{marker or 'home'}",
+    )
+    credit_entry_add(
+        engagement=engagement,
+        kind=CreditKind.GRANT,
+        amount=5,
+        effect_key=f"grant:purchase:{purchase.pk}",
+        purchase=purchase,
+    )
+    event = StripeEvent.objects.create(
+        practice=practice,
+        stripe_id=f"evt_{marker or 'home'}",
+        type="invoice.created",
+        payload={"id": "evt", "type": "invoice.created", "data": {"object": {}}},
+        stripe_created=timezone.now(),
+        source="webhook",
+    )
+    return {"offer": offer, "checkout": checkout, "purchase": purchase, "stripe_event": event}
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ one of the known kinds below, or the test fails and says which one to add.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -28,10 +29,19 @@ TENANT_PARAMS = {
     "override_pk": lambda o: o["override"].pk,
     "calendar_pk": lambda o: o["calendar"].pk,
     "link_pk": lambda o: o["link"].pk,
+    "offer_pk": lambda o: o["offer"].pk,
+    "event_pk": lambda o: o["stripe_event"].pk,
 }
 # Public pages (booking links, signed manage links, feeds) take these instead; they are
 # checked by the public sweep below, not by the signed-in one.
-PUBLIC_PARAMS = {"practice_slug", "link_slug", "token"}
+PUBLIC_PARAMS = {
+    "practice_slug",
+    "link_slug",
+    "token",
+    "offer_id",
+    "checkout_id",
+    "practice_public_id",
+}
 # Routes whose parameters are not tenant objects (account keys, admin app labels).
 NON_TENANT_MODULES = ("allauth.", "django.contrib.admin.sites", "drf_spectacular.")
 
@@ -293,9 +303,13 @@ def test_public_routes_never_cross_practices(world, client):
         compress=True,
     )
     routes = public_routes()
-    assert {"book/{practice_slug}/{link_slug}/", "booking/{token}/", "calendar/{token}.ics"} <= {
-        r.template for r in routes
-    }
+    assert {
+        "book/{practice_slug}/{link_slug}/",
+        "booking/{token}/",
+        "calendar/{token}.ics",
+        "buy/{practice_slug}/{offer_id}/",
+        "webhooks/stripe/{practice_public_id}/",
+    } <= {r.template for r in routes}
     failures = []
     for route in routes:
         cases = []
@@ -308,6 +322,15 @@ def test_public_routes_never_cross_practices(world, client):
             cases.append({"practice_slug": home.practice.slug, "link_slug": "only-other"})
         if "token" in route.params:
             cases += [{"token": "not-a-token"}, {"token": forged_cross}]
+        if "offer_id" in route.params:
+            cases += [
+                {"practice_slug": home.practice.slug, "offer_id": other.objects["offer"].public_id},
+                {"practice_slug": home.practice.slug, "offer_id": uuid.uuid4()},
+            ]
+        if "checkout_id" in route.params:
+            cases.append({"checkout_id": uuid.uuid4()})
+        if "practice_public_id" in route.params:
+            cases.append({"practice_public_id": uuid.uuid4()})
         for values in cases:
             url = _public_url(route, values)
             for method in ("get", "post"):

@@ -149,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.calendar.tasks.external_calendars_refresh",
         "schedule": env.int("CALENDAR_REFRESH_SECONDS", 900),
     },
+    "stripe-reconcile": {
+        "task": "billing.tasks.stripe_reconcile_all",
+        "schedule": env.int("STRIPE_RECONCILE_SECONDS", 900),
+    },
 }
 
 # --- E-mail -----------------------------------------------------------------
@@ -171,6 +175,35 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "CoachHub <no-reply@coachhub.
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails and calendar invites (reschedule/cancel, session pages, feeds).
 SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Secrets at rest and Stripe ------------------------------------------------
+# Fernet keys for the secrets practices store (first encrypts, all decrypt).
+# Empty outside production: a key is derived from SECRET_KEY (coachhub/encryption.py).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", [])
+
+
+def fernet_keys_checked(keys: list[str]) -> list[str]:
+    """Fail at start, naming the variable, rather than at the first stored secret."""
+    from cryptography.fernet import Fernet
+
+    for key in keys:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key; make one with "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            ) from None
+    return keys
+
+
+FIELD_ENCRYPTION_KEYS = fernet_keys_checked(FIELD_ENCRYPTION_KEYS)
+# Where the `stripe` library sends API calls. Stripe itself by default; the local
+# stand-in (`manage.py stripe_standin`) in development and tests.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# Webhook signatures older than this (or this far in the future) are refused.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 # External calendar URLs on private/loopback addresses are refused in production
 # (a coach could otherwise make the server fetch from its own network).
 CALENDAR_ALLOW_PRIVATE_URLS = env.bool("CALENDAR_ALLOW_PRIVATE_URLS", DJANGO_ENV != "production")

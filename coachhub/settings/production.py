@@ -4,12 +4,18 @@ Passes `manage.py check --deploy --fail-level WARNING` with SECRET_KEY and
 ALLOWED_HOSTS set (see README, "Configuration").
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, fernet_keys_checked
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # required: no default in production
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Stored Stripe and Slack secrets must not depend on SECRET_KEY in production.
+FIELD_ENCRYPTION_KEYS = fernet_keys_checked(env.list("FIELD_ENCRYPTION_KEYS"))
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one Fernet key.")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
 # Load balancers and container health checks probe over plain HTTP.

@@ -42,6 +42,7 @@ def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
             "DJANGO_DEBUG",
             "SECRET_KEY",
             "ALLOWED_HOSTS",
+            "FIELD_ENCRYPTION_KEYS",
         )
     }
     return subprocess.run(
@@ -64,10 +65,20 @@ def test_production_settings_pass_the_deploy_check():
             "DJANGO_ENV": "production",
             "SECRET_KEY": "x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret",
             "ALLOWED_HOSTS": "coachhub.example.com",
+            "FIELD_ENCRYPTION_KEYS": "9H-Hy_XlM9lTys3My7I3Fm0y2qep6wJh2vAvk6Hzw5A=",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_bad_encryption_key_stops_the_app_with_its_name():
+    result = run_manage(
+        "check",
+        env={"FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"},
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -135,6 +146,7 @@ def test_production_health_probe_over_http_is_not_redirected():
             "DJANGO_ENV": "production",
             "SECRET_KEY": "x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret",
             "ALLOWED_HOSTS": "coachhub.example.com,localhost",
+            "FIELD_ENCRYPTION_KEYS": "9H-Hy_XlM9lTys3My7I3Fm0y2qep6wJh2vAvk6Hzw5A=",
         },
     )
     assert result.stdout.strip().splitlines()[-1] == "200", result.stdout + result.stderr

@@ -1,0 +1,142 @@
+from django.contrib import admin
+
+from coachhub.admin_site import PracticeAdminMixin
+
+from .models import (
+    Checkout,
+    CreditEntry,
+    EventStatus,
+    Offer,
+    Payment,
+    Purchase,
+    StripeAccount,
+    StripeEvent,
+)
+
+
+@admin.register(StripeAccount)
+class StripeAccountAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    """Keys are never shown: only which account, which mode, and their masked ends."""
+
+    list_display = ["practice", "account_id", "account_name", "mode", "verified_at"]
+    list_select_related = ["practice"]
+    fields = [
+        "practice",
+        "account_id",
+        "account_name",
+        "mode",
+        "secret_key_masked",
+        "publishable_key",
+        "webhook_secret_masked",
+        "verified_at",
+        "last_reconciled_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # connected from the practice's Stripe page, which checks the key
+
+
+@admin.register(Offer)
+class OfferAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "kind", "price", "currency", "coach", "practice", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    list_select_related = ["coach", "practice"]
+    readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_fingerprint"]
+
+
+@admin.register(Checkout)
+class CheckoutAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["stripe_id", "email", "offer", "status", "expires_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["email", "stripe_id"]
+    list_select_related = ["offer"]
+    readonly_fields = ["booking", "stripe_id", "url"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["type", "stripe_id", "practice", "status", "attempts", "received_at", "source"]
+    list_filter = ["status", "type", "source"]
+    search_fields = ["stripe_id", "type", "last_error"]
+    list_select_related = ["practice"]
+    readonly_fields = [
+        "practice",
+        "stripe_id",
+        "type",
+        "payload",
+        "stripe_created",
+        "livemode",
+        "source",
+        "attempts",
+        "last_error",
+        "received_at",
+        "processed_at",
+    ]
+    actions = ["process_again"]
+
+    @admin.action(description="Process the selected events again")
+    def process_again(self, request, queryset):
+        from django.db import transaction
+
+        from .tasks import stripe_event_process
+
+        ids = list(queryset.values_list("pk", flat=True))
+        queryset.filter(status=EventStatus.DEAD).update(status=EventStatus.FAILED)
+        for event_id in ids:
+            transaction.on_commit(lambda event_id=event_id: stripe_event_process.delay(event_id))
+        self.message_user(request, f"{len(ids)} event(s) queued.")
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "offer",
+        "client",
+        "amount_total",
+        "currency",
+        "status",
+        "subscription_state",
+        "disputed",
+        "paid_at",
+    ]
+    list_filter = ["status", "subscription_state", "disputed"]
+    search_fields = ["client__email", "stripe_checkout_id", "stripe_subscription_id"]
+    list_select_related = ["offer", "client"]
+    readonly_fields = [
+        "stripe_checkout_id",
+        "stripe_subscription_id",
+        "stripe_customer_id",
+        "stripe_payment_intent_id",
+        "subscription_watermark",
+    ]
+
+
+@admin.register(Payment)
+class PaymentAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["stripe_id", "purchase", "amount", "currency", "paid_at"]
+    list_select_related = ["purchase__offer", "purchase__client"]
+    date_hierarchy = "paid_at"
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    """Append-only: entries are viewed here, never edited or deleted."""
+
+    list_display = ["created_at", "client", "engagement", "kind", "amount", "effect_key"]
+    list_filter = ["kind"]
+    search_fields = ["client__email", "effect_key"]
+    list_select_related = ["client", "engagement"]
+
+    def has_change_permission(self, request, obj=None):
+        # No entry can be changed. With no object (a missing or another practice's
+        # id) Django checks this *before* looking; answering "no" there would be a
+        # 403 that tells the id exists elsewhere, so the lookup's 404 decides.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

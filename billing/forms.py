@@ -1,0 +1,58 @@
+"""Forms for the Stripe connection, offers and the public buy page."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import Offer
+
+
+class StripeConnectForm(forms.Form):
+    secret_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stripe → Developers → API keys (sk_test_… or sk_live_…). "
+        "Leave blank to keep the saved key.",
+    )
+    publishable_key = forms.CharField(required=False, help_text="pk_test_… or pk_live_…")
+    webhook_secret = forms.CharField(
+        label="Webhook signing secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Shown by Stripe when you add the endpoint below (whsec_…). "
+        "Leave blank to keep the saved one.",
+    )
+
+
+class OfferForm(forms.ModelForm):
+    class Meta:
+        model = Offer
+        fields = [
+            "kind",
+            "name",
+            "description",
+            "coach",
+            "price",
+            "session_minutes",
+            "sessions",
+            "hours_per_month",
+            "months",
+            "capacity",
+            "workshop_pricing",
+            "is_active",
+        ]
+
+    def __init__(self, *args, practice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from coachhub.models import Role, User
+
+        self.fields["coach"].queryset = User.objects.filter(
+            memberships__practice=practice, memberships__role__in=[Role.OWNER, Role.COACH]
+        )
+        self.fields["price"].help_text = f"In {practice.currency}; per month for a monthly package."
+
+
+class BuyForm(forms.Form):
+    name = forms.CharField(max_length=160)
+    email = forms.EmailField()
+    tz = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -1,0 +1,133 @@
+"""The append-only credit ledger: grant, consume, restore, expire, revoke.
+
+A balance is the sum of an engagement's entries, never a counter. Each write names
+its effect (`effect_key`, unique per practice), so replaying the event or request
+behind it changes nothing. The engagement row is locked while a balance is checked,
+so two bookings cannot both spend the last credit.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from engagements.models import Engagement
+
+from .models import CreditEntry, CreditKind, Purchase
+
+
+def credit_balance(engagement: Engagement) -> int:
+    total = CreditEntry.objects.filter(
+        practice_id=engagement.practice_id, engagement=engagement
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or 0
+
+
+def engagement_with_credit(*, client, coach_id: int) -> Engagement | None:
+    """The client's open per-session engagement with this coach that has credits left."""
+    candidates = (
+        CreditEntry.objects.filter(
+            practice_id=client.practice_id,
+            client=client,
+            engagement__coach_id=coach_id,
+            engagement__kind="per_session",
+            engagement__status__in=["proposed", "active"],
+        )
+        .values("engagement_id")
+        .annotate(balance=Sum("amount"))
+        .filter(balance__gt=0)
+        .order_by("engagement_id")
+    )
+    first = candidates.first()
+    if first is None:
+        return None
+    return Engagement.objects.select_related("coach", "client").get(pk=first["engagement_id"])
+
+
+def credits_granted(purchase: Purchase) -> int:
+    total = CreditEntry.objects.filter(
+        practice_id=purchase.practice_id, purchase=purchase, kind=CreditKind.GRANT
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or 0
+
+
+@transaction.atomic
+def credit_entry_add(
+    *,
+    engagement: Engagement,
+    kind: str,
+    amount: int,
+    effect_key: str,
+    purchase: Purchase | None = None,
+    session=None,
+    note: str = "",
+    override_reason: str = "",
+) -> CreditEntry | None:
+    """Append one entry; None when this effect was already recorded.
+
+    A debit that would take the balance below zero is refused unless an explicit
+    `override_reason` is given (recorded on the entry).
+    """
+    if amount == 0:
+        return None
+    Engagement.objects.select_for_update(of=("self",)).filter(pk=engagement.pk).first()
+    if CreditEntry.objects.filter(
+        practice_id=engagement.practice_id, effect_key=effect_key
+    ).exists():
+        return None
+    if amount < 0 and not override_reason.strip():
+        balance = credit_balance(engagement)
+        if balance + amount < 0:
+            raise ValidationError(
+                f"Not enough session credits: {balance} left, {-amount} needed.",
+                code="no_credit",
+            )
+    entry = CreditEntry(
+        practice_id=engagement.practice_id,
+        client_id=engagement.client_id,
+        engagement=engagement,
+        purchase=purchase,
+        session=session,
+        kind=kind,
+        amount=amount,
+        effect_key=effect_key,
+        note=note[:255],
+        override_reason=override_reason.strip()[:255],
+    )
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:  # recorded meanwhile by someone else: the same effect
+        return None
+    return entry
+
+
+def credit_consume_for_session(session, *, override_reason: str = "") -> CreditEntry | None:
+    return credit_entry_add(
+        engagement=session.engagement,
+        kind=CreditKind.CONSUME,
+        amount=-1,
+        effect_key=f"consume:session:{session.pk}",
+        session=session,
+        note=f"Session {session.public_id}",
+        override_reason=override_reason,
+    )
+
+
+def credit_restore_for_session(session) -> CreditEntry | None:
+    """A timely cancel gives the credit back (only if one was taken)."""
+    consumed = CreditEntry.objects.filter(
+        practice_id=session.practice_id,
+        effect_key=f"consume:session:{session.pk}",
+    ).exists()
+    if not consumed:
+        return None
+    return credit_entry_add(
+        engagement=session.engagement,
+        kind=CreditKind.RESTORE,
+        amount=1,
+        effect_key=f"restore:session:{session.pk}",
+        session=session,
+        note="Cancelled in time",
+    )

@@ -1,0 +1,756 @@
+"""Writes for billing: the Stripe connection, offers, checkouts and the purchase pipeline.
+
+The pipeline (SPEC §3): a paid checkout → Purchase → client (found by e-mail or
+created) → engagement + collection from the offer kind's template → credits in the
+ledger → the held slot confirmed, or the first session populated → Slack step
+recorded → confirmation e-mail. Every step is keyed on a Stripe id or an effect key,
+so an event processed twice, late or out of order ends in the same records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from coachhub.models import Practice, Role, User
+from coachhub.services import audit_record, coach_setup_authorize
+from coachhub.tenancy import membership_of
+from coachhub.timezones import validate_time_zone
+from engagements.models import Client, Engagement, EngagementStatus
+from integrations.errors import IntegrationError
+from integrations.stripe import client as stripe_api
+
+from .ledger import credit_balance, credit_consume_for_session, credit_entry_add, credits_granted
+from .models import (
+    Checkout,
+    CheckoutStatus,
+    CreditKind,
+    Offer,
+    OfferKind,
+    Purchase,
+    PurchaseStatus,
+    StripeAccount,
+    StripeMode,
+    SubscriptionState,
+)
+
+SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
+PUBLISHABLE_KEY_PATTERN = re.compile(r"^pk_(test|live)_[A-Za-z0-9]+$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^whsec_[A-Za-z0-9+/=_-]+$")
+CHECKOUT_HOURS = 24  # a buy link's checkout stays open as long as Stripe allows
+
+
+# --- The practice's Stripe connection ---------------------------------------------
+def _owner_only(practice: Practice, actor: User, what: str) -> None:
+    membership = membership_of(practice, actor)
+    if membership is None or membership.role != Role.OWNER:
+        raise PermissionDenied(f"Only an owner can {what}.")
+
+
+def stripe_account_connect(
+    *,
+    practice: Practice,
+    actor: User,
+    secret_key: str = "",
+    publishable_key: str = "",
+    webhook_secret: str = "",
+) -> StripeAccount:
+    """Save the practice's keys after one Stripe call proves the secret key works.
+
+    A blank secret field keeps the stored value (the form only ever shows it masked).
+    """
+    _owner_only(practice, actor, "connect Stripe")
+    account = StripeAccount.objects.filter(practice=practice).first() or StripeAccount(
+        practice=practice
+    )
+    secret_key = secret_key.strip() or account.secret_key or ""
+    webhook_secret = webhook_secret.strip() or account.webhook_secret or ""
+    publishable_key = publishable_key.strip()
+    errors: dict[str, str] = {}
+    if not SECRET_KEY_PATTERN.match(secret_key):
+        errors["secret_key"] = "Paste the secret key from Stripe → Developers → API keys (sk_…)."
+    if publishable_key and not PUBLISHABLE_KEY_PATTERN.match(publishable_key):
+        errors["publishable_key"] = "A publishable key starts with pk_test_ or pk_live_."
+    elif publishable_key and publishable_key.split("_")[1] != secret_key.split("_")[1]:
+        errors["publishable_key"] = "The publishable key is for the other mode (test/live)."
+    if webhook_secret and not WEBHOOK_SECRET_PATTERN.match(webhook_secret):
+        errors["webhook_secret"] = "The signing secret starts with whsec_ (Stripe → Webhooks)."
+    if errors:
+        raise ValidationError(errors)
+    try:
+        info = stripe_api.account_verify(secret_key)
+    except IntegrationError as error:
+        if error.permanent:
+            raise ValidationError({"secret_key": f"Stripe refused this key: {error}"}) from None
+        raise ValidationError(
+            f"Stripe could not be reached to check the key ({error}). Nothing was saved; "
+            "please try again in a moment."
+        ) from None
+    account.secret_key = secret_key
+    account.publishable_key = publishable_key
+    account.webhook_secret = webhook_secret
+    account.mode = StripeMode.LIVE if info.livemode else StripeMode.TEST
+    account.account_id, account.account_name = info.account_id, info.name
+    account.verified_at = timezone.now()
+    account.save()
+    # Never the keys themselves: only which account and mode.
+    audit_record(
+        practice=practice,
+        actor=actor,
+        action="stripe.connect",
+        obj=account,
+        account=info.account_id,
+        mode=account.mode,
+    )
+    return account
+
+
+def stripe_account_disconnect(*, practice: Practice, actor: User) -> None:
+    _owner_only(practice, actor, "disconnect Stripe")
+    account = StripeAccount.objects.filter(practice=practice).first()
+    if account is not None:
+        audit_record(practice=practice, actor=actor, action="stripe.disconnect", obj=account)
+        account.delete()
+
+
+def stripe_account_of(practice: Practice) -> StripeAccount | None:
+    return StripeAccount.objects.filter(practice=practice).first()
+
+
+# --- Offers -----------------------------------------------------------------------
+def _price_fingerprint(offer: Offer) -> str:
+    terms = f"{offer.amount_minor}:{offer.currency.lower()}:{offer.is_subscription}"
+    return hashlib.sha256(terms.encode()).hexdigest()[:16]
+
+
+def offer_save(
+    *, practice: Practice, actor: User, offer: Offer | None = None, **fields: Any
+) -> Offer:
+    """Create or change an offer; with Stripe connected, its Product and Price follow."""
+    offer = offer or Offer(
+        practice=practice, coach=fields.pop("coach", actor), currency=practice.currency
+    )
+    if "coach" in fields:
+        offer.coach = fields.pop("coach")
+    coach_setup_authorize(practice, actor, offer.coach)
+    for name, value in fields.items():
+        setattr(offer, name, value)
+    if offer.kind == OfferKind.SINGLE_SESSION:
+        offer.sessions = 1
+    offer.full_clean()
+    offer.save()
+    audit_record(practice=practice, actor=actor, action="offer.save", obj=offer)
+    account = stripe_account_of(practice)
+    if account is not None and account.verified_at:
+        try:
+            offer_stripe_sync(offer=offer, account=account)
+        except IntegrationError:
+            pass  # the first checkout syncs again; the offer itself is saved
+    return offer
+
+
+def offer_stripe_sync(*, offer: Offer, account: StripeAccount) -> Offer:
+    """Make sure the offer has a Stripe Product and a Price for its current terms.
+
+    Idempotency keys come from the offer (and its price terms), so a retry after a
+    timeout never creates a second product or price.
+    """
+    if not offer.stripe_product_id:
+        offer.stripe_product_id = stripe_api.product_create(
+            account.secret_key,
+            name=offer.name,
+            description=offer.description,
+            idempotency_key=f"product:{offer.public_id}:{account.account_id}",
+        )
+        offer.save(update_fields=["stripe_product_id"])
+    fingerprint = _price_fingerprint(offer)
+    if not offer.stripe_price_id or offer.stripe_price_fingerprint != fingerprint:
+        offer.stripe_price_id = stripe_api.price_create(
+            account.secret_key,
+            product_id=offer.stripe_product_id,
+            amount_minor=offer.amount_minor,
+            currency=offer.currency,
+            monthly=offer.is_subscription,
+            idempotency_key=f"price:{offer.public_id}:{fingerprint}:{account.account_id}",
+        )
+        offer.stripe_price_fingerprint = fingerprint
+        offer.save(update_fields=["stripe_price_id", "stripe_price_fingerprint"])
+    return offer
+
+
+def offers_for_visitor(practice: Practice, *, email: str | None = None) -> list[Offer]:
+    """What the booking page may sell: packages only to new clients when the policy says so."""
+    offers = list(Offer.objects.filter(practice=practice, is_active=True).select_related("coach"))
+    if practice.one_off_sessions_for_new_clients:
+        return offers
+    if email and is_returning_client(practice, email):
+        return offers
+    return [offer for offer in offers if offer.kind != OfferKind.SINGLE_SESSION]
+
+
+def is_returning_client(practice: Practice, email: str) -> bool:
+    return Purchase.objects.filter(practice=practice, client__email=email.strip().lower()).exists()
+
+
+def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
+    """Refuse what this buyer may not buy; returns their client record if they have one."""
+    from engagements.services import seat_client_refuse
+
+    practice = offer.practice
+    client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
+    if not offer.is_active:
+        raise ValidationError("This offer is no longer on sale.")
+    seat_client_refuse(client=client, feature="offers")
+    if (
+        offer.kind == OfferKind.SINGLE_SESSION
+        and not practice.one_off_sessions_for_new_clients
+        and not is_returning_client(practice, email)
+    ):
+        raise ValidationError(
+            "New clients start with a package at this practice; single sessions are for "
+            "returning clients.",
+            code="packages_only",
+        )
+    return client
+
+
+# --- Checkout -----------------------------------------------------------------------
+PAYMENTS_NOT_READY = (
+    "This practice has not finished connecting Stripe, so it cannot take payments online "
+    "yet. Please contact the coach."
+)
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def checkout_start(
+    *,
+    offer: Offer,
+    name: str,
+    email: str,
+    time_zone: str = "",
+    booking=None,
+    now: dt.datetime | None = None,
+) -> Checkout:
+    """Create the Stripe Checkout Session for an offer (and a slot held for the buyer).
+
+    With a held slot the checkout expires exactly when the hold does, so an
+    abandoned payment frees the time (`checkout.session.expired`).
+    """
+    now = now or timezone.now()
+    practice = offer.practice
+    account = stripe_account_of(practice)
+    if account is None or not account.ready:
+        raise ValidationError(PAYMENTS_NOT_READY, code="payments_not_connected")
+    if time_zone:
+        validate_time_zone(time_zone)
+    offer_purchase_check(offer=offer, email=email)
+    if booking is not None:
+        expires_at = booking.session.hold_expires_at
+    else:
+        expires_at = now + dt.timedelta(hours=CHECKOUT_HOURS)
+    checkout = Checkout.objects.create(
+        practice=practice,
+        offer=offer,
+        email=email.strip().lower(),
+        name=name.strip(),
+        time_zone=time_zone,
+        booking=booking,
+        expires_at=expires_at,
+    )
+    try:
+        offer_stripe_sync(offer=offer, account=account)
+        session = stripe_api.checkout_session_create(
+            account.secret_key,
+            price_id=offer.stripe_price_id,
+            quantity=1,
+            subscription=offer.is_subscription,
+            email=checkout.email,
+            metadata={
+                "coachhub_practice": str(practice.public_id),
+                "coachhub_checkout": str(checkout.public_id),
+                "coachhub_offer": str(offer.public_id),
+            },
+            success_url=_absolute(reverse("billing:checkout_done", args=[checkout.public_id]))
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=_absolute(reverse("billing:checkout_cancelled", args=[checkout.public_id])),
+            expires_at=expires_at,
+            idempotency_key=f"checkout:{checkout.public_id}",
+        )
+    except IntegrationError as error:
+        raise ValidationError(
+            f"Stripe did not open a checkout ({error}). Nothing was charged; please try again.",
+            code="stripe_unavailable",
+        ) from None
+    checkout.stripe_id, checkout.url = session.id, session.url
+    checkout.save(update_fields=["stripe_id", "url"])
+    return checkout
+
+
+@transaction.atomic
+def booking_start(
+    *,
+    link,
+    name: str,
+    email: str,
+    starts_at: dt.datetime,
+    time_zone: str,
+    now: dt.datetime | None = None,
+):
+    """Book on a public link; when payment is due, hold the slot and open its checkout.
+
+    One transaction: if Stripe refuses to open the checkout, no hold is left behind.
+    Returns (booking, checkout or None).
+    """
+    from sessions_app.models import BookingStatus
+    from sessions_app.services import booking_create
+
+    booking = booking_create(
+        link=link, name=name, email=email, starts_at=starts_at, time_zone=time_zone, now=now
+    )
+    if booking.status != BookingStatus.HELD:
+        return booking, None
+    checkout = checkout_start(
+        offer=link.offer, name=name, email=email, time_zone=time_zone, booking=booking, now=now
+    )
+    return booking, checkout
+
+
+# --- The purchase pipeline ----------------------------------------------------------
+class NotYetProcessable(Exception):
+    """The event refers to something we have not heard of yet; retry later (with backoff)."""
+
+
+def _engagement_for(offer: Offer, client: Client, checkout: Checkout) -> Engagement:
+    from engagements.participants import Participant
+    from engagements.services import (
+        engagement_create_monthly_package,
+        engagement_create_per_session,
+        engagement_create_team_workshop,
+    )
+
+    practice, coach = offer.practice, offer.coach
+    if checkout.booking_id:
+        return checkout.booking.session.engagement
+    if offer.kind in (OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK):
+        return engagement_create_per_session(
+            practice=practice,
+            actor=None,
+            client=client,
+            coach=coach,
+            session_minutes=offer.session_minutes,
+        )
+    if offer.kind == OfferKind.MONTHLY_PACKAGE:
+        return engagement_create_monthly_package(
+            practice=practice,
+            actor=None,
+            client=client,
+            coach=coach,
+            hours_per_month=offer.hours_per_month,
+            session_minutes=offer.session_minutes,
+            months=offer.months,
+        )
+    return engagement_create_team_workshop(
+        practice=practice,
+        actor=None,
+        coach=coach,
+        title=offer.name,
+        core_subject=offer.description or offer.name,
+        participants=[Participant(name=client.name, email=client.email)],
+        session_minutes=offer.session_minutes,
+    )
+
+
+@dataclass(frozen=True)
+class PaidObject:
+    """What a paid Stripe object tells us about the purchase behind it."""
+
+    checkout_public_id: str
+    checkout_stripe_id: str = ""
+    subscription_id: str = ""
+    customer_id: str = ""
+    payment_intent_id: str = ""
+    amount_total: int = 0
+    currency: str = ""
+    paid_at: dt.datetime | None = None
+
+
+def purchase_ensure(*, practice: Practice, paid: PaidObject) -> Purchase:
+    """The Purchase for a paid checkout or subscription — created once, whichever event
+    arrives first — with its client, engagement and collection."""
+    from engagements.services import client_find_or_create
+
+    checkout = (
+        Checkout.objects.select_for_update(of=("self",))
+        .select_related("offer__coach", "booking__session__engagement")
+        .filter(practice=practice, public_id=paid.checkout_public_id)
+        .first()
+    )
+    if checkout is None:
+        raise ValueError(f"No checkout {paid.checkout_public_id} in this practice.")
+    purchase = _existing_purchase(practice, paid)
+    if purchase is None:
+        offer = checkout.offer
+        client, _ = client_find_or_create(
+            practice=practice,
+            actor=None,
+            email=checkout.email,
+            name=checkout.name,
+            time_zone=checkout.time_zone or practice.time_zone,
+            coach=offer.coach,
+        )
+        purchase = Purchase(
+            practice=practice,
+            offer=offer,
+            client=client,
+            checkout=checkout,
+            stripe_checkout_id=paid.checkout_stripe_id,
+            stripe_subscription_id=paid.subscription_id,
+            stripe_customer_id=paid.customer_id,
+            stripe_payment_intent_id=paid.payment_intent_id,
+            amount_total=paid.amount_total,
+            currency=(paid.currency or offer.currency).upper(),
+            paid_at=paid.paid_at or timezone.now(),
+            subscription_state=SubscriptionState.ACTIVE if offer.is_subscription else "",
+        )
+        try:
+            with transaction.atomic():
+                purchase.save()
+        except IntegrityError:  # created meanwhile by the same purchase's other event
+            return _existing_purchase(practice, paid)
+        engagement = _engagement_for(offer, client, checkout)
+        if engagement.status == EngagementStatus.PROPOSED:
+            engagement.status = EngagementStatus.ACTIVE
+            engagement.save(update_fields=["status"])
+        purchase.engagement = engagement
+        purchase.save(update_fields=["engagement"])
+        audit_record(practice=practice, actor=None, action="purchase.create", obj=purchase)
+        _purchase_confirmation(purchase)
+    else:
+        _fill_stripe_ids(purchase, paid)
+    if checkout.status != CheckoutStatus.COMPLETE:
+        checkout.status = CheckoutStatus.COMPLETE
+        checkout.save(update_fields=["status"])
+    return purchase
+
+
+def _existing_purchase(practice: Practice, paid: PaidObject) -> Purchase | None:
+    purchases = Purchase.objects.select_for_update(of=("self",)).select_related(
+        "engagement", "offer", "client"
+    )
+    if paid.subscription_id:
+        found = purchases.filter(
+            practice=practice, stripe_subscription_id=paid.subscription_id
+        ).first()
+        if found:
+            return found
+    return purchases.filter(practice=practice, checkout__public_id=paid.checkout_public_id).first()
+
+
+def _fill_stripe_ids(purchase: Purchase, paid: PaidObject) -> None:
+    changed = []
+    for field, value in (
+        ("stripe_checkout_id", paid.checkout_stripe_id),
+        ("stripe_subscription_id", paid.subscription_id),
+        ("stripe_customer_id", paid.customer_id),
+        ("stripe_payment_intent_id", paid.payment_intent_id),
+    ):
+        if value and not getattr(purchase, field):
+            setattr(purchase, field, value)
+            changed.append(field)
+    if paid.amount_total and not purchase.amount_total:
+        purchase.amount_total = paid.amount_total
+        changed.append("amount_total")
+    if changed:
+        purchase.save(update_fields=changed)
+
+
+def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
+    """What a one-off payment buys: its credits, then the held slot (or the first session)."""
+    from sessions_app.models import BookingStatus, Consumes
+    from sessions_app.services import booking_hold_confirm
+
+    from .models import Payment
+
+    offer, engagement = purchase.offer, purchase.engagement
+    if offer.is_subscription or engagement is None:
+        return  # monthly credits come with each paid invoice
+    Payment.objects.get_or_create(
+        practice=purchase.practice,
+        stripe_id=purchase.stripe_checkout_id or f"purchase:{purchase.pk}",
+        defaults={
+            "purchase": purchase,
+            "amount": purchase.amount_total,
+            "currency": purchase.currency,
+            "paid_at": purchase.paid_at,
+        },
+    )
+    credit_entry_add(
+        engagement=engagement,
+        kind=CreditKind.GRANT,
+        amount=offer.credits_per_period,
+        effect_key=f"grant:purchase:{purchase.pk}",
+        purchase=purchase,
+        note=f"{offer.name}",
+    )
+    booking = purchase.checkout.booking if purchase.checkout_id else None
+    if booking is None:
+        return
+    session = booking.session
+    if booking.status == BookingStatus.HELD:
+        try:
+            booking_hold_confirm(booking=booking)
+        except ValidationError:
+            # The hold lapsed and someone else took the time: the client keeps the
+            # credit and books another time; the coach sees it on the engagement.
+            audit_record(
+                practice=purchase.practice,
+                actor=None,
+                action="purchase.hold_lost",
+                obj=purchase,
+            )
+            return
+        booking.refresh_from_db()
+    if booking.status == BookingStatus.CONFIRMED:
+        if session.consumes != Consumes.CREDIT:
+            session.consumes = Consumes.CREDIT
+            session.save(update_fields=["consumes"])
+        credit_consume_for_session(session)
+
+
+def _purchase_confirmation(purchase: Purchase) -> None:
+    """Thank the buyer; a purchase with a held slot gets its invite from the booking."""
+    purchase_id = purchase.pk
+
+    def send() -> None:
+        from .tasks import purchase_confirmation_send
+
+        purchase_confirmation_send.delay(purchase_id)
+
+    transaction.on_commit(send)
+
+
+def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
+    from sessions_app.models import BookingLink
+
+    offer, practice = purchase.offer, purchase.practice
+    lines = [f"Hello {purchase.client.name},", "", f"Thank you for buying {offer.name}."]
+    booked = purchase.checkout_id and purchase.checkout.booking_id
+    if booked:
+        lines.append("Your session is booked; the calendar invite follows in its own e-mail.")
+    else:
+        link = (
+            BookingLink.objects.filter(
+                practice=practice, coach=offer.coach, is_active=True, capacity=1
+            )
+            .order_by("requires_payment", "pk")
+            .first()
+        )
+        if offer.kind == OfferKind.MONTHLY_PACKAGE:
+            lines.append(
+                f"{offer.coach.get_full_name() or offer.coach.email} will agree a regular day "
+                "and time with you; your sessions then appear in your calendar."
+            )
+        elif link is not None:
+            url = _absolute(link.get_absolute_url())
+            lines.append(f"Choose the time of your first session here: {url}")
+        else:
+            lines.append("Your coach will be in touch to schedule your first session.")
+    lines += ["", practice.name]
+    return EmailMessage(
+        subject=f"Your purchase: {offer.name}",
+        body="\n".join(lines),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[purchase.client.email],
+    )
+
+
+# --- Subscriptions, invoices, refunds, disputes ------------------------------------
+def subscription_state_apply(
+    *, purchase: Purchase, status: str, cancel_at_period_end: bool, event_created: int
+) -> None:
+    """Apply a subscription's state unless a newer event already did (order guard)."""
+    if purchase.subscription_state == SubscriptionState.ENDED:
+        return  # ended is final, whatever older event arrives late
+    if event_created < purchase.subscription_watermark:
+        return
+    purchase.subscription_watermark = event_created
+    if status in ("canceled", "incomplete_expired"):
+        state = SubscriptionState.ENDED
+    elif status in ("past_due", "unpaid"):
+        state = SubscriptionState.PAST_DUE
+    elif cancel_at_period_end:
+        state = SubscriptionState.CANCELLING
+    else:
+        state = SubscriptionState.ACTIVE
+    purchase.subscription_state = state
+    purchase.save(update_fields=["subscription_state", "subscription_watermark"])
+    if state == SubscriptionState.ENDED:
+        subscription_end(purchase=purchase)
+
+
+def subscription_end(*, purchase: Purchase, now: dt.datetime | None = None) -> None:
+    """The package is over: future sessions are cancelled, unused credits expire."""
+    from sessions_app.models import Session, SessionStatus
+    from sessions_app.services import cancel_for_billing
+
+    now = now or timezone.now()
+    engagement = purchase.engagement
+    if engagement is None:
+        return
+    for session in Session.objects.filter(
+        practice_id=purchase.practice_id,
+        engagement=engagement,
+        status__in=[SessionStatus.SCHEDULED, SessionStatus.TO_SCHEDULE],
+    ).exclude(starts_at__lte=now):
+        cancel_for_billing(session=session, now=now)
+    balance = credit_balance(engagement)
+    if balance > 0:
+        credit_entry_add(
+            engagement=engagement,
+            kind=CreditKind.EXPIRE,
+            amount=-balance,
+            effect_key=f"expire:subscription:{purchase.stripe_subscription_id or purchase.pk}",
+            purchase=purchase,
+            note="Subscription ended",
+        )
+    if engagement.status not in (EngagementStatus.COMPLETED, EngagementStatus.CANCELLED):
+        engagement.status = EngagementStatus.COMPLETED
+        engagement.save(update_fields=["status"])
+    audit_record(practice=purchase.practice, actor=None, action="subscription.end", obj=purchase)
+
+
+def invoice_paid_apply(*, purchase: Purchase, invoice_id: str, amount_paid: int) -> None:
+    """A month paid: its sessions are granted (once per invoice) and the package is current."""
+    from .models import Payment
+
+    Payment.objects.get_or_create(
+        practice=purchase.practice,
+        stripe_id=invoice_id,
+        defaults={
+            "purchase": purchase,
+            "amount": amount_paid,
+            "currency": purchase.currency,
+            "paid_at": timezone.now(),
+        },
+    )
+    if purchase.engagement is not None:
+        credit_entry_add(
+            engagement=purchase.engagement,
+            kind=CreditKind.GRANT,
+            amount=purchase.offer.credits_per_period,
+            effect_key=f"grant:invoice:{invoice_id}",
+            purchase=purchase,
+            note="Monthly allowance",
+        )
+    if purchase.subscription_state == SubscriptionState.PAST_DUE:
+        purchase.subscription_state = SubscriptionState.ACTIVE
+        purchase.save(update_fields=["subscription_state"])
+
+
+def invoice_failed_apply(*, purchase: Purchase, invoice_id: str) -> None:
+    if purchase.subscription_state in (SubscriptionState.ENDED,):
+        return
+    purchase.subscription_state = SubscriptionState.PAST_DUE
+    purchase.save(update_fields=["subscription_state"])
+    audit_record(
+        practice=purchase.practice,
+        actor=None,
+        action="subscription.payment_failed",
+        obj=purchase,
+        invoice=invoice_id,
+    )
+
+
+def refund_apply(*, purchase: Purchase, amount_refunded: int, charge_id: str) -> int:
+    """Revoke the unused credits a refund pays back; returns how many were revoked.
+
+    Stripe reports the charge's cumulative `amount_refunded`; only an increase over
+    what we recorded is new money back (a late, older event changes nothing). A
+    refund revokes credits in proportion to the amount, never more than are unused.
+    """
+    if amount_refunded <= purchase.amount_refunded:
+        return 0
+    newly_refunded = amount_refunded - purchase.amount_refunded
+    purchase.amount_refunded = amount_refunded
+    total = purchase.amount_total or amount_refunded
+    purchase.status = (
+        PurchaseStatus.REFUNDED if amount_refunded >= total else PurchaseStatus.PARTIALLY_REFUNDED
+    )
+    purchase.save(update_fields=["amount_refunded", "status"])
+    engagement = purchase.engagement
+    if engagement is None:
+        return 0
+    granted = credits_granted(purchase)
+    if purchase.status == PurchaseStatus.REFUNDED:
+        wanted = granted
+    else:
+        wanted = -(-granted * newly_refunded // total)  # rounded up
+    revoke = min(wanted, max(credit_balance(engagement), 0))
+    credit_entry_add(
+        engagement=engagement,
+        kind=CreditKind.REVOKE,
+        amount=-revoke,
+        effect_key=f"revoke:charge:{charge_id}:{amount_refunded}",
+        purchase=purchase,
+        note=f"Refund of {Decimal(newly_refunded) / 100:.2f} {purchase.currency}",
+    )
+    audit_record(
+        practice=purchase.practice,
+        actor=None,
+        action="purchase.refund",
+        obj=purchase,
+        amount_refunded=amount_refunded,
+        credits_revoked=revoke,
+    )
+    return revoke
+
+
+def dispute_apply(*, purchase: Purchase, reason: str) -> None:
+    if purchase.disputed:
+        return
+    purchase.disputed, purchase.dispute_reason = True, reason[:100]
+    purchase.save(update_fields=["disputed", "dispute_reason"])
+    audit_record(
+        practice=purchase.practice,
+        actor=None,
+        action="purchase.dispute",
+        obj=purchase,
+        reason=reason,
+    )
+
+
+def checkout_expired_apply(*, practice: Practice, checkout_public_id: str) -> None:
+    """The visitor never paid: the checkout closes and its held slot is freed."""
+    from sessions_app.services import booking_hold_release
+
+    checkout = (
+        Checkout.objects.select_for_update(of=("self",))
+        .select_related("booking")
+        .filter(practice=practice, public_id=checkout_public_id)
+        .first()
+    )
+    if checkout is None or checkout.status == CheckoutStatus.COMPLETE:
+        return
+    checkout.status = CheckoutStatus.EXPIRED
+    checkout.save(update_fields=["status"])
+    if checkout.booking is not None:
+        booking_hold_release(booking=checkout.booking)
+
+
+def engagement_payment_state(engagement: Engagement) -> str:
+    purchase = getattr(engagement, "purchase", None)
+    return purchase.subscription_state if purchase else ""

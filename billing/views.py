@@ -1,0 +1,232 @@
+"""Billing pages: the Stripe connection, offers, purchases, and the public buy/checkout pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from coachhub.forms import apply_validation_error
+from coachhub.models import Practice
+from coachhub.tenancy import member_required, practice_scope
+from coachhub.timezones import zone_names
+
+from . import services
+from .forms import BuyForm, OfferForm, StripeConnectForm
+from .ledger import credit_balance
+from .models import Checkout, EventStatus, Offer, Purchase, StripeEvent
+
+
+def _owner_only(request: HttpRequest) -> None:
+    if not request.membership.is_owner:
+        raise PermissionDenied("Only an owner manages the Stripe connection.")
+
+
+def webhook_url(practice: Practice) -> str:
+    path = reverse("stripe_webhook", kwargs={"practice_public_id": practice.public_id})
+    return f"{settings.SITE_URL}{path}"
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def stripe_settings(request: HttpRequest) -> HttpResponse:
+    _owner_only(request)
+    practice = request.practice
+    form = StripeConnectForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("action") == "disconnect":
+        services.stripe_account_disconnect(practice=practice, actor=request.user)
+        messages.success(request, "Stripe disconnected; paid links stop offering checkout.")
+        return redirect("stripe_settings")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.stripe_account_connect(
+                practice=practice, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Stripe key checked with Stripe and saved.")
+            return redirect("stripe_settings")
+    account = services.stripe_account_of(practice)
+    events = StripeEvent.objects.filter(practice=practice).order_by("-received_at")[:20]
+    return render(
+        request,
+        "billing/stripe_settings.html",
+        {
+            "form": form,
+            "account": account,
+            "webhook_url": webhook_url(practice),
+            "events": events,
+            "handled_events": sorted(_handled_events()),
+            "failed_count": StripeEvent.objects.filter(
+                practice=practice, status__in=[EventStatus.FAILED, EventStatus.DEAD]
+            ).count(),
+        },
+    )
+
+
+def _handled_events() -> list[str]:
+    from .events import HANDLERS
+
+    return list(HANDLERS)
+
+
+@member_required
+def offer_list(request: HttpRequest) -> HttpResponse:
+    offers = Offer.objects.filter(practice=request.practice).select_related("coach", "practice")
+    return render(
+        request,
+        "billing/offer_list.html",
+        {"offers": offers, "account": services.stripe_account_of(request.practice)},
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def offer_edit(request: HttpRequest, offer_pk: int | None = None) -> HttpResponse:
+    if request.membership.role == "assistant":
+        raise PermissionDenied("Offers belong to coaches and owners.")
+    offer = None
+    if offer_pk is not None:
+        offer = Offer.objects.filter(practice=request.practice, pk=offer_pk).first()
+        if offer is None:
+            raise Http404("No such offer.")
+    form = OfferForm(
+        request.POST or None,
+        instance=offer,
+        practice=request.practice,
+        initial=None if offer else {"coach": request.user.pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            services.offer_save(
+                practice=request.practice, actor=request.user, offer=offer, **fields
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Offer saved.")
+            return redirect("offer_list")
+    return render(request, "billing/offer_form.html", {"form": form, "offer": offer})
+
+
+@member_required
+def purchase_list(request: HttpRequest) -> HttpResponse:
+    purchases = list(
+        Purchase.objects.filter(practice=request.practice)
+        .select_related("offer", "client", "engagement")
+        .order_by("-paid_at")[:100]
+    )
+    for purchase in purchases:
+        purchase.credits_left = credit_balance(purchase.engagement) if purchase.engagement else 0
+    return render(request, "billing/purchase_list.html", {"purchases": purchases})
+
+
+# --- Public: buy an offer, come back from checkout -----------------------------------
+def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:
+    practice = get_object_or_404(Practice, slug=practice_slug)
+    with practice_scope(practice):
+        offer = (
+            Offer.objects.filter(practice=practice, public_id=offer_id, is_active=True)
+            .select_related("coach", "practice")
+            .first()
+        )
+    if offer is None:
+        raise Http404("This offer is not on sale.")
+    return practice, offer
+
+
+@require_http_methods(["GET", "POST"])
+def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
+    """A buy link: name and e-mail, then Stripe Checkout."""
+    practice, offer = _public_offer(practice_slug, offer_id)
+    form = BuyForm(request.POST or None)
+    status = 200
+    with practice_scope(practice):
+        if request.method == "POST" and form.is_valid():
+            zone = form.cleaned_data["tz"]
+            try:
+                with transaction.atomic():
+                    checkout = services.checkout_start(
+                        offer=offer,
+                        name=form.cleaned_data["name"],
+                        email=form.cleaned_data["email"],
+                        time_zone=zone if zone in zone_names() else "",
+                    )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+                status = 400
+            else:
+                return redirect(checkout.url)
+        elif request.method == "POST":
+            status = 400
+        return render(
+            request,
+            "billing/public/buy.html",
+            {
+                "practice": practice,
+                "offer": offer,
+                "form": form,
+                "payments_ready": practice.payments_connected,
+            },
+            status=status,
+        )
+
+
+def _public_checkout(checkout_id) -> Checkout:
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        checkout = (
+            Checkout.objects.select_related("practice", "offer", "booking__session")
+            .filter(public_id=checkout_id)
+            .first()
+        )
+    if checkout is None:
+        raise Http404("No such checkout.")
+    return checkout
+
+
+def checkout_done(request: HttpRequest, checkout_id) -> HttpResponse:
+    """Stripe's success_url. The webhook may still be on its way: say what we know."""
+    checkout = _public_checkout(checkout_id)
+    with practice_scope(checkout.practice):
+        purchase = Purchase.objects.filter(checkout=checkout).select_related("engagement").first()
+        return render(
+            request,
+            "billing/public/checkout_done.html",
+            {"checkout": checkout, "practice": checkout.practice, "purchase": purchase},
+        )
+
+
+def checkout_cancelled(request: HttpRequest, checkout_id) -> HttpResponse:
+    checkout = _public_checkout(checkout_id)
+    return render(
+        request,
+        "billing/public/checkout_cancelled.html",
+        {"checkout": checkout, "practice": checkout.practice},
+    )
+
+
+@member_required
+@require_POST
+def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
+    """Process a failed event again (after fixing what its error says)."""
+    _owner_only(request)
+    event = StripeEvent.objects.filter(practice=request.practice, pk=event_pk).first()
+    if event is None:
+        raise Http404("No such event.")
+    from .tasks import stripe_event_process
+
+    StripeEvent.objects.filter(pk=event.pk, status=EventStatus.DEAD).update(
+        status=EventStatus.FAILED
+    )
+    transaction.on_commit(lambda: stripe_event_process.delay(event.pk))
+    messages.success(request, f"{event.type} queued for processing again.")
+    return redirect("stripe_settings")

@@ -1,0 +1,172 @@
+"""Every call CoachHub makes to Stripe, through the real `stripe` library.
+
+One `StripeClient` per practice (each coach has their own account), pointed at
+`settings.STRIPE_API_BASE` — Stripe itself in production, the local stand-in in
+development and tests. Every POST carries an idempotency key derived from our own
+record, so a retried call can never create a second product, price or checkout.
+Failures become `IntegrationError`, which says whether retrying can help.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from integrations.errors import IntegrationError
+
+# Stripe's Checkout Sessions last at least 30 minutes and at most 24 hours.
+CHECKOUT_MIN_MINUTES = 30
+
+
+def _client(secret_key: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        max_network_retries=2,
+    )
+
+
+def _translate(error: stripe.StripeError) -> IntegrationError:
+    permanent = isinstance(
+        error,
+        (
+            stripe.AuthenticationError,
+            stripe.PermissionError,
+            stripe.InvalidRequestError,
+            stripe.CardError,
+            stripe.IdempotencyError,
+        ),
+    )
+    message = getattr(error, "user_message", None) or str(error) or error.__class__.__name__
+    return IntegrationError(message, permanent=permanent, provider="stripe")
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    account_id: str
+    name: str
+    livemode: bool
+
+
+def account_verify(secret_key: str) -> AccountInfo:
+    """One call that proves a secret key works: retrieve the account it belongs to."""
+    account = _call(_client(secret_key).v1.accounts.retrieve_current)
+    profile = account.get("business_profile") or {}
+    dashboard = (account.get("settings") or {}).get("dashboard") or {}
+    name = profile.get("name") or dashboard.get("display_name") or account.get("email") or ""
+    return AccountInfo(
+        account_id=account["id"], name=name, livemode=secret_key.startswith("sk_live_")
+    )
+
+
+def product_create(secret_key: str, *, name: str, description: str, idempotency_key: str) -> str:
+    params: dict[str, Any] = {"name": name}
+    if description:
+        params["description"] = description[:500]
+    product = _call(
+        _client(secret_key).v1.products.create,
+        params,
+        options={"idempotency_key": idempotency_key},
+    )
+    return product["id"]
+
+
+def price_create(
+    secret_key: str,
+    *,
+    product_id: str,
+    amount_minor: int,
+    currency: str,
+    monthly: bool,
+    idempotency_key: str,
+) -> str:
+    params: dict[str, Any] = {
+        "product": product_id,
+        "unit_amount": amount_minor,
+        "currency": currency.lower(),
+    }
+    if monthly:
+        params["recurring"] = {"interval": "month"}
+    price = _call(
+        _client(secret_key).v1.prices.create, params, options={"idempotency_key": idempotency_key}
+    )
+    return price["id"]
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    expires_at: dt.datetime
+
+
+def checkout_session_create(
+    secret_key: str,
+    *,
+    price_id: str,
+    quantity: int,
+    subscription: bool,
+    email: str,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+    expires_at: dt.datetime,
+    idempotency_key: str,
+) -> CheckoutSession:
+    """A hosted Checkout page; our metadata rides on the session and what it creates."""
+    params: dict[str, Any] = {
+        "mode": "subscription" if subscription else "payment",
+        "line_items": [{"price": price_id, "quantity": quantity}],
+        "customer_email": email,
+        "client_reference_id": metadata.get("coachhub_checkout", ""),
+        "metadata": metadata,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+    }
+    if subscription:
+        params["subscription_data"] = {"metadata": metadata}
+    else:
+        params["payment_intent_data"] = {"metadata": metadata}
+        params["customer_creation"] = "always"
+    session = _call(
+        _client(secret_key).v1.checkout.sessions.create,
+        params,
+        options={"idempotency_key": idempotency_key},
+    )
+    return CheckoutSession(
+        id=session["id"],
+        url=session["url"],
+        expires_at=dt.datetime.fromtimestamp(session["expires_at"], tz=dt.UTC),
+    )
+
+
+def subscription_retrieve(secret_key: str, subscription_id: str) -> dict[str, Any]:
+    """Re-read a subscription (its metadata) when an invoice arrives before anything else."""
+    subscription = _call(_client(secret_key).v1.subscriptions.retrieve, subscription_id)
+    return subscription.to_dict()
+
+
+def events_since(secret_key: str, since: dt.datetime) -> Iterator[dict[str, Any]]:
+    """Every event Stripe kept since `since` (Stripe keeps 30 days), oldest pages first."""
+    page = _call(
+        _client(secret_key).v1.events.list,
+        {"created": {"gte": int(since.timestamp())}, "limit": 100},
+    )
+    try:
+        for event in page.auto_paging_iter():
+            yield event.to_dict()
+    except stripe.StripeError as error:
+        raise _translate(error) from error
