@@ -284,9 +284,9 @@ def checkout_start(
                 "coachhub_checkout": str(checkout.public_id),
                 "coachhub_offer": str(offer.public_id),
             },
-            success_url=_absolute(reverse("billing:checkout_done", args=[checkout.public_id]))
+            success_url=_absolute(reverse("checkout_done", args=[checkout.public_id]))
             + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_absolute(reverse("billing:checkout_cancelled", args=[checkout.public_id])),
+            cancel_url=_absolute(reverse("checkout_cancelled", args=[checkout.public_id])),
             expires_at=expires_at,
             idempotency_key=f"checkout:{checkout.public_id}",
         )

@@ -213,7 +213,7 @@ def _billing_objects(practice, coach, client, marker: str) -> dict:
         type="invoice.created",
         payload={"id": "evt", "type": "invoice.created", "data": {"object": {}}},
         stripe_created=timezone.now(),
-        source="webhook",
+        source="reconcile",
     )
     return {"offer": offer, "checkout": checkout, "purchase": purchase, "stripe_event": event}
 

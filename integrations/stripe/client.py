@@ -62,7 +62,7 @@ class AccountInfo:
 
 def account_verify(secret_key: str) -> AccountInfo:
     """One call that proves a secret key works: retrieve the account it belongs to."""
-    account = _call(_client(secret_key).v1.accounts.retrieve_current)
+    account = _call(_client(secret_key).v1.accounts.retrieve_current).to_dict()
     profile = account.get("business_profile") or {}
     dashboard = (account.get("settings") or {}).get("dashboard") or {}
     name = profile.get("name") or dashboard.get("display_name") or account.get("email") or ""

@@ -99,6 +99,7 @@ class StandIn:
         self.deliver = deliver
         self.lock = threading.RLock()
         self.base_url = ""
+        self.requests = 0  # API calls answered (tests check that webhooks make none)
         self._clock = 0
         # Deliveries leave in order from one thread, never while the state is locked
         # (the app may call back into the stand-in while handling an event).
@@ -188,6 +189,7 @@ class StandIn:
 
     # --- API --------------------------------------------------------------------
     def api(self, method: str, path: str, key: str, params: dict, idem: str | None) -> dict:
+        self.requests += 1
         account = self.account(key)
         with self.lock:
             if method == "POST" and idem:

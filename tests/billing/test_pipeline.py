@@ -1,0 +1,330 @@
+"""The purchase pipeline end to end, as a buyer and the coach would see it: buy on a
+buy link or a paid booking link, pay on the (stand-in) hosted checkout, Stripe's events
+delivered signed → purchase, client, engagement, collection, credits, session, e-mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django_scopes import scopes_disabled
+
+from billing.ledger import credit_balance
+from billing.models import (
+    Checkout,
+    CheckoutStatus,
+    CreditEntry,
+    EventStatus,
+    Purchase,
+    PurchaseStatus,
+    StripeEvent,
+    SubscriptionState,
+)
+from engagements.models import Client, Collection, EngagementKind
+from sessions_app.models import Booking, BookingStatus, Consumes, Session, SessionStatus
+
+from ..sessions_app.test_booking import first_slots, open_all_week
+from .conftest import deliver, make_offer
+
+
+class Delivery:
+    """Hands the stand-in's new events to the webhook, as Stripe would, one by one."""
+
+    def __init__(self, standin, connected, client, capture):
+        self.standin, self.connected, self.client, self.capture = (
+            standin,
+            connected,
+            client,
+            capture,
+        )
+        self.sent = 0
+
+    @property
+    def events(self) -> list[dict]:
+        return self.standin.accounts[self.connected.secret_key].events
+
+    def new_events(self) -> list[dict]:
+        fresh = self.events[self.sent :]
+        self.sent = len(self.events)
+        return fresh
+
+    def send(self, events: list[dict]) -> None:
+        for event in events:
+            with self.capture(execute=True):
+                response = deliver(
+                    self.client, self.connected.practice, event, self.connected.webhook_secret
+                )
+            assert response.status_code == 200, response.content
+
+    def flush(self) -> None:
+        self.send(self.new_events())
+
+
+@pytest.fixture
+def stripe_side(standin, connected, client, django_capture_on_commit_callbacks):
+    return Delivery(standin, connected, client, django_capture_on_commit_callbacks)
+
+
+def buy(client, offer, email="ann@example.net", name="Ann Buyer") -> str:
+    """The buy link's form; returns the Checkout Session id Stripe's page is for."""
+    response = client.post(
+        f"/buy/{offer.practice.slug}/{offer.public_id}/",
+        {"name": name, "email": email, "tz": "Europe/Paris"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "/checkout/cs_test_" in response["Location"]
+    return response["Location"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.django_db
+def test_a_paid_package_becomes_client_engagement_collection_credits_and_session(
+    connected, standin, client, stripe_side
+):
+    offer = make_offer(
+        connected, kind="session_pack", name="Five sessions", price="450.00", sessions=5
+    )
+    session_id = buy(client, offer)
+    with scopes_disabled():
+        checkout = Checkout.objects.get(stripe_id=session_id)
+        assert checkout.status == CheckoutStatus.OPEN
+    standin.pay(session_id)
+    mail.outbox.clear()
+    stripe_side.flush()
+    with scopes_disabled():
+        purchase = Purchase.objects.get(checkout=checkout)
+        assert purchase.client.email == "ann@example.net"
+        assert purchase.amount_total == 45000 and purchase.status == PurchaseStatus.PAID
+        engagement = purchase.engagement
+        assert engagement.kind == EngagementKind.PER_SESSION
+        assert Collection.objects.filter(engagement=engagement).exists()
+        assert credit_balance(engagement) == 5
+        first = Session.objects.get(engagement=engagement)
+        assert first.status == SessionStatus.TO_SCHEDULE  # populated for the coach to schedule
+        steps = {s.key: s for s in engagement.steps.all()}
+        assert "not connected" in steps["slack_invite"].reason.lower()
+        checkout.refresh_from_db()
+        assert checkout.status == CheckoutStatus.COMPLETE
+    [confirmation] = [m for m in mail.outbox if m.to == ["ann@example.net"]]
+    assert "Five sessions" in confirmation.subject
+    # The success page says what happened.
+    page = client.get(f"/checkout/{checkout.public_id}/done/?session_id={session_id}")
+    assert "is confirmed" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_paid_booking_link_holds_the_slot_and_payment_books_it_with_one_credit(
+    connected, standin, client, stripe_side
+):
+    offer = make_offer(connected, kind="single_session", name="One session", price="120.00")
+    link = open_all_week(connected.practice, connected.coach, requires_payment=True)
+    with scopes_disabled():
+        link.offer = offer
+        link.save(update_fields=["offer"])
+        connected.practice.one_off_sessions_for_new_clients = True
+        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
+    chosen = first_slots(client, link)[2]
+    response = client.post(
+        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen}",
+        {"name": "Bo", "email": "bo@example.net", "tz": "Asia/Tokyo", "start": chosen},
+    )
+    assert response.status_code == 302 and "/checkout/cs_test_" in response["Location"]
+    session_id = response["Location"].rsplit("/", 1)[-1]
+    with scopes_disabled():
+        booking = Booking.objects.get(client__email="bo@example.net")
+        assert booking.status == BookingStatus.HELD
+        checkout = Checkout.objects.get(booking=booking)
+        # The hold lasts exactly as long as the checkout, at least Stripe's 30 minutes.
+        assert checkout.expires_at == booking.session.hold_expires_at
+        stripe_expiry = standin.accounts[connected.secret_key].objects[session_id]["expires_at"]
+        assert stripe_expiry == int(checkout.expires_at.timestamp())
+    assert chosen not in first_slots(client, link)  # held: nobody else is offered it
+    standin.pay(session_id)
+    mail.outbox.clear()
+    stripe_side.flush()
+    with scopes_disabled():
+        booking.refresh_from_db()
+        session = booking.session
+        session.refresh_from_db()
+        assert booking.status == BookingStatus.CONFIRMED
+        assert session.status == SessionStatus.SCHEDULED and session.consumes == Consumes.CREDIT
+        assert credit_balance(session.engagement) == 0  # granted one, used one
+        assert Purchase.objects.get(checkout=checkout).engagement == session.engagement
+    invites = [m for m in mail.outbox if m.to == ["bo@example.net"] and m.attachments]
+    assert invites, [m.subject for m in mail.outbox]
+
+
+@pytest.mark.django_db
+def test_an_expired_checkout_frees_the_held_slot(connected, standin, client, stripe_side):
+    offer = make_offer(connected, kind="single_session", name="One session")
+    link = open_all_week(connected.practice, connected.coach, requires_payment=True)
+    with scopes_disabled():
+        link.offer = offer
+        link.save(update_fields=["offer"])
+        connected.practice.one_off_sessions_for_new_clients = True
+        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
+    chosen = first_slots(client, link)[1]
+    response = client.post(
+        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen}",
+        {"name": "Cy", "email": "cy@example.net", "tz": "Asia/Tokyo", "start": chosen},
+    )
+    session_id = response["Location"].rsplit("/", 1)[-1]
+    assert chosen not in first_slots(client, link)
+    standin.checkout_expire(standin.accounts[connected.secret_key], session_id)
+    stripe_side.flush()
+    with scopes_disabled():
+        booking = Booking.objects.get(client__email="cy@example.net")
+        assert booking.status == BookingStatus.CANCELLED
+        assert booking.session.status == SessionStatus.RELEASED
+    assert chosen in first_slots(client, link)
+
+
+@pytest.mark.django_db
+def test_packages_only_for_new_clients_is_honoured(connected, client):
+    with scopes_disabled():
+        connected.practice.one_off_sessions_for_new_clients = False
+        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
+    single = make_offer(connected, kind="single_session", name="One session")
+    response = client.post(
+        f"/buy/{single.practice.slug}/{single.public_id}/",
+        {"name": "New", "email": "new@example.net"},
+    )
+    assert response.status_code == 400
+    assert "start with a package" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_monthly_package_renews_fails_and_ends(connected, standin, client, stripe_side):
+    offer = make_offer(
+        connected,
+        kind="monthly_package",
+        name="Monthly coaching",
+        price="300.00",
+        hours_per_month="2",
+        months=6,
+        session_minutes=60,
+    )
+    session_id = buy(client, offer, email="dee@example.net")
+    standin.pay(session_id)
+    stripe_side.flush()
+    account = standin.accounts[connected.secret_key]
+    subscription_id = account.objects[session_id]["subscription"]
+    with scopes_disabled():
+        purchase = Purchase.objects.get(stripe_subscription_id=subscription_id)
+        engagement = purchase.engagement
+        assert engagement.kind == EngagementKind.MONTHLY_PACKAGE
+        assert purchase.subscription_state == SubscriptionState.ACTIVE
+        assert credit_balance(engagement) == 2  # 2 hours of 60-minute sessions
+    standin.renew(subscription_id)
+    stripe_side.flush()
+    with scopes_disabled():
+        assert credit_balance(engagement) == 4
+    standin.renew(subscription_id, fail=True)
+    stripe_side.flush()
+    with scopes_disabled():
+        purchase.refresh_from_db()
+        assert purchase.subscription_state == SubscriptionState.PAST_DUE
+    # The dashboard's purchases page shows it.
+    from tests.conftest import login
+
+    page = login(connected.owner, connected.practice).get("/billing/purchases/")
+    assert "past due" in page.content.decode()
+    with scopes_disabled():
+        future = Session.objects.create(
+            practice=connected.practice,
+            engagement=engagement,
+            coach=engagement.coach,
+            client=engagement.client,
+            title="Next",
+            status=SessionStatus.SCHEDULED,
+            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=40),
+            ends_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=40, hours=1),
+        )
+    standin.subscription_cancel(account, subscription_id)
+    stripe_side.flush()
+    with scopes_disabled():
+        purchase.refresh_from_db()
+        future.refresh_from_db()
+        assert purchase.subscription_state == SubscriptionState.ENDED
+        assert future.status == SessionStatus.CANCELLED
+        assert credit_balance(engagement) == 0  # unused credits expired with the package
+
+
+@pytest.mark.django_db
+def test_a_partial_refund_after_use_revokes_only_unused_credits(
+    connected, standin, client, stripe_side
+):
+    offer = make_offer(connected, kind="session_pack", name="Four", price="400.00", sessions=4)
+    session_id = buy(client, offer, email="eve@example.net")
+    standin.pay(session_id)
+    stripe_side.flush()
+    account = standin.accounts[connected.secret_key]
+    with scopes_disabled():
+        purchase = Purchase.objects.get(stripe_checkout_id=session_id)
+        engagement = purchase.engagement
+        # Three of the four sessions used.
+        first = Session.objects.get(engagement=engagement)
+        from billing.ledger import credit_consume_for_session
+
+        credit_consume_for_session(first)
+        for number in range(2):
+            extra = Session.objects.create(
+                practice=engagement.practice,
+                engagement=engagement,
+                coach=engagement.coach,
+                client=engagement.client,
+                title=f"Used {number}",
+                status=SessionStatus.COMPLETED,
+            )
+            credit_consume_for_session(extra)
+        assert credit_balance(engagement) == 1
+    [charge] = standin.charges(account)
+    standin.refund(account, charge["id"], 20000)  # half the money back
+    stripe_side.flush()
+    with scopes_disabled():
+        purchase.refresh_from_db()
+        assert purchase.status == PurchaseStatus.PARTIALLY_REFUNDED
+        assert credit_balance(engagement) == 0  # only the one unused credit is revoked
+        revoked = CreditEntry.objects.filter(engagement=engagement, kind="revoke")
+        assert [e.amount for e in revoked] == [-1]
+    standin.refund(account, charge["id"], None)  # the rest
+    stripe_side.flush()
+    with scopes_disabled():
+        purchase.refresh_from_db()
+        assert purchase.status == PurchaseStatus.REFUNDED and purchase.amount_refunded == 40000
+        assert credit_balance(engagement) == 0  # never negative
+    standin.dispute(charge["id"])
+    stripe_side.flush()
+    with scopes_disabled():
+        purchase.refresh_from_db()
+        assert purchase.disputed and purchase.dispute_reason == "fraudulent"
+
+
+@pytest.mark.django_db
+def test_a_refund_before_its_purchase_is_known_waits_and_is_retried(
+    connected, standin, client, stripe_side
+):
+    offer = make_offer(connected, kind="session_pack", name="Two", price="200.00", sessions=2)
+    session_id = buy(client, offer, email="fay@example.net")
+    standin.pay(session_id)
+    paid = stripe_side.new_events()
+    account = standin.accounts[connected.secret_key]
+    [charge] = standin.charges(account)
+    standin.refund(account, charge["id"], None)
+    refund = stripe_side.new_events()
+    stripe_side.send(refund)  # arrives first: no purchase to refund yet
+    with scopes_disabled():
+        event = StripeEvent.objects.get(type="charge.refunded")
+        assert event.status == EventStatus.FAILED and "waiting for its checkout" in event.last_error
+    stripe_side.send(paid)
+    # What a worker's retry (or the admin's "process again") does:
+    from billing.tasks import stripe_event_process
+
+    stripe_event_process.delay(event.pk)
+    with scopes_disabled():
+        event.refresh_from_db()
+        assert event.status == EventStatus.PROCESSED
+        purchase = Purchase.objects.get(stripe_checkout_id=session_id)
+        assert purchase.status == PurchaseStatus.REFUNDED
+        assert credit_balance(purchase.engagement) == 0
+        assert Client.objects.filter(email="fay@example.net").count() == 1
