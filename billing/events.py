@@ -214,12 +214,18 @@ def on_invoice(event: StripeEvent) -> None:
     if not purchase.amount_total and obj.get("amount_paid"):
         purchase.amount_total = int(obj["amount_paid"])
         purchase.save(update_fields=["amount_total"])
+    created = int(event.payload.get("created") or 0)
     if event.type == "invoice.paid":
         services.invoice_paid_apply(
-            purchase=purchase, invoice_id=obj["id"], amount_paid=int(obj.get("amount_paid") or 0)
+            purchase=purchase,
+            invoice_id=obj["id"],
+            amount_paid=int(obj.get("amount_paid") or 0),
+            event_created=created,
         )
     else:
-        services.invoice_failed_apply(purchase=purchase, invoice_id=obj["id"])
+        services.invoice_failed_apply(
+            purchase=purchase, invoice_id=obj["id"], event_created=created
+        )
 
 
 def _purchase_for_charge(event: StripeEvent, obj: dict[str, Any]) -> Purchase:

@@ -269,7 +269,12 @@ class Purchase(PracticeScoped):
     amount_total = models.PositiveIntegerField(default=0, help_text="Minor units (cents).")
     currency = models.CharField(max_length=3)
     amount_refunded = models.PositiveIntegerField(
-        default=0, help_text="Cumulative, as Stripe reports it on the charge."
+        default=0, help_text="Refunded so far, over all of the purchase's charges."
+    )
+    refunds_by_charge = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Each charge's cumulative amount_refunded, as Stripe last reported it.",
     )
     status = models.CharField(
         max_length=20, choices=PurchaseStatus.choices, default=PurchaseStatus.PAID

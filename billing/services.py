@@ -506,6 +506,7 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
         purchase=purchase,
         note=f"{offer.name}",
     )
+    refund_revocation_settle(purchase=purchase)
     booking = purchase.checkout.booking if purchase.checkout_id else None
     if booking is None:
         return
@@ -580,24 +581,39 @@ def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
 
 # --- Subscriptions, invoices, refunds, disputes ------------------------------------
 def subscription_state_apply(
-    *, purchase: Purchase, status: str, cancel_at_period_end: bool, event_created: int
+    *, purchase: Purchase, status: str, cancel_at_period_end: bool | None, event_created: int
 ) -> None:
-    """Apply a subscription's state unless a newer event already did (order guard)."""
+    """Apply what a subscription or invoice event says about the package's state,
+    unless a newer event already did (`subscription_watermark`): the state follows
+    the latest event, whatever order they are processed in. Ended is final.
+
+    `cancel_at_period_end` None (an invoice) keeps what the subscription said.
+    """
     if purchase.subscription_state == SubscriptionState.ENDED:
-        return  # ended is final, whatever older event arrives late
+        return
     if event_created < purchase.subscription_watermark:
         return
     purchase.subscription_watermark = event_created
+    cancelling = (
+        purchase.subscription_state == SubscriptionState.CANCELLING
+        if cancel_at_period_end is None
+        else cancel_at_period_end
+    )
     if status in ("canceled", "incomplete_expired"):
         state = SubscriptionState.ENDED
     elif status in ("past_due", "unpaid"):
         state = SubscriptionState.PAST_DUE
-    elif cancel_at_period_end:
+    elif cancelling:
         state = SubscriptionState.CANCELLING
     else:
         state = SubscriptionState.ACTIVE
+    changed = state != purchase.subscription_state
     purchase.subscription_state = state
     purchase.save(update_fields=["subscription_state", "subscription_watermark"])
+    if changed and state == SubscriptionState.PAST_DUE:
+        audit_record(
+            practice=purchase.practice, actor=None, action="subscription.past_due", obj=purchase
+        )
     if state == SubscriptionState.ENDED:
         subscription_end(purchase=purchase)
 
@@ -633,7 +649,9 @@ def subscription_end(*, purchase: Purchase, now: dt.datetime | None = None) -> N
     audit_record(practice=purchase.practice, actor=None, action="subscription.end", obj=purchase)
 
 
-def invoice_paid_apply(*, purchase: Purchase, invoice_id: str, amount_paid: int) -> None:
+def invoice_paid_apply(
+    *, purchase: Purchase, invoice_id: str, amount_paid: int, event_created: int
+) -> None:
     """A month paid: its sessions are granted (once per invoice) and the package is current."""
     from .models import Payment
 
@@ -644,7 +662,9 @@ def invoice_paid_apply(*, purchase: Purchase, invoice_id: str, amount_paid: int)
             "purchase": purchase,
             "amount": amount_paid,
             "currency": purchase.currency,
-            "paid_at": timezone.now(),
+            "paid_at": dt.datetime.fromtimestamp(event_created, tz=dt.UTC)
+            if event_created
+            else timezone.now(),
         },
     )
     if purchase.engagement is not None:
@@ -656,67 +676,101 @@ def invoice_paid_apply(*, purchase: Purchase, invoice_id: str, amount_paid: int)
             purchase=purchase,
             note="Monthly allowance",
         )
-    if purchase.subscription_state == SubscriptionState.PAST_DUE:
-        purchase.subscription_state = SubscriptionState.ACTIVE
-        purchase.save(update_fields=["subscription_state"])
+        refund_revocation_settle(purchase=purchase)
+    subscription_state_apply(
+        purchase=purchase, status="active", cancel_at_period_end=None, event_created=event_created
+    )
 
 
-def invoice_failed_apply(*, purchase: Purchase, invoice_id: str) -> None:
-    if purchase.subscription_state in (SubscriptionState.ENDED,):
-        return
-    purchase.subscription_state = SubscriptionState.PAST_DUE
-    purchase.save(update_fields=["subscription_state"])
-    audit_record(
-        practice=purchase.practice,
-        actor=None,
-        action="subscription.payment_failed",
-        obj=purchase,
-        invoice=invoice_id,
+def invoice_failed_apply(*, purchase: Purchase, invoice_id: str, event_created: int) -> None:
+    """The month's payment failed: the package is past due (dunning) until one succeeds."""
+    subscription_state_apply(
+        purchase=purchase, status="past_due", cancel_at_period_end=None, event_created=event_created
     )
 
 
 def refund_apply(*, purchase: Purchase, amount_refunded: int, charge_id: str) -> int:
-    """Revoke the unused credits a refund pays back; returns how many were revoked.
+    """Record money paid back; returns the credits revoked because of it.
 
-    Stripe reports the charge's cumulative `amount_refunded`; only an increase over
-    what we recorded is new money back (a late, older event changes nothing). A
-    refund revokes credits in proportion to the amount, never more than are unused.
+    Stripe reports a charge's cumulative `amount_refunded`; only an increase over
+    what we recorded for that charge is new (a late, older event changes nothing).
     """
-    if amount_refunded <= purchase.amount_refunded:
+    refunds = dict(purchase.refunds_by_charge)
+    if amount_refunded <= refunds.get(charge_id, 0):
         return 0
-    newly_refunded = amount_refunded - purchase.amount_refunded
-    purchase.amount_refunded = amount_refunded
-    total = purchase.amount_total or amount_refunded
+    refunds[charge_id] = amount_refunded
+    purchase.refunds_by_charge = refunds
+    purchase.amount_refunded = sum(refunds.values())
+    paid = _amount_paid(purchase)
     purchase.status = (
-        PurchaseStatus.REFUNDED if amount_refunded >= total else PurchaseStatus.PARTIALLY_REFUNDED
+        PurchaseStatus.REFUNDED
+        if paid and purchase.amount_refunded >= paid
+        else PurchaseStatus.PARTIALLY_REFUNDED
     )
-    purchase.save(update_fields=["amount_refunded", "status"])
-    engagement = purchase.engagement
-    if engagement is None:
-        return 0
-    granted = credits_granted(purchase)
-    if purchase.status == PurchaseStatus.REFUNDED:
-        wanted = granted
-    else:
-        wanted = -(-granted * newly_refunded // total)  # rounded up
-    revoke = min(wanted, max(credit_balance(engagement), 0))
-    credit_entry_add(
-        engagement=engagement,
-        kind=CreditKind.REVOKE,
-        amount=-revoke,
-        effect_key=f"revoke:charge:{charge_id}:{amount_refunded}",
-        purchase=purchase,
-        note=f"Refund of {Decimal(newly_refunded) / 100:.2f} {purchase.currency}",
-    )
+    purchase.save(update_fields=["refunds_by_charge", "amount_refunded", "status"])
+    revoked = refund_revocation_settle(purchase=purchase)
     audit_record(
         practice=purchase.practice,
         actor=None,
         action="purchase.refund",
         obj=purchase,
-        amount_refunded=amount_refunded,
-        credits_revoked=revoke,
+        amount_refunded=purchase.amount_refunded,
+        credits_revoked=revoked,
     )
-    return revoke
+    return revoked
+
+
+def _amount_paid(purchase: Purchase) -> int:
+    from django.db.models import Sum
+
+    from .models import Payment
+
+    total = Payment.objects.filter(practice_id=purchase.practice_id, purchase=purchase).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total or purchase.amount_total
+
+
+def refund_revocation_settle(*, purchase: Purchase) -> int:
+    """Bring the credits revoked for refunds to what the totals call for.
+
+    The target is a function of totals only — credits granted × share of the money
+    refunded (rounded up), never more than were unused — so whichever order the
+    refund and the grants are processed in, the ledger ends at the same balance.
+    """
+    engagement = purchase.engagement
+    if engagement is None or not purchase.amount_refunded:
+        return 0
+    from django.db.models import Sum
+
+    from .models import CreditEntry
+
+    granted = credits_granted(purchase)
+    paid = _amount_paid(purchase)
+    if purchase.status == PurchaseStatus.REFUNDED or not paid:
+        proportional = granted
+    else:
+        proportional = -(-granted * purchase.amount_refunded // paid)
+    revoked_so_far = -(
+        CreditEntry.objects.filter(
+            practice_id=purchase.practice_id, purchase=purchase, kind=CreditKind.REVOKE
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    unused = max(credit_balance(engagement) + revoked_so_far, 0)
+    target = min(proportional, unused)
+    step = target - revoked_so_far
+    if step == 0:
+        return 0
+    credit_entry_add(
+        engagement=engagement,
+        kind=CreditKind.REVOKE,
+        amount=-step,
+        effect_key=f"revoke:purchase:{purchase.pk}:{purchase.amount_refunded}:{granted}:{target}",
+        purchase=purchase,
+        note=f"Refunded {Decimal(purchase.amount_refunded) / 100:.2f} {purchase.currency}",
+    )
+    return step
 
 
 def dispute_apply(*, purchase: Purchase, reason: str) -> None:

@@ -3,7 +3,6 @@ secret by Stripe's library; anything else is a 400 with nothing stored."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
