@@ -127,9 +127,20 @@ def test_redis_url_switches_celery_to_real_workers():
 def test_visibility_timeout_outlasts_every_task_limit():
     from django.conf import settings
 
+    from billing.tasks import MAX_EVENT_RETRIES, retry_countdown
+
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert timeout > settings.CELERY_TASK_TIME_LIMIT
     assert timeout > settings.CELERY_TASK_SOFT_TIME_LIMIT
+    # A retried task waits in Redis for its countdown: redelivery must not come first.
+    longest_countdown = max(retry_countdown(n) for n in range(MAX_EVENT_RETRIES + 1))
+    assert timeout > longest_countdown + settings.CELERY_TASK_TIME_LIMIT
+    # Tasks retried with Celery's own backoff wait at most `retry_backoff_max` (600 s
+    # unless a task sets it).
+    from sessions_app.tasks import session_notify
+
+    backoff_max = getattr(session_notify, "retry_backoff_max", 600)
+    assert timeout > backoff_max + settings.CELERY_TASK_TIME_LIMIT
 
 
 def test_production_health_probe_over_http_is_not_redirected():
