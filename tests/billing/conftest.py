@@ -41,14 +41,16 @@ class Connected:
     webhook_secret: str
 
 
-def connect(practice, owner, standin: StandIn, *, suffix: str = "home") -> Connected:
+def connect(
+    practice, owner, standin: StandIn, *, suffix: str = "home", site: str = "http://testserver"
+) -> Connected:
     """Connect a practice as an owner would: keys checked against the stand-in, and a
     webhook endpoint added at "Stripe" whose signing secret is pasted back."""
     secret_key = f"sk_test_{suffix}0123456789abcdef"
     endpoint = stripe.StripeClient(
         secret_key, base_addresses={"api": standin.base_url}
     ).v1.webhook_endpoints.create(
-        {"url": f"http://testserver/webhooks/stripe/{practice.public_id}/", "enabled_events": ["*"]}
+        {"url": f"{site}/webhooks/stripe/{practice.public_id}/", "enabled_events": ["*"]}
     )
     with scopes_disabled():
         account = services.stripe_account_connect(
