@@ -51,6 +51,7 @@ def celery_on_redis():
     before = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.broker_url = redis_url
+    _forget_connections(app)
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -88,6 +89,15 @@ def celery_on_redis():
     except subprocess.TimeoutExpired:
         os.killpg(worker.pid, signal.SIGKILL)
     app.conf.task_always_eager, app.conf.broker_url = before
+    _forget_connections(app)
+
+
+def _forget_connections(app) -> None:
+    """Earlier tests may have opened the in-memory broker; publish on the new URL."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
 
 
 def _wait_for(condition, timeout: float = 60.0):
