@@ -94,9 +94,10 @@ def celery_on_redis():
 
 def _forget_connections(app) -> None:
     """Earlier tests may have opened the in-memory broker; publish on the new URL."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    import kombu.pools
+
+    kombu.pools.reset()  # drops kombu's registry of pools, so none is reused closed
+    app._pool = None
     app.amqp._producer_pool = None
 
 

@@ -73,7 +73,7 @@ def test_bad_deliveries_are_400_and_store_nothing(case, world, connected, standi
     elif case == "stale":
         kwargs["timestamp"] = int(time.time()) - 301
     elif case == "future":
-        kwargs["timestamp"] = int(time.time()) + 301
+        kwargs["timestamp"] = int(time.time()) + 400
     elif case == "wrong_practice_secret":
         secret = connect(
             world.other.practice, world.other.owner, standin, suffix="other"
