@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run test lint format worker beat demo migrate benchmark clean
+.PHONY: install run test lint format worker beat demo migrate benchmark stripe-standin clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A coachhub beat --loglevel=info
+
+## The local Stripe stand-in (API + hosted checkout + dashboard) on 127.0.0.1:12111.
+stripe-standin: install
+	$(MANAGE) stripe_standin
 
 ## Slots benchmark (gunicorn + wrk on loopback); see README "Benchmarks".
 benchmark: install

@@ -102,7 +102,30 @@ def _picker_context(request, link, *, zone, now, ignore=None) -> dict:
         "previous_from": (first_day - dt.timedelta(days=PAGE_DAYS)) if first_day > today else None,
         "next_from": first_day + dt.timedelta(days=PAGE_DAYS),
         "coach_zone": link.coach.time_zone,
+        **_offers_context(link),
     }
+
+
+def _offers_context(link: BookingLink) -> dict:
+    """Packages the visitor can buy instead of (or before) one paid session."""
+    from billing.models import Offer, OfferKind
+
+    if not link.requires_payment or not link.practice.payments_connected:
+        return {"packages": [], "packages_only": False}
+    packages = list(
+        Offer.objects.filter(
+            practice=link.practice,
+            coach_id=link.coach_id,
+            is_active=True,
+            kind__in=[OfferKind.SESSION_PACK, OfferKind.MONTHLY_PACKAGE],
+        )
+    )
+    packages_only = bool(
+        not link.practice.one_off_sessions_for_new_clients
+        and link.offer_id
+        and link.offer.kind == OfferKind.SINGLE_SESSION
+    )
+    return {"packages": packages, "packages_only": packages_only}
 
 
 @require_GET

@@ -295,7 +295,59 @@ class Command(BaseCommand):
                     engagement=workshop,
                     step_minutes=90,
                 )
+        self._offers(practice, owner=owner, coach=coach)
         return list(BookingLink.objects.filter(practice=practice, is_active=True))
+
+    def _offers(self, practice: Practice, *, owner: User, coach: User) -> None:
+        """What the demo practice sells; the paid link sells the single session."""
+        from billing.models import Offer
+        from billing.services import offer_save
+
+        if Offer.objects.filter(practice=practice).exists():
+            return
+        self.stdout.write("Offers")
+        single = offer_save(
+            practice=practice,
+            actor=owner,
+            kind="single_session",
+            name="Single coaching session",
+            price="120.00",
+            session_minutes=55,
+        )
+        offer_save(
+            practice=practice,
+            actor=owner,
+            kind="session_pack",
+            name="Five-session package",
+            price="550.00",
+            sessions=5,
+            session_minutes=55,
+        )
+        offer_save(
+            practice=practice,
+            actor=owner,
+            kind="monthly_package",
+            name="Monthly coaching (3 months)",
+            price="280.00",
+            hours_per_month="2",
+            months=3,
+            session_minutes=60,
+        )
+        offer_save(
+            practice=practice,
+            actor=coach,
+            kind="team_workshop",
+            name="Team feedback workshop",
+            description="Giving and receiving feedback that lands.",
+            price="1800.00",
+            capacity=12,
+            session_minutes=120,
+        )
+        link = BookingLink.objects.filter(practice=practice, slug="coaching-session").first()
+        if link is not None and link.offer_id is None:
+            session_services.booking_link_save(
+                practice=practice, actor=owner, link=link, offer=single
+            )
 
 
 def _at(now: dt.datetime, *, days: int, hour: int) -> dt.datetime:
