@@ -9,6 +9,8 @@ them out and every `*_get_for_member` turns a miss into a 404.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -268,3 +270,101 @@ def attach_allowances(sessions: list[Session], seat: SeatAssignment | None) -> N
     for session in sessions:
         if session.seat_id == seat.pk and session.starts_at is not None:
             session.allowance = by_month.get(local_month_of(session.starts_at, zone))
+
+
+# --- Monthly statements per contract -------------------------------------------------
+@dataclass(frozen=True)
+class StatementLine:
+    seat: SeatAssignment
+    first_month: bool
+    sessions: int
+    allowed: int
+    outcome: str
+    amount: Decimal
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    contract: Contract
+    year: int
+    month: int
+    lines: list[StatementLine]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0"))
+
+    @property
+    def label(self) -> str:
+        return dt.date(self.year, self.month, 1).strftime("%B %Y")
+
+
+def contract_statement(contract: Contract, *, year: int, month: int) -> Statement:
+    """What the company owes for one calendar month (practice time zone), seat by seat.
+
+    A seat's first month (the month its coach was chosen) follows the first-month rule;
+    any later month the contract covers is a full seat-month. Two queries.
+    """
+    from .seat_billing import FirstMonthOutcome, first_month_charge
+
+    zone = contract.practice.zone
+    start, end = month_bounds(year, month, zone)
+    first_day, last_day = (
+        start.astimezone(zone).date(),
+        (end - dt.timedelta(seconds=1)).astimezone(zone).date(),
+    )
+    seats = list(
+        contract.assignments.filter(coach_chosen_at__lt=end)
+        .exclude(ended_on__lt=first_day)
+        .select_related("client")
+        .order_by("client__name")
+    )
+    used = dict(
+        Session.objects.filter(
+            practice_id=contract.practice_id,
+            seat__in=seats,
+            status__in=STATUSES_THAT_USE_ALLOWANCE,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .values("seat")
+        .annotate(n=Count("pk"))
+        .values_list("seat", "n")
+    )
+    covers_month = contract.starts_on <= last_day and contract.ends_on >= first_day
+    lines = []
+    for seat in seats:
+        sessions = used.get(seat.pk, 0)
+        chosen_day = seat.coach_chosen_at.astimezone(zone).date()
+        if local_month_of(seat.coach_chosen_at, zone) == (year, month):
+            charge = first_month_charge(
+                chosen_at=seat.coach_chosen_at,
+                zone=zone,
+                sessions_in_first_month=sessions,
+                under_contract=contract.starts_on <= chosen_day <= contract.ends_on,
+                price_per_seat_month=contract.price_per_seat_month,
+            )
+            outcome, amount, why, first = charge.outcome, charge.amount, charge.explanation, True
+        elif covers_month:
+            outcome, amount, first = (
+                FirstMonthOutcome.FULL_PRICE,
+                contract.price_per_seat_month,
+                False,
+            )
+            why = "A month of the contract: one seat-month."
+        else:
+            outcome, amount, first = FirstMonthOutcome.NOT_BILLABLE, Decimal("0"), False
+            why = "The contract does not cover this month."
+        lines.append(
+            StatementLine(
+                seat=seat,
+                first_month=first,
+                sessions=sessions,
+                allowed=contract.sessions_per_seat_per_month,
+                outcome=FirstMonthOutcome(outcome).label,
+                amount=amount,
+                explanation=why,
+            )
+        )
+    return Statement(contract=contract, year=year, month=month, lines=lines)

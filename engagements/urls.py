@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("contracts/new/", views.contract_create, name="contract_create"),
     path("contracts/<int:contract_pk>/", views.contract_detail, name="contract_detail"),
+    path(
+        "contracts/<int:contract_pk>/statement/",
+        views.contract_statement,
+        name="contract_statement",
+    ),
     path("engagements/", views.engagement_list, name="engagement_list"),
     path("engagements/new/", views.engagement_new, name="engagement_new"),
     path(

@@ -6,6 +6,8 @@ the selectors' `*_write` variants and in the services.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -657,3 +659,81 @@ def engagement_schedule(request: HttpRequest, engagement_pk: int) -> HttpRespons
     else:
         messages.error(request, "Choose a cadence, a day and a time.")
     return redirect(engagement)
+
+
+@member_required
+def contract_statement(request: HttpRequest, contract_pk: int) -> HttpResponse:
+    """The monthly statement (`?month=YYYY-MM`, default this month); `?format=csv` to export."""
+    import csv
+
+    contract = selectors.contract_get_for_member(request.membership, contract_pk)
+    zone = request.practice.zone
+    today = timezone.now().astimezone(zone).date()
+    try:
+        year, month = (int(part) for part in request.GET.get("month", "").split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        year, month = today.year, today.month
+    statement = selectors.contract_statement(contract, year=year, month=month)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        name = f"statement-{contract.organization.name}-{year}-{month:02d}.csv".replace(" ", "-")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "client",
+                "email",
+                "coach chosen",
+                "first month",
+                "sessions",
+                "allowed",
+                "outcome",
+                "amount",
+                "currency",
+                "why",
+            ]
+        )
+        for line in statement.lines:
+            writer.writerow(
+                [
+                    line.seat.client.name,
+                    line.seat.client.email,
+                    line.seat.coach_chosen_at.astimezone(zone).date().isoformat(),
+                    "yes" if line.first_month else "no",
+                    line.sessions,
+                    line.allowed,
+                    line.outcome,
+                    f"{line.amount:.2f}",
+                    request.practice.currency,
+                    line.explanation,
+                ]
+            )
+        writer.writerow(
+            [
+                "total",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"{statement.total:.2f}",
+                request.practice.currency,
+                "",
+            ]
+        )
+        return response
+    previous = dt.date(year, month, 1) - dt.timedelta(days=1)
+    following = dt.date(year, month, 28) + dt.timedelta(days=5)
+    return render(
+        request,
+        "engagements/contract_statement.html",
+        {
+            "contract": contract,
+            "statement": statement,
+            "previous": f"{previous.year}-{previous.month:02d}",
+            "following": f"{following.year}-{following.month:02d}",
+            "this_month": f"{year}-{month:02d}",
+        },
+    )
