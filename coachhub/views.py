@@ -33,6 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from billing.selectors import purchases_needing_attention
     from engagements.selectors import engagement_list, seat_usage_this_month
     from sessions_app.selectors import upcoming_sessions
 
@@ -46,6 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming_sessions(membership, now=now, limit=10),
             "setup_in_progress": list(setup_in_progress[:10]),
             "seat_usage": seat_usage_this_month(membership, at=now),
+            "payment_problems": list(purchases_needing_attention(membership)[:10]),
             "now": now,
         },
     )

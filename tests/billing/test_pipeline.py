@@ -227,8 +227,10 @@ def test_a_monthly_package_renews_fails_and_ends(connected, standin, client, str
     # The dashboard's purchases page shows it.
     from tests.conftest import login
 
-    page = login(connected.owner, connected.practice).get("/billing/purchases/")
-    assert "past due" in page.content.decode()
+    owner_browser = login(connected.owner, connected.practice)
+    assert "past due" in owner_browser.get("/billing/purchases/").content.decode()
+    dashboard = owner_browser.get("/dashboard/").content.decode()
+    assert "Payments needing attention" in dashboard and "payment failed" in dashboard
     with scopes_disabled():
         future = Session.objects.create(
             practice=connected.practice,
