@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from coachhub.timezones import validate_time_zone
 from engagements.models import Client, Engagement, EngagementStatus
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
+from sessions_app.notifications import absolute
 
 from .ledger import credit_balance, credit_consume_for_session, credit_entry_add, credits_granted
 from .models import (
@@ -189,16 +191,6 @@ def offer_stripe_sync(*, offer: Offer, account: StripeAccount) -> Offer:
     return offer
 
 
-def offers_for_visitor(practice: Practice, *, email: str | None = None) -> list[Offer]:
-    """What the booking page may sell: packages only to new clients when the policy says so."""
-    offers = list(Offer.objects.filter(practice=practice, is_active=True).select_related("coach"))
-    if practice.one_off_sessions_for_new_clients:
-        return offers
-    if email and is_returning_client(practice, email):
-        return offers
-    return [offer for offer in offers if offer.kind != OfferKind.SINGLE_SESSION]
-
-
 def is_returning_client(practice: Practice, email: str) -> bool:
     return Purchase.objects.filter(practice=practice, client__email=email.strip().lower()).exists()
 
@@ -230,10 +222,6 @@ PAYMENTS_NOT_READY = (
     "This practice has not finished connecting Stripe, so it cannot take payments online "
     "yet. Please contact the coach."
 )
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def checkout_start(
@@ -284,9 +272,9 @@ def checkout_start(
                 "coachhub_checkout": str(checkout.public_id),
                 "coachhub_offer": str(offer.public_id),
             },
-            success_url=_absolute(reverse("checkout_done", args=[checkout.public_id]))
+            success_url=absolute(reverse("checkout_done", args=[checkout.public_id]))
             + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_absolute(reverse("checkout_cancelled", args=[checkout.public_id])),
+            cancel_url=absolute(reverse("checkout_cancelled", args=[checkout.public_id])),
             expires_at=expires_at,
             idempotency_key=f"checkout:{checkout.public_id}",
         )
@@ -566,7 +554,7 @@ def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
                 "and time with you; your sessions then appear in your calendar."
             )
         elif link is not None:
-            url = _absolute(link.get_absolute_url())
+            url = absolute(link.get_absolute_url())
             lines.append(f"Choose the time of your first session here: {url}")
         else:
             lines.append("Your coach will be in touch to schedule your first session.")
@@ -721,8 +709,6 @@ def refund_apply(*, purchase: Purchase, amount_refunded: int, charge_id: str) ->
 
 
 def _amount_paid(purchase: Purchase) -> int:
-    from django.db.models import Sum
-
     from .models import Payment
 
     total = Payment.objects.filter(practice_id=purchase.practice_id, purchase=purchase).aggregate(
@@ -741,8 +727,6 @@ def refund_revocation_settle(*, purchase: Purchase) -> int:
     engagement = purchase.engagement
     if engagement is None or not purchase.amount_refunded:
         return 0
-    from django.db.models import Sum
-
     from .models import CreditEntry
 
     granted = credits_granted(purchase)
@@ -803,8 +787,3 @@ def checkout_expired_apply(*, practice: Practice, checkout_public_id: str) -> No
     checkout.save(update_fields=["status"])
     if checkout.booking is not None:
         booking_hold_release(booking=checkout.booking)
-
-
-def engagement_payment_state(engagement: Engagement) -> str:
-    purchase = getattr(engagement, "purchase", None)
-    return purchase.subscription_state if purchase else ""

@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 from django_scopes import scopes_disabled
 
-from coachhub.tenancy import practice_scope
+from coachhub.tenancy import practice_id_of, practice_scope
 
 from .models import Purchase, StripeAccount, StripeEvent
 
@@ -31,10 +31,7 @@ def retry_countdown(retries: int) -> int:
 def stripe_event_process(self, event_id: int) -> str:
     from . import events
 
-    with scopes_disabled():
-        practice_id = (
-            StripeEvent.objects.filter(pk=event_id).values_list("practice_id", flat=True).first()
-        )
+    practice_id = practice_id_of(StripeEvent, event_id)
     if practice_id is None:
         return "gone"
     try:
@@ -89,10 +86,7 @@ def stripe_reconcile_practice(self, practice_id: int) -> tuple[int, int]:
 def purchase_confirmation_send(self, purchase_id: int) -> int:
     from .services import purchase_confirmation_message
 
-    with scopes_disabled():
-        practice_id = (
-            Purchase.objects.filter(pk=purchase_id).values_list("practice_id", flat=True).first()
-        )
+    practice_id = practice_id_of(Purchase, purchase_id)
     if practice_id is None:
         return 0
     with practice_scope(practice_id):

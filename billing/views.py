@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -13,8 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from coachhub.forms import apply_validation_error
 from coachhub.models import Practice
-from coachhub.tenancy import member_required, practice_scope
+from coachhub.tenancy import member_required, owner_required, practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
+from sessions_app.notifications import absolute
 
 from . import services
 from .forms import BuyForm, OfferForm, StripeConnectForm
@@ -22,20 +22,13 @@ from .ledger import credit_balance
 from .models import Checkout, EventStatus, Offer, Purchase, StripeEvent
 
 
-def _owner_only(request: HttpRequest) -> None:
-    if not request.membership.is_owner:
-        raise PermissionDenied("Only an owner manages the Stripe connection.")
-
-
 def webhook_url(practice: Practice) -> str:
-    path = reverse("stripe_webhook", kwargs={"practice_public_id": practice.public_id})
-    return f"{settings.SITE_URL}{path}"
+    return absolute(reverse("stripe_webhook", kwargs={"practice_public_id": practice.public_id}))
 
 
-@member_required
+@owner_required
 @require_http_methods(["GET", "POST"])
 def stripe_settings(request: HttpRequest) -> HttpResponse:
-    _owner_only(request)
     practice = request.practice
     form = StripeConnectForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") == "disconnect":
@@ -180,8 +173,7 @@ def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
 
 
 def _public_checkout(checkout_id) -> Checkout:
-    from django_scopes import scopes_disabled
-
+    """Its unguessable id is the capability (Stripe's success and cancel URLs carry it)."""
     with scopes_disabled():
         checkout = (
             Checkout.objects.select_related("practice", "offer", "booking__session")
@@ -214,11 +206,10 @@ def checkout_cancelled(request: HttpRequest, checkout_id) -> HttpResponse:
     )
 
 
-@member_required
+@owner_required
 @require_POST
 def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
     """Process a failed event again (after fixing what its error says)."""
-    _owner_only(request)
     event = StripeEvent.objects.filter(practice=request.practice, pk=event_pk).first()
     if event is None:
         raise Http404("No such event.")

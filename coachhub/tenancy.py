@@ -32,6 +32,12 @@ def practice_scope(practice: Practice | int) -> Iterator[None]:
         yield
 
 
+def practice_id_of(model, pk: int) -> int | None:
+    """The practice of a row named by id: tasks get ids and open that practice's scope."""
+    with scopes_disabled():
+        return model.objects.filter(pk=pk).values_list("practice_id", flat=True).first()
+
+
 @contextmanager
 def practices_scope(practice_ids: list[int]) -> Iterator[None]:
     """Scope to several practices (a staff member's admin view); empty means none."""
@@ -123,6 +129,7 @@ __all__ = [
     "TenantMiddleware",
     "member_required",
     "owner_required",
+    "practice_id_of",
     "practice_scope",
     "practices_scope",
     "scopes_disabled",

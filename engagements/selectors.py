@@ -224,14 +224,11 @@ def seat_usage_this_month(membership: Membership, *, at: dt.datetime) -> list[Co
     return result
 
 
-def seat_allowances(
-    seats: list[SeatAssignment], contract: Contract, *, at: dt.datetime
-) -> dict[int, Allowance]:
-    """Allowances for many seats of one contract in one query (contract page)."""
-    zone = contract.practice.zone
-    year, month = local_month_of(at, zone)
-    start, end = month_bounds(year, month, zone)
-    used = dict(
+def _sessions_used_per_seat(
+    contract: Contract, seats: list[SeatAssignment], *, start: dt.datetime, end: dt.datetime
+) -> dict[int, int]:
+    """{seat id: sessions that used its allowance in [start, end)} in one query."""
+    return dict(
         Session.objects.filter(
             practice_id=contract.practice_id,
             seat__in=seats,
@@ -243,6 +240,16 @@ def seat_allowances(
         .annotate(n=Count("pk"))
         .values_list("seat", "n")
     )
+
+
+def seat_allowances(
+    seats: list[SeatAssignment], contract: Contract, *, at: dt.datetime
+) -> dict[int, Allowance]:
+    """Allowances for many seats of one contract in one query (contract page)."""
+    zone = contract.practice.zone
+    year, month = local_month_of(at, zone)
+    start, end = month_bounds(year, month, zone)
+    used = _sessions_used_per_seat(contract, seats, start=start, end=end)
     allowed = contract.sessions_per_seat_per_month
     return {seat.pk: Allowance(year, month, allowed, used.get(seat.pk, 0)) for seat in seats}
 
@@ -320,18 +327,7 @@ def contract_statement(contract: Contract, *, year: int, month: int) -> Statemen
         .select_related("client")
         .order_by("client__name")
     )
-    used = dict(
-        Session.objects.filter(
-            practice_id=contract.practice_id,
-            seat__in=seats,
-            status__in=STATUSES_THAT_USE_ALLOWANCE,
-            starts_at__gte=start,
-            starts_at__lt=end,
-        )
-        .values("seat")
-        .annotate(n=Count("pk"))
-        .values_list("seat", "n")
-    )
+    used = _sessions_used_per_seat(contract, seats, start=start, end=end)
     covers_month = contract.starts_on <= last_day and contract.ends_on >= first_day
     lines = []
     for seat in seats:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from coachhub.tenancy import practice_scope
+from coachhub.tenancy import practice_id_of, practice_scope
 
 from .models import ReminderSent, Session, SessionStatus
 
@@ -27,10 +27,7 @@ def session_notify(self, session_id: int, kind: str) -> int:
     """E-mail attendees and the coach about a change, with the invite attached."""
     from .notifications import session_emails
 
-    with scopes_disabled():
-        practice_id = (
-            Session.objects.filter(pk=session_id).values_list("practice_id", flat=True).first()
-        )
+    practice_id = practice_id_of(Session, session_id)
     if practice_id is None:
         return 0
     with practice_scope(practice_id):

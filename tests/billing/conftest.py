@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -19,16 +20,25 @@ from integrations.stripe.signing import signature_header
 from integrations.stripe.standin import StandIn
 
 
-@pytest.fixture
-def standin(settings):
+@contextmanager
+def serving_standin(settings, *, deliver: bool):
     """The stand-in, answering the real `stripe` library on 127.0.0.1 (never the network)."""
-    fake = StandIn(deliver=False)
+    fake = StandIn(deliver=deliver)
     server = fake.serve()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.STRIPE_API_BASE = fake.base_url
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def standin(settings):
+    """Events are kept, not delivered: tests hand them to the webhook themselves."""
     settings.SITE_URL = "http://testserver"
-    yield fake
-    server.shutdown()
+    with serving_standin(settings, deliver=False) as fake:
+        yield fake
 
 
 @dataclass

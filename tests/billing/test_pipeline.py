@@ -77,6 +77,25 @@ def buy(client, offer, email="ann@example.net", name="Ann Buyer") -> str:
     return response["Location"].rsplit("/", 1)[-1]
 
 
+def paid_link(connected, offer):
+    """A bookable-around-the-clock link that sells `offer`; one-off sessions allowed."""
+    link = open_all_week(connected.practice, connected.coach, requires_payment=True)
+    with scopes_disabled():
+        link.offer = offer
+        link.save(update_fields=["offer"])
+        connected.practice.one_off_sessions_for_new_clients = True
+        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
+    return link
+
+
+def book_paid(client, link, chosen: str, *, name: str, email: str):
+    """The visitor's confirm form for a chosen time (a visitor in Tokyo)."""
+    return client.post(
+        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen}",
+        {"name": name, "email": email, "tz": "Asia/Tokyo", "start": chosen},
+    )
+
+
 @pytest.mark.django_db
 def test_a_paid_package_becomes_client_engagement_collection_credits_and_session(
     connected, standin, client, stripe_side
@@ -117,17 +136,9 @@ def test_paid_booking_link_holds_the_slot_and_payment_books_it_with_one_credit(
     connected, standin, client, stripe_side
 ):
     offer = make_offer(connected, kind="single_session", name="One session", price="120.00")
-    link = open_all_week(connected.practice, connected.coach, requires_payment=True)
-    with scopes_disabled():
-        link.offer = offer
-        link.save(update_fields=["offer"])
-        connected.practice.one_off_sessions_for_new_clients = True
-        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
+    link = paid_link(connected, offer)
     chosen = first_slots(client, link)[2]
-    response = client.post(
-        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen}",
-        {"name": "Bo", "email": "bo@example.net", "tz": "Asia/Tokyo", "start": chosen},
-    )
+    response = book_paid(client, link, chosen, name="Bo", email="bo@example.net")
     assert response.status_code == 302 and "/checkout/cs_test_" in response["Location"]
     session_id = response["Location"].rsplit("/", 1)[-1]
     with scopes_disabled():
@@ -157,17 +168,9 @@ def test_paid_booking_link_holds_the_slot_and_payment_books_it_with_one_credit(
 @pytest.mark.django_db
 def test_an_expired_checkout_frees_the_held_slot(connected, standin, client, stripe_side):
     offer = make_offer(connected, kind="single_session", name="One session")
-    link = open_all_week(connected.practice, connected.coach, requires_payment=True)
-    with scopes_disabled():
-        link.offer = offer
-        link.save(update_fields=["offer"])
-        connected.practice.one_off_sessions_for_new_clients = True
-        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
+    link = paid_link(connected, offer)
     chosen = first_slots(client, link)[1]
-    response = client.post(
-        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen}",
-        {"name": "Cy", "email": "cy@example.net", "tz": "Asia/Tokyo", "start": chosen},
-    )
+    response = book_paid(client, link, chosen, name="Cy", email="cy@example.net")
     session_id = response["Location"].rsplit("/", 1)[-1]
     assert chosen not in first_slots(client, link)
     standin.checkout_expire(standin.accounts[connected.secret_key], session_id)

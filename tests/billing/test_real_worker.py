@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from django_scopes import scopes_disabled
 from billing import services
 from billing.ledger import credit_balance
 from billing.models import EventStatus, Purchase, StripeEvent
-from integrations.stripe.standin import StandIn
 
 from ..conftest import build_practice
-from .conftest import connect
+from .conftest import connect, serving_standin
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_REDIS_DB = 9
@@ -31,12 +29,8 @@ WORKER_REDIS_DB = 9
 
 @pytest.fixture
 def delivering_standin(settings):
-    fake = StandIn(deliver=True)
-    server = fake.serve()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.STRIPE_API_BASE = fake.base_url
-    yield fake
-    server.shutdown()
+    with serving_standin(settings, deliver=True) as fake:
+        yield fake
 
 
 @pytest.fixture
