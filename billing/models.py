@@ -13,6 +13,8 @@ from django.db import models
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
 
+from .money import from_minor, money_shown, to_minor
+
 
 class StripeMode(models.TextChoices):
     TEST = "test", "Test mode"
@@ -134,7 +136,7 @@ class Offer(PracticeScoped):
     @property
     def amount_minor(self) -> int:
         """The price in the currency's minor unit, as Stripe wants it."""
-        return int((self.price * 100).quantize(Decimal("1")))
+        return to_minor(self.price, self.currency)
 
     @property
     def credits_per_period(self) -> int:
@@ -311,7 +313,7 @@ class Purchase(PracticeScoped):
 
     @property
     def amount(self) -> Decimal:
-        return Decimal(self.amount_total) / 100
+        return from_minor(self.amount_total, self.currency)
 
 
 class Payment(PracticeScoped):
@@ -334,7 +336,7 @@ class Payment(PracticeScoped):
         ordering = ["-paid_at"]
 
     def __str__(self) -> str:
-        return f"{Decimal(self.amount) / 100:.2f} {self.currency} ({self.stripe_id})"
+        return f"{money_shown(self.amount, self.currency)} ({self.stripe_id})"
 
 
 class CreditKind(models.TextChoices):

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -46,6 +45,7 @@ from .models import (
     StripeMode,
     SubscriptionState,
 )
+from .money import money_shown
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
 PUBLISHABLE_KEY_PATTERN = re.compile(r"^pk_(test|live)_[A-Za-z0-9]+$")
@@ -752,7 +752,7 @@ def refund_revocation_settle(*, purchase: Purchase) -> int:
         amount=-step,
         effect_key=f"revoke:purchase:{purchase.pk}:{purchase.amount_refunded}:{granted}:{target}",
         purchase=purchase,
-        note=f"Refunded {Decimal(purchase.amount_refunded) / 100:.2f} {purchase.currency}",
+        note=f"Refunded {money_shown(purchase.amount_refunded, purchase.currency)}",
     )
     return step
 

@@ -39,6 +39,16 @@ def local_month_of(instant: dt.datetime, zone: ZoneInfo) -> tuple[int, int]:
     return local.year, local.month
 
 
+def last_months(now: dt.datetime, zone: ZoneInfo, count: int) -> list[tuple[int, int]]:
+    """The `count` calendar months (in `zone`) ending with the one that holds `now`."""
+    year, month = local_month_of(now, zone)
+    months = []
+    for _ in range(count):
+        months.append((year, month))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months[::-1]
+
+
 def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     """The first instant of a local date (where midnight falls in a DST gap, the gap's end)."""
     instant = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/metrics/", views.metrics, name="metrics"),
     path("practice/new/", views.practice_create_view, name="practice_create"),
     path("practice/switch/", views.practice_switch, name="practice_switch"),
     path("practice/settings/", views.practice_settings, name="practice_settings"),

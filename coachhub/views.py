@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.money import from_minor, money_shown
+
+from .charts import BarChart, ChartPoint, bar_chart
 from .forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
 from .models import ApiToken, Membership
 from .services import (
@@ -33,9 +36,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from billing.selectors import purchases_needing_attention
+    from billing.selectors import purchases_needing_attention, revenue_by_month
     from engagements.selectors import engagement_list, seat_usage_this_month
-    from sessions_app.selectors import upcoming_sessions
+    from sessions_app.selectors import sessions_per_month, upcoming_sessions
 
     now = timezone.now()
     membership = request.membership
@@ -48,7 +51,59 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "setup_in_progress": list(setup_in_progress[:10]),
             "seat_usage": seat_usage_this_month(membership, at=now),
             "payment_problems": list(purchases_needing_attention(membership)[:10]),
+            "revenue_chart": _revenue_chart(revenue_by_month(membership, now=now)),
+            "sessions_chart": _sessions_chart(sessions_per_month(membership, now=now)),
             "now": now,
+        },
+    )
+
+
+def _revenue_chart(revenue) -> BarChart:
+    return bar_chart(
+        f"Revenue by month ({revenue.currency})",
+        [
+            ChartPoint(
+                month.month.strftime("%b"),
+                month.amount,
+                money_shown(month.amount, revenue.currency),
+            )
+            for month in revenue.months
+        ],
+        axis_format=lambda minor: f"{from_minor(int(minor), revenue.currency):,.0f}",
+    )
+
+
+def _sessions_chart(sessions) -> BarChart:
+    return bar_chart(
+        "Sessions per month",
+        [
+            ChartPoint(month.month.strftime("%b"), month.total, f"{month.total} sessions")
+            for month in sessions
+        ],
+    )
+
+
+@member_required
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Revenue, order value, offer mix, renewals, sessions and seat use (SPEC §3 metrics)."""
+    from billing.selectors import revenue_metrics
+    from engagements.selectors import seat_utilisation
+    from sessions_app.selectors import sessions_per_month
+
+    now = timezone.now()
+    membership = request.membership
+    revenue = revenue_metrics(membership, now=now)
+    sessions = sessions_per_month(membership, now=now)
+    return render(
+        request,
+        "coachhub/metrics.html",
+        {
+            "revenue": revenue,
+            "revenue_chart": _revenue_chart(revenue.by_month),
+            "sessions": sessions,
+            "sessions_chart": _sessions_chart(sessions),
+            "utilisation": seat_utilisation(membership, now=now),
         },
     )
 

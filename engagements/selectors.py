@@ -14,10 +14,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.http import Http404
 
 from coachhub.models import Membership
-from coachhub.timezones import local_month_of, month_bounds
+from coachhub.timezones import last_months, local_month_of, month_bounds
 from sessions_app.models import STATUSES_THAT_USE_ALLOWANCE, Session
 
 from .models import (
@@ -364,3 +365,94 @@ def contract_statement(contract: Contract, *, year: int, month: int) -> Statemen
             )
         )
     return Statement(contract=contract, year=year, month=month, lines=lines)
+
+
+# --- Seat utilisation (metrics) --------------------------------------------------------
+@dataclass(frozen=True)
+class UtilisationMonth:
+    month: dt.date
+    seats: int  # seats held for at least part of the month
+    allowed: int
+    used: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.used / self.allowed if self.allowed else None
+
+
+@dataclass(frozen=True)
+class ContractUtilisation:
+    contract: Contract
+    months: list[UtilisationMonth]
+
+    @property
+    def rate(self) -> float | None:
+        allowed = sum(month.allowed for month in self.months)
+        return sum(month.used for month in self.months) / allowed if allowed else None
+
+
+def seat_utilisation(
+    membership: Membership, *, now: dt.datetime, months: int = 6
+) -> list[ContractUtilisation]:
+    """Per contract and month: sessions used out of the seats' allowance (three queries).
+
+    A month counts for a contract when the contract covers part of it; a seat counts
+    from the month its client chose a coach until the month it ended.
+    """
+    zone = membership.practice.zone
+    calendar = last_months(now, zone, months)
+    since, _ = month_bounds(*calendar[0], zone)
+    _, until = month_bounds(*calendar[-1], zone)
+    first_day = since.astimezone(zone).date()
+    last_day = (until - dt.timedelta(seconds=1)).astimezone(zone).date()
+    contracts = list(
+        contract_list(membership).filter(starts_on__lte=last_day, ends_on__gte=first_day)
+    )
+    seats = list(
+        SeatAssignment.objects.filter(
+            practice=membership.practice, contract__in=contracts, coach_chosen_at__lt=until
+        )
+        .exclude(ended_on__lt=first_day)
+        .values_list("contract_id", "coach_chosen_at", "ended_on")
+    )
+    used: dict[tuple[int, int, int], int] = {}
+    for row in (
+        Session.objects.filter(
+            practice=membership.practice,
+            seat__contract__in=contracts,
+            status__in=STATUSES_THAT_USE_ALLOWANCE,
+            starts_at__gte=since,
+            starts_at__lt=until,
+        )
+        .annotate(month=TruncMonth("starts_at", tzinfo=zone))
+        .values("seat__contract", "month")
+        .annotate(n=Count("pk"))
+    ):
+        used[(row["seat__contract"], row["month"].year, row["month"].month)] = row["n"]
+
+    result = []
+    for contract in contracts:
+        rows = []
+        for year, month in calendar:
+            start, end = month_bounds(year, month, zone)
+            month_first = start.astimezone(zone).date()
+            month_last = (end - dt.timedelta(seconds=1)).astimezone(zone).date()
+            if contract.starts_on > month_last or contract.ends_on < month_first:
+                continue
+            held = sum(
+                1
+                for contract_id, chosen_at, ended_on in seats
+                if contract_id == contract.pk
+                and chosen_at < end
+                and (ended_on is None or ended_on >= month_first)
+            )
+            rows.append(
+                UtilisationMonth(
+                    month=month_first,
+                    seats=held,
+                    allowed=held * contract.sessions_per_seat_per_month,
+                    used=used.get((contract.pk, year, month), 0),
+                )
+            )
+        result.append(ContractUtilisation(contract=contract, months=rows))
+    return result

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import TruncMonth
 from django.http import Http404
 
 from coachhub.models import Membership
-from coachhub.timezones import zone_names
+from coachhub.timezones import last_months, month_bounds, zone_names
 
 from .models import (
     STATUSES_THAT_BLOCK_TIME,
+    STATUSES_THAT_USE_ALLOWANCE,
     BookingLink,
     BookingStatus,
     DateOverride,
@@ -249,3 +251,46 @@ def feed_sessions(feed_token, *, now: dt.datetime) -> list[Session]:
             | Q(bookings__client_id=feed_token.client_id, bookings__status=BookingStatus.CONFIRMED)
         ).distinct()
     return list(sessions.order_by("starts_at")[:2000])
+
+
+@dataclass(frozen=True)
+class MonthSessions:
+    month: dt.date  # the first day, in the practice's time zone
+    held: int  # completed, no-show or late-cancelled: the time was used
+    scheduled: int
+
+    @property
+    def total(self) -> int:
+        return self.held + self.scheduled
+
+
+def sessions_per_month(
+    membership: Membership, *, now: dt.datetime, months: int = 12
+) -> list[MonthSessions]:
+    """Sessions that use a coach's time, per calendar month of the practice (one query)."""
+    zone = membership.practice.zone
+    calendar = last_months(now, zone, months)
+    since, _ = month_bounds(*calendar[0], zone)
+    _, until = month_bounds(*calendar[-1], zone)
+    counts: dict[tuple[int, int], dict[str, int]] = {}
+    for row in (
+        sessions_visible_to(membership)
+        .filter(starts_at__gte=since, starts_at__lt=until, status__in=STATUSES_THAT_USE_ALLOWANCE)
+        .annotate(month=TruncMonth("starts_at", tzinfo=zone))
+        .values("month", "status")
+        .annotate(n=Count("pk"))
+    ):
+        key = (row["month"].year, row["month"].month)
+        counts.setdefault(key, {})[row["status"]] = row["n"]
+    result = []
+    for year, month in calendar:
+        by_status = counts.get((year, month), {})
+        scheduled = by_status.get(SessionStatus.SCHEDULED, 0)
+        result.append(
+            MonthSessions(
+                month=dt.date(year, month, 1),
+                held=sum(by_status.values()) - scheduled,
+                scheduled=scheduled,
+            )
+        )
+    return result

@@ -31,6 +31,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from billing.money import money_shown
+
 from .signing import signature_header
 
 API_VERSION = "2026-10-28.endive"
@@ -679,10 +681,6 @@ td,th{{text-align:left;padding:.3rem;border-bottom:1px solid #e3e8ee}}
 {body}</body></html>""".encode()
 
 
-def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
-
-
 def pages(standin: StandIn, handler, method: str, url, form: dict) -> None:
     """The hosted checkout page and a small dashboard, as a coach would use Stripe's."""
     parts = url.path.strip("/").split("/")
@@ -704,7 +702,7 @@ def pages(standin: StandIn, handler, method: str, url, form: dict) -> None:
                 "Checkout",
                 f"""<h1>{html.escape(account.name)}</h1><div class="card">
 <h2>{html.escape(product["name"])}</h2>
-<p><strong>{_money(session["amount_total"], session["currency"])}{every}</strong></p>
+<p><strong>{money_shown(session["amount_total"], session["currency"])}{every}</strong></p>
 <p>E-mail: {html.escape(session["customer_email"] or "")}</p>
 <form method="post" action="/checkout/{session_id}/pay"><button>Pay</button></form>
 <p><a href="{html.escape(session["cancel_url"] or "/")}">Back (cancel)</a></p></div>""",
@@ -737,8 +735,8 @@ def pages(standin: StandIn, handler, method: str, url, form: dict) -> None:
             for e in account.endpoints
         )
         charges = "".join(
-            f"<tr><td>{c['id']}</td><td>{_money(c['amount'], c['currency'])}</td>"
-            f"<td>{_money(c['amount_refunded'], c['currency'])} refunded</td><td>"
+            f"<tr><td>{c['id']}</td><td>{money_shown(c['amount'], c['currency'])}</td>"
+            f"<td>{money_shown(c['amount_refunded'], c['currency'])} refunded</td><td>"
             f'<form method="post" action="/dashboard" style="display:inline">{hidden}'
             f'<input type="hidden" name="charge" value="{c["id"]}">'
             f'<input name="amount" size="6" placeholder="cents">'
