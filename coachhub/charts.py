@@ -58,22 +58,39 @@ class BarChart:
         return not any(bar.point.value for bar in self.bars)
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `value` (a readable axis top)."""
+def nice_step(value: float) -> float:
+    """The smallest 1, 2 or 5 × 10ⁿ at or above `value` (a step people read easily)."""
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power + 1e-9:
+    for step in (1, 2, 5, 10):
+        if value <= step * power * (1 + 1e-9):
             return step * power
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+def axis_ticks(largest: float, *, whole: bool = False, ticks: int = 4) -> list[float]:
+    """0 up to a round top at or above `largest`, in about `ticks` round steps.
+
+    `whole` keeps steps at 1 or more (no "2.5 sessions").
+    """
+    step = nice_step(largest / ticks if largest > 0 else 1)
+    if whole:
+        step = max(step, 1)
+    count = max(1, math.ceil(largest / step - 1e-9))
+    return [step * index for index in range(count + 1)]
+
+
 def bar_chart(
-    title: str, points: list[ChartPoint], *, axis_format=lambda value: f"{value:g}"
+    title: str,
+    points: list[ChartPoint],
+    *,
+    whole: bool = False,
+    axis_format=lambda value: f"{value:,g}",
 ) -> BarChart:
     """Lay `points` out as vertical bars on an axis from 0 to a round maximum."""
-    top = nice_ceiling(max((point.value for point in points), default=0))
+    ticks = axis_ticks(max((point.value for point in points), default=0), whole=whole)
+    top = ticks[-1]
     plot_height = HEIGHT - BOTTOM - TOP
     plot_width = WIDTH - LEFT - 8
     slot = plot_width / max(len(points), 1)
@@ -91,7 +108,7 @@ def bar_chart(
             )
         )
     gridlines = [
-        Gridline(y=round(HEIGHT - BOTTOM - plot_height * share, 1), label=axis_format(top * share))
-        for share in (0, 0.25, 0.5, 0.75, 1)
+        Gridline(y=round(HEIGHT - BOTTOM - plot_height * tick / top, 1), label=axis_format(tick))
+        for tick in ticks
     ]
     return BarChart(title=title, bars=bars, gridlines=gridlines)

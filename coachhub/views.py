@@ -80,6 +80,7 @@ def _sessions_chart(sessions) -> BarChart:
             ChartPoint(month.month.strftime("%b"), month.total, f"{month.total} sessions")
             for month in sessions
         ],
+        whole=True,
     )
 
 

@@ -17,7 +17,7 @@ from billing import services as billing_services
 from billing.models import Offer, Payment, Purchase
 from billing.money import from_minor, money_shown, to_minor
 from billing.selectors import revenue_by_month, revenue_metrics
-from coachhub.charts import ChartPoint, bar_chart, nice_ceiling
+from coachhub.charts import ChartPoint, axis_ticks, bar_chart
 from coachhub.models import Membership, Role
 from coachhub.services import practice_create
 from engagements import services as engagement_services
@@ -319,11 +319,19 @@ def test_stripe_amounts_follow_the_currency_exponent():
 
 
 @pytest.mark.parametrize(
-    ("value", "ceiling"),
-    [(0, 1), (0.3, 0.5), (1, 1), (7, 10), (12, 20), (240, 250), (2400, 2500), (3600, 5000)],
+    ("largest", "whole", "ticks"),
+    [
+        (0, False, [0, 1]),
+        (100, False, [0, 50, 100]),
+        (2200, False, [0, 1000, 2000, 3000]),
+        (240, False, [0, 100, 200, 300]),
+        (5, True, [0, 2, 4, 6]),
+        (2, True, [0, 1, 2]),
+        (0.3, False, [0, 0.1, 0.2, 0.3]),
+    ],
 )
-def test_chart_axis_tops_are_round(value, ceiling):
-    assert nice_ceiling(value) == pytest.approx(ceiling)
+def test_chart_axes_step_in_round_numbers(largest, whole, ticks):
+    assert axis_ticks(largest, whole=whole) == pytest.approx(ticks)
 
 
 def test_bars_scale_to_the_axis():
@@ -334,6 +342,6 @@ def test_bars_scale_to_the_axis():
     assert heights[1] == pytest.approx(2 * heights[0])
     assert heights[2] == 0
     assert chart.bars[1].y == pytest.approx(chart.gridlines[-1].y)  # the tallest meets the top
-    assert [line.label for line in chart.gridlines] == ["0", "25", "50", "75", "100"]
+    assert [line.label for line in chart.gridlines] == ["0", "50", "100"]
     assert not chart.is_empty
     assert bar_chart("Empty", [ChartPoint("A", 0, "0")]).is_empty

@@ -296,6 +296,7 @@ class Command(BaseCommand):
                     step_minutes=90,
                 )
         self._offers(practice, owner=owner, coach=coach)
+        self._payment_history(practice)
         return list(BookingLink.objects.filter(practice=practice, is_active=True))
 
     def _offers(self, practice: Practice, *, owner: User, coach: User) -> None:
@@ -347,6 +348,58 @@ class Command(BaseCommand):
         if link is not None and link.offer_id is None:
             session_services.booking_link_save(
                 practice=practice, actor=owner, link=link, offer=single
+            )
+
+    def _payment_history(self, practice: Practice) -> None:
+        """Half a year of paid orders, so Metrics has something to show before Stripe is
+        connected. Their ids start with `demo_`: no Stripe account ever saw them."""
+        from billing.models import Offer, OfferKind, Payment, Purchase
+        from engagements.models import Client
+
+        if Purchase.objects.filter(practice=practice).exists():
+            return
+        self.stdout.write("Payment history (demo, not from Stripe)")
+        now = timezone.now()
+        offers = {offer.kind: offer for offer in Offer.objects.filter(practice=practice)}
+        clients = {client.email: client for client in Client.objects.filter(practice=practice)}
+        # (client, offer kind, days ago, paid months): a monthly package pays each month.
+        orders = [
+            ("jonas@example.com", OfferKind.SINGLE_SESSION, 170, 1),
+            ("sam@example.com", OfferKind.SESSION_PACK, 150, 1),
+            ("maya@example.com", OfferKind.MONTHLY_PACKAGE, 140, 5),
+            ("priya@example.com", OfferKind.MONTHLY_PACKAGE, 95, 2),
+            ("jonas@example.com", OfferKind.SESSION_PACK, 80, 1),
+            ("sam@example.com", OfferKind.SINGLE_SESSION, 40, 1),
+            ("ravi@acme.test", OfferKind.TEAM_WORKSHOP, 33, 1),
+            ("lena@acme.test", OfferKind.SINGLE_SESSION, 12, 1),
+        ]
+        for number, (email, kind, days_ago, months) in enumerate(orders, start=1):
+            offer, client = offers.get(kind), clients.get(email)
+            if offer is None or client is None:
+                continue
+            started = now - dt.timedelta(days=days_ago)
+            purchase = Purchase.objects.create(
+                practice=practice,
+                offer=offer,
+                client=client,
+                amount_total=offer.amount_minor,
+                currency=offer.currency,
+                paid_at=started,
+                stripe_checkout_id=f"demo_cs_{number}",
+                stripe_subscription_id=f"demo_sub_{number}" if offer.is_subscription else "",
+                subscription_state="active" if offer.is_subscription else "",
+            )
+            Payment.objects.bulk_create(
+                Payment(
+                    practice=practice,
+                    purchase=purchase,
+                    stripe_id=f"demo_in_{number}_{month}",
+                    amount=offer.amount_minor,
+                    currency=offer.currency,
+                    paid_at=started + dt.timedelta(days=30 * month),
+                )
+                for month in range(months)
+                if started + dt.timedelta(days=30 * month) <= now
             )
 
 
