@@ -15,50 +15,16 @@ import datetime as dt
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import common
+
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DURATION = os.environ.get("BENCH_DURATION", "8s")
 # One connection per gunicorn worker: figures are service times, not queueing.
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "2")
 GOALS = {"slots_vs_minimal_p50": 5.0, "growth_50k_vs_500_p50": 1.3}
-
-
-def _database_url() -> str:
-    if url := os.environ.get("BENCH_DATABASE_URL"):
-        return url
-    try:
-        import psycopg
-
-        with psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=2
-        ) as conn:
-            conn.execute("DROP DATABASE IF EXISTS coachhub_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE coachhub_bench")
-        return "postgres://postgres@127.0.0.1:5432/coachhub_bench"
-    except Exception:
-        path = ROOT / "benchmarks" / "bench.sqlite3"
-        path.unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-
-
-def _setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
-    os.environ.setdefault("DJANGO_ENV", "development")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 class Seed:
@@ -184,12 +150,6 @@ class Seed:
         )
 
 
-def _analyse(connection) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-
 def _wrk(path: str, port: int) -> dict[str, float]:
     output = subprocess.run(
         [
@@ -217,50 +177,6 @@ def _wrk(path: str, port: int) -> dict[str, float]:
     return {"p50": ms("50"), "p99": ms("99"), "rps": rps}
 
 
-def _redis_url() -> str:
-    """The production shape caches in Redis; without it each worker keeps its own."""
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-        return url
-    except Exception:
-        return ""
-
-
-def _start_gunicorn(database_url: str, *, port: int, **extra_env: str) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="benchmarks.settings",
-        **extra_env,
-    )
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "coachhub.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/minimal", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def _print(label: str, figures: dict[str, float]) -> None:
     print(
         f"  {label} p50 {figures['p50']:7.2f} ms  p99 {figures['p99']:7.2f} ms"
@@ -268,22 +184,14 @@ def _print(label: str, figures: dict[str, float]) -> None:
     )
 
 
-def _verdict(ratio: float, goal: float) -> str:
-    return "OK" if ratio <= goal else "MISSED"
-
-
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
-    database_url = _database_url()
-    _setup_django(database_url)
+    database_url = common.database_url("coachhub_bench")
+    common.setup_django(database_url)
     from django.db import connection
 
-    redis_url = _redis_url()
-    if redis_url:
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+    redis_url = common.redis_url(15)
     print(
         f"database: {connection.vendor}; cache: {'Redis' if redis_url else 'per-worker memory'}; "
         f"wrk {CONNECTIONS} connections × {DURATION} per figure"
@@ -292,8 +200,8 @@ def main() -> None:
     seed.window_content()
     cached_port, computed_port = PORT, PORT + 1
     servers = [
-        _start_gunicorn(database_url, port=cached_port, REDIS_URL=redis_url),
-        _start_gunicorn(database_url, port=computed_port, BENCH_SLOT_CACHE="off"),
+        common.start_gunicorn(database_url, port=cached_port, REDIS_URL=redis_url),
+        common.start_gunicorn(database_url, port=computed_port, BENCH_SLOT_CACHE="off"),
     ]
     try:
         slots = urllib.request.urlopen(f"http://127.0.0.1:{PORT}{seed.slots_path}").read()
@@ -312,7 +220,7 @@ def main() -> None:
         results = {}
         for total in (500, 4_800, 50_000):
             seed.grow_outside(total)
-            _analyse(connection)
+            common.analyse()
             minimal = _wrk("/bench/minimal", cached_port)
             cached = _wrk(seed.slots_path, cached_port)
             computed = _wrk(seed.slots_path, computed_port)
@@ -327,8 +235,7 @@ def main() -> None:
             )
     finally:
         for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
+            common.stop(server)
     minimal, cached, computed = results[4_800]
     ratio = cached["p50"] / minimal["p50"]
     growth = results[50_000][1]["p50"] / results[500][1]["p50"]
@@ -337,17 +244,17 @@ def main() -> None:
     print("\nGoals (what visitors get: computed once per coach change and minute, then cached)")
     print(
         f"  slots p50 ≤ {ratio_goal}× minimal (5,000 sessions): {ratio:.2f}× "
-        f"{_verdict(ratio, ratio_goal)}"
+        f"{common.verdict(ratio, ratio_goal)}"
     )
     print(
         f"  slots p50 at 50,000 vs 500 sessions outside ≤ {growth_goal}×: {growth:.2f}× "
-        f"{_verdict(growth, growth_goal)}"
+        f"{common.verdict(growth, growth_goal)}"
     )
     print("For the record, computing every time (the first visitor after a change):")
     print(f"  computed p50 vs minimal: {computed['p50'] / minimal['p50']:.2f}×")
     print(
         f"  computed p50 at 50,000 vs 500 sessions outside: {computed_growth:.2f}× "
-        f"{_verdict(computed_growth, growth_goal)}"
+        f"{common.verdict(computed_growth, growth_goal)}"
     )
 
 

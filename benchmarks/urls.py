@@ -1,7 +1,13 @@
-"""The app's routes plus `/bench/minimal`, the baseline every figure is compared with."""
+"""The app's routes plus the baselines every figure is compared with."""
 
-from django.http import JsonResponse
+import json
+
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from benchmarks.models import BenchRow
 
 
 def minimal(request):
@@ -9,7 +15,20 @@ def minimal(request):
     return JsonResponse({"ok": True})
 
 
+@csrf_exempt
+@require_POST
+def minimal_insert(request):
+    """Parse the JSON body and insert it as one row: a webhook with nothing else to do."""
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return HttpResponseBadRequest("not JSON")
+    BenchRow.objects.create(body=body)
+    return JsonResponse({"received": True})
+
+
 urlpatterns = [
     path("bench/minimal", minimal),
+    path("bench/insert", minimal_insert),
     path("", include("coachhub.urls")),
 ]

@@ -10,6 +10,7 @@ calls the billing services, which key every effect so a replay changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -17,10 +18,11 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from coachhub.encryption import decrypt
 from coachhub.models import Practice
 from integrations.stripe import client as stripe_api
 
@@ -39,31 +41,39 @@ def _signature_timestamp(header: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def event_verify(*, account: StripeAccount | None, payload: bytes, signature: str | None) -> dict:
+def event_verify(*, webhook_secret: str | None, payload: bytes, signature: str | None) -> dict:
     """Stripe's own verification (HMAC-SHA256 over "t.payload", 300 s tolerance).
+
+    `stripe.WebhookSignature.verify_header` is the check `stripe.Webhook.construct_event`
+    makes; the library recommends it for "validating incoming webhooks before storing
+    them for later processing", which is what we do — so the body is parsed once as
+    plain JSON instead of being built into a StripeObject and turned back into a dict.
 
     Stripe's library only refuses *old* timestamps. A timestamp more than the same
     tolerance in the *future* is refused too: no honest sender is that far ahead,
     and accepting it would let a captured signature be replayed for that long.
     """
-    if account is None or not account.webhook_secret:
+    if not webhook_secret:
         raise WebhookRefused("This practice has not set a Stripe webhook signing secret.")
     if not signature:
         raise WebhookRefused("Missing Stripe-Signature header.")
     tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature, account.webhook_secret, tolerance=tolerance
-        )
-    except ValueError:
-        raise WebhookRefused("The body is not a JSON Stripe event.") from None
+        stripe.WebhookSignature.verify_header(payload, signature, webhook_secret, tolerance)
     except stripe.SignatureVerificationError as error:
         raise WebhookRefused(f"Bad signature: {error.user_message or error}") from None
     timestamp = _signature_timestamp(signature)
     if timestamp is not None and timestamp > timezone.now().timestamp() + tolerance:
         raise WebhookRefused("The signature's timestamp is in the future.")
-    data = event.to_dict()
-    if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise WebhookRefused("The body is not a JSON Stripe event.") from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("id"), str)
+        or not isinstance(data.get("type"), str)
+    ):
         raise WebhookRefused("The event has no id or type.")
     return data
 
@@ -71,7 +81,10 @@ def event_verify(*, account: StripeAccount | None, payload: bytes, signature: st
 def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | None:
     """Store the event once; None when it was already stored (a duplicate delivery).
 
-    Processing is enqueued after commit, so the worker always finds the row.
+    Processing is enqueued after commit, so the worker always finds the row. The
+    webhook runs in autocommit, where the INSERT stands alone (one round trip, no
+    BEGIN/COMMIT); inside a caller's transaction (reconciliation) a savepoint keeps
+    that transaction usable when the event turns out to be a duplicate.
     """
     event = StripeEvent(
         practice_id=practice_id,
@@ -83,7 +96,10 @@ def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | N
         source=source,
     )
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                event.save(force_insert=True)
+        else:
             event.save(force_insert=True)
     except IntegrityError:
         return None
@@ -97,16 +113,34 @@ def _enqueue(event_id: int) -> None:
     transaction.on_commit(lambda: stripe_event_process.delay(event_id))
 
 
-def webhook_receive(*, practice_public_id, payload: bytes, signature: str | None) -> bool:
-    """Verify and store one delivery. True if new, False for a duplicate."""
-    practice = (
-        Practice.objects.select_related("stripe_account").filter(public_id=practice_public_id)
-    ).first()
-    if practice is None:
+def _practice_and_webhook_secret(practice_public_id) -> tuple[int, str]:
+    """The practice's id and its decrypted signing secret ("" if none), in one query.
+
+    Written in SQL because this runs on every delivery and the ORM's query building
+    cost more than the query itself (0.6 ms against 0.2 ms, benchmarks/webhook_ingestion).
+    """
+    practice, account = Practice._meta, StripeAccount._meta
+    public_id = practice.get_field("public_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, a.webhook_secret FROM {practice.db_table} p "
+            f"LEFT JOIN {account.db_table} a ON a.practice_id = p.id WHERE p.public_id = %s",
+            [public_id.get_db_prep_value(practice_public_id, connection)],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise LookupError("No such practice.")
-    account = getattr(practice, "stripe_account", None)
-    data = event_verify(account=account, payload=payload, signature=signature)
-    return event_store(practice_id=practice.pk, data=data, source=EventSource.WEBHOOK) is not None
+    return row[0], decrypt(row[1]) if row[1] else ""
+
+
+def webhook_receive(*, practice_public_id, payload: bytes, signature: str | None) -> bool:
+    """Verify and store one delivery. True if new, False for a duplicate.
+
+    Two queries: the practice with its (encrypted) signing secret, and the INSERT.
+    """
+    practice_id, webhook_secret = _practice_and_webhook_secret(practice_public_id)
+    data = event_verify(webhook_secret=webhook_secret, payload=payload, signature=signature)
+    return event_store(practice_id=practice_id, data=data, source=EventSource.WEBHOOK) is not None
 
 
 # --- Processing ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ from . import views
 from .admin_site import admin_site
 
 urlpatterns = [
+    # Webhooks first: providers call them most, and URL resolution walks this list.
+    path("", include("integrations.stripe.urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -18,7 +20,6 @@ urlpatterns = [
     path("", include("engagements.urls")),
     path("", include("sessions_app.urls")),
     path("", include("billing.urls")),
-    path("", include("integrations.stripe.urls")),
     path("api/v1/", include("coachhub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
