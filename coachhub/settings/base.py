@@ -171,6 +171,10 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
 EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    # One file per message. dj-email-url drops the "/" of file:///path; the path is
+    # everything after "file://".
+    EMAIL_FILE_PATH = env.str("EMAIL_URL").removeprefix("file://").split("?")[0]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "CoachHub <no-reply@coachhub.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails and calendar invites (reschedule/cancel, session pages, feeds).

@@ -161,3 +161,14 @@ def test_production_health_probe_over_http_is_not_redirected():
         },
     )
     assert result.stdout.strip().splitlines()[-1] == "200", result.stdout + result.stderr
+
+
+def test_file_email_url_writes_to_the_absolute_path_given(tmp_path):
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_FILE_PATH)",
+        env={"EMAIL_URL": f"file://{tmp_path}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path)
