@@ -193,6 +193,20 @@ class PracticeScoped(models.Model):
     class Meta:
         abstract = True
 
+    def validate_for_save(self) -> None:
+        """`full_clean()` without re-reading the related rows the caller handed over.
+
+        A foreign key set to an object (not a bare id) points at a row the service
+        already read; Django's check would select it again, one query per key. Keys
+        set by id are still checked, and the database's constraint has the last word.
+        """
+        handed_over = [
+            field.name
+            for field in self._meta.concrete_fields
+            if field.many_to_one and field.is_cached(self)
+        ]
+        self.full_clean(exclude=handed_over)
+
 
 class ApiToken(PracticeScoped):
     """A practice-scoped API key for one member. Only a hash is stored."""

@@ -125,7 +125,7 @@ def client_create(*, practice: Practice, actor: User, **fields: Any) -> Client:
     client = Client(practice=practice, **fields)
     client.email = (client.email or "").strip().lower()
     _email_must_be_free(practice, client.email)
-    client.full_clean()
+    client.validate_for_save()
     client.save()
     audit_record(practice=practice, actor=actor, action="client.create", obj=client)
     return client
@@ -448,7 +448,7 @@ def _template(practice: Practice, name: str) -> CollectionTemplate | None:
 
 def _engagement_save(engagement: Engagement, actor: User) -> Engagement:
     _coach_must_be_member(engagement.practice, engagement.coach)
-    engagement.full_clean()
+    engagement.validate_for_save()
     engagement.save()
     checklist_seed(engagement=engagement)
     audit_record(
@@ -718,7 +718,7 @@ def engagement_schedule_change(
     engagement.cadence = cadence
     engagement.preferred_weekday = preferred_weekday
     engagement.preferred_time = preferred_time
-    engagement.full_clean()
+    engagement.validate_for_save()
     engagement.save(update_fields=["cadence", "preferred_weekday", "preferred_time"])
     result = recurring_sessions_generate(engagement=engagement, actor=actor)
     checklist_mark(

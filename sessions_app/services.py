@@ -117,7 +117,7 @@ def session_create(
         allowance_override_reason=override_reason,
     )
     if starts_at is None:
-        session.full_clean()
+        session.validate_for_save()
         session.save()
     else:
         _claim_time(
