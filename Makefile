@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run test lint format worker beat demo migrate benchmark stripe-standin clean
+.PHONY: install run test lint format worker beat demo migrate stripe-standin clean \
+	benchmark benchmark-slots benchmark-webhooks benchmark-worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +50,17 @@ beat: install
 stripe-standin: install
 	$(MANAGE) stripe_standin
 
-## Slots benchmark (gunicorn + wrk on loopback); see README "Benchmarks".
-benchmark: install
+## Benchmarks (PostgreSQL + Redis on 127.0.0.1, gunicorn on loopback); see README "Benchmarks".
+benchmark: benchmark-slots benchmark-webhooks benchmark-worker
+
+benchmark-slots: install
 	$(BIN)/python -m benchmarks.slots
+
+benchmark-webhooks: install
+	$(BIN)/python -m benchmarks.webhook_ingestion
+
+benchmark-worker: install
+	$(BIN)/python -m benchmarks.event_worker
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
