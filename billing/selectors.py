@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from coachhub.models import Membership
-from coachhub.timezones import last_months, month_bounds
+from coachhub.timezones import last_months, months_span
 
 from .models import OfferKind, Payment, Purchase, SubscriptionState
 
@@ -92,13 +92,6 @@ def _purchases_visible_to(membership: Membership) -> QuerySet[Purchase]:
     return purchases
 
 
-def _period(membership: Membership, now: dt.datetime, months: int):
-    zone = membership.practice.zone
-    calendar = last_months(now, zone, months)
-    since, _ = month_bounds(*calendar[0], zone)
-    return calendar, since
-
-
 def _payments_in(membership: Membership, *, since: dt.datetime, now: dt.datetime):
     return Payment.objects.filter(
         practice=membership.practice,
@@ -117,7 +110,8 @@ def revenue_by_month(
     """
     practice = membership.practice
     currency = practice.currency.upper()
-    calendar, since = _period(membership, now, months)
+    calendar = last_months(now, practice.zone, months)
+    since, _ = months_span(calendar, practice.zone)
     by_month: dict[tuple[int, int], tuple[int, int]] = {}
     other_currencies: dict[str, int] = {}
     for row in (
@@ -153,7 +147,8 @@ def revenue_metrics(
     (31 days after it started) or it renewed; it renewed if a second invoice was paid.
     """
     currency = membership.practice.currency
-    _, since = _period(membership, now, months)
+    zone = membership.practice.zone
+    since, _ = months_span(last_months(now, zone, months), zone)
     new_purchases = _purchases_visible_to(membership).filter(paid_at__gte=since, paid_at__lte=now)
     orders = new_purchases.filter(currency__iexact=currency).aggregate(
         count=Count("pk"), total=Sum("amount_total"), refunded=Sum("amount_refunded")

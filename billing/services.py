@@ -39,6 +39,7 @@ from .models import (
     CreditKind,
     Offer,
     OfferKind,
+    Payment,
     Purchase,
     PurchaseStatus,
     StripeAccount,
@@ -471,8 +472,6 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
     from sessions_app.models import BookingStatus, Consumes
     from sessions_app.services import booking_hold_confirm
 
-    from .models import Payment
-
     offer, engagement = purchase.offer, purchase.engagement
     if offer.is_subscription or engagement is None:
         return  # monthly credits come with each paid invoice
@@ -641,8 +640,6 @@ def invoice_paid_apply(
     *, purchase: Purchase, invoice_id: str, amount_paid: int, event_created: int
 ) -> None:
     """A month paid: its sessions are granted (once per invoice) and the package is current."""
-    from .models import Payment
-
     Payment.objects.get_or_create(
         practice=purchase.practice,
         stripe_id=invoice_id,
@@ -709,8 +706,6 @@ def refund_apply(*, purchase: Purchase, amount_refunded: int, charge_id: str) ->
 
 
 def _amount_paid(purchase: Purchase) -> int:
-    from .models import Payment
-
     total = Payment.objects.filter(practice_id=purchase.practice_id, purchase=purchase).aggregate(
         total=Sum("amount")
     )["total"]

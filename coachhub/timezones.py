@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -47,6 +48,18 @@ def last_months(now: dt.datetime, zone: ZoneInfo, count: int) -> list[tuple[int,
         months.append((year, month))
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return months[::-1]
+
+
+def months_span(months: list[tuple[int, int]], zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The instants (UTC) at which a run of consecutive months starts and ends in `zone`."""
+    start, _ = month_bounds(*months[0], zone)
+    _, end = month_bounds(*months[-1], zone)
+    return start, end
+
+
+def month_days(year: int, month: int) -> tuple[dt.date, dt.date]:
+    """The first and last calendar days of a month."""
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:

@@ -18,7 +18,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 
 from coachhub.models import Membership
-from coachhub.timezones import last_months, local_month_of, month_bounds
+from coachhub.timezones import last_months, local_month_of, month_bounds, month_days, months_span
 from sessions_app.models import STATUSES_THAT_USE_ALLOWANCE, Session
 
 from .models import (
@@ -318,10 +318,7 @@ def contract_statement(contract: Contract, *, year: int, month: int) -> Statemen
 
     zone = contract.practice.zone
     start, end = month_bounds(year, month, zone)
-    first_day, last_day = (
-        start.astimezone(zone).date(),
-        (end - dt.timedelta(seconds=1)).astimezone(zone).date(),
-    )
+    first_day, last_day = month_days(year, month)
     seats = list(
         contract.assignments.filter(coach_chosen_at__lt=end)
         .exclude(ended_on__lt=first_day)
@@ -401,10 +398,8 @@ def seat_utilisation(
     """
     zone = membership.practice.zone
     calendar = last_months(now, zone, months)
-    since, _ = month_bounds(*calendar[0], zone)
-    _, until = month_bounds(*calendar[-1], zone)
-    first_day = since.astimezone(zone).date()
-    last_day = (until - dt.timedelta(seconds=1)).astimezone(zone).date()
+    since, until = months_span(calendar, zone)
+    first_day, last_day = month_days(*calendar[0])[0], month_days(*calendar[-1])[1]
     contracts = list(
         contract_list(membership).filter(starts_on__lte=last_day, ends_on__gte=first_day)
     )
@@ -434,9 +429,8 @@ def seat_utilisation(
     for contract in contracts:
         rows = []
         for year, month in calendar:
-            start, end = month_bounds(year, month, zone)
-            month_first = start.astimezone(zone).date()
-            month_last = (end - dt.timedelta(seconds=1)).astimezone(zone).date()
+            _, end = month_bounds(year, month, zone)
+            month_first, month_last = month_days(year, month)
             if contract.starts_on > month_last or contract.ends_on < month_first:
                 continue
             held = sum(

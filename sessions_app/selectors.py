@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 
 from coachhub.models import Membership
-from coachhub.timezones import last_months, month_bounds, zone_names
+from coachhub.timezones import last_months, months_span, zone_names
 
 from .models import (
     STATUSES_THAT_BLOCK_TIME,
@@ -270,8 +270,7 @@ def sessions_per_month(
     """Sessions that use a coach's time, per calendar month of the practice (one query)."""
     zone = membership.practice.zone
     calendar = last_months(now, zone, months)
-    since, _ = month_bounds(*calendar[0], zone)
-    _, until = month_bounds(*calendar[-1], zone)
+    since, until = months_span(calendar, zone)
     counts: dict[tuple[int, int], dict[str, int]] = {}
     for row in (
         sessions_visible_to(membership)
