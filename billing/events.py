@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from coachhub.encryption import decrypt
 from coachhub.models import Practice
+from coachhub.services import audit_batch
 from integrations.stripe import client as stripe_api
 
 from . import services
@@ -103,14 +104,14 @@ def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | N
             event.save(force_insert=True)
     except IntegrityError:
         return None
-    _enqueue(event.pk)
+    _enqueue(event.pk, practice_id)
     return event
 
 
-def _enqueue(event_id: int) -> None:
+def _enqueue(event_id: int, practice_id: int) -> None:
     from .tasks import stripe_event_process
 
-    transaction.on_commit(lambda: stripe_event_process.delay(event_id))
+    transaction.on_commit(lambda: stripe_event_process.delay(event_id, practice_id))
 
 
 def _practice_and_webhook_secret(practice_public_id) -> tuple[int, str]:
@@ -320,7 +321,8 @@ def event_process(*, event_id: int) -> str:
 
     The event row is locked for the whole handler, so two workers given the same
     event (a redelivery) run it one after the other, and the second sees it done.
-    An error rolls the handler's writes back and is recorded on the event.
+    An error rolls the handler's writes back and is recorded on the event. The
+    audit entries of what the handler did are written together, in one INSERT.
     """
     try:
         with transaction.atomic():
@@ -336,7 +338,8 @@ def event_process(*, event_id: int) -> str:
             if handler is None:
                 event.status = EventStatus.IGNORED
             else:
-                handler(event)
+                with audit_batch():
+                    handler(event)
                 event.status = EventStatus.PROCESSED
             event.processed_at = timezone.now()
             event.last_error = ""
@@ -394,7 +397,7 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     ).values_list("pk", flat=True)
     for event_id in stale:
         with transaction.atomic():
-            _enqueue(event_id)
+            _enqueue(event_id, practice.pk)
     account.last_reconciled_at = now
     account.save(update_fields=["last_reconciled_at"])
     return seen, new

@@ -52,7 +52,6 @@ def credits_granted(purchase: Purchase) -> int:
     return total or 0
 
 
-@transaction.atomic
 def credit_entry_add(
     *,
     engagement: Engagement,
@@ -67,22 +66,11 @@ def credit_entry_add(
     """Append one entry; None when this effect was already recorded.
 
     A debit that would take the balance below zero is refused unless an explicit
-    `override_reason` is given (recorded on the entry).
+    `override_reason` is given (recorded on the entry). Only debits lock the
+    engagement: an addition cannot overdraw, so it is a single keyed INSERT.
     """
     if amount == 0:
         return None
-    Engagement.objects.select_for_update(of=("self",)).filter(pk=engagement.pk).first()
-    if CreditEntry.objects.filter(
-        practice_id=engagement.practice_id, effect_key=effect_key
-    ).exists():
-        return None
-    if amount < 0 and not override_reason.strip():
-        balance = credit_balance(engagement)
-        if balance + amount < 0:
-            raise ValidationError(
-                f"Not enough session credits: {balance} left, {-amount} needed.",
-                code="no_credit",
-            )
     entry = CreditEntry(
         practice_id=engagement.practice_id,
         client_id=engagement.client_id,
@@ -95,10 +83,30 @@ def credit_entry_add(
         note=note[:255],
         override_reason=override_reason.strip()[:255],
     )
+    if amount > 0:
+        return _insert_once(entry)
+    with transaction.atomic():
+        Engagement.objects.select_for_update(of=("self",)).filter(pk=engagement.pk).first()
+        if CreditEntry.objects.filter(
+            practice_id=engagement.practice_id, effect_key=effect_key
+        ).exists():
+            return None  # a replay: checked before the balance, which may have moved since
+        if not override_reason.strip():
+            balance = credit_balance(engagement)
+            if balance + amount < 0:
+                raise ValidationError(
+                    f"Not enough session credits: {balance} left, {-amount} needed.",
+                    code="no_credit",
+                )
+        return _insert_once(entry)
+
+
+def _insert_once(entry: CreditEntry) -> CreditEntry | None:
+    """Save the entry unless its effect key is already taken (then None)."""
     try:
         with transaction.atomic():
             entry.save()
-    except IntegrityError:  # recorded meanwhile by someone else: the same effect
+    except IntegrityError:
         return None
     return entry
 

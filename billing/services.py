@@ -18,8 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -323,7 +323,9 @@ class NotYetProcessable(Exception):
     """The event refers to something we have not heard of yet; retry later (with backoff)."""
 
 
-def _engagement_for(offer: Offer, client: Client, checkout: Checkout) -> Engagement:
+def _engagement_for(
+    practice: Practice, offer: Offer, client: Client, checkout: Checkout
+) -> Engagement:
     from engagements.participants import Participant
     from engagements.services import (
         engagement_create_monthly_package,
@@ -331,7 +333,7 @@ def _engagement_for(offer: Offer, client: Client, checkout: Checkout) -> Engagem
         engagement_create_team_workshop,
     )
 
-    practice, coach = offer.practice, offer.coach
+    coach = offer.coach
     if checkout.booking_id:
         return checkout.booking.session.engagement
     if offer.kind in (OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK):
@@ -380,55 +382,19 @@ class PaidObject:
 def purchase_ensure(*, practice: Practice, paid: PaidObject) -> Purchase:
     """The Purchase for a paid checkout or subscription — created once, whichever event
     arrives first — with its client, engagement and collection."""
-    from engagements.services import client_find_or_create
-
     checkout = (
         Checkout.objects.select_for_update(of=("self",))
-        .select_related("offer__coach", "booking__session__engagement")
+        .select_related("offer__coach")  # a held booking, if any, is read when needed
         .filter(practice=practice, public_id=paid.checkout_public_id)
         .first()
     )
     if checkout is None:
         raise ValueError(f"No checkout {paid.checkout_public_id} in this practice.")
-    purchase = _existing_purchase(practice, paid)
+    purchase = _existing_purchase(practice, checkout, paid)
     if purchase is None:
-        offer = checkout.offer
-        client, _ = client_find_or_create(
-            practice=practice,
-            actor=None,
-            email=checkout.email,
-            name=checkout.name,
-            time_zone=checkout.time_zone or practice.time_zone,
-            coach=offer.coach,
-        )
-        purchase = Purchase(
-            practice=practice,
-            offer=offer,
-            client=client,
-            checkout=checkout,
-            stripe_checkout_id=paid.checkout_stripe_id,
-            stripe_subscription_id=paid.subscription_id,
-            stripe_customer_id=paid.customer_id,
-            stripe_payment_intent_id=paid.payment_intent_id,
-            amount_total=paid.amount_total,
-            currency=(paid.currency or offer.currency).upper(),
-            paid_at=paid.paid_at or timezone.now(),
-            subscription_state=SubscriptionState.ACTIVE if offer.is_subscription else "",
-        )
-        try:
-            with transaction.atomic():
-                purchase.save()
-        except IntegrityError:  # created meanwhile by the same purchase's other event
-            return _existing_purchase(practice, paid)
-        engagement = _engagement_for(offer, client, checkout)
-        if engagement.status == EngagementStatus.PROPOSED:
-            engagement.status = EngagementStatus.ACTIVE
-            engagement.save(update_fields=["status"])
-        purchase.engagement = engagement
-        purchase.save(update_fields=["engagement"])
-        audit_record(practice=practice, actor=None, action="purchase.create", obj=purchase)
-        _purchase_confirmation(purchase)
+        purchase = _purchase_create(practice, checkout, paid)
     else:
+        purchase.checkout = checkout
         _fill_stripe_ids(purchase, paid)
     if checkout.status != CheckoutStatus.COMPLETE:
         checkout.status = CheckoutStatus.COMPLETE
@@ -436,17 +402,58 @@ def purchase_ensure(*, practice: Practice, paid: PaidObject) -> Purchase:
     return purchase
 
 
-def _existing_purchase(practice: Practice, paid: PaidObject) -> Purchase | None:
-    purchases = Purchase.objects.select_for_update(of=("self",)).select_related(
-        "engagement", "offer", "client"
+def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -> Purchase:
+    """The purchase with its client and engagement. The caller holds the checkout's
+    row lock, so the purchase's other events wait and then find it; the unique
+    constraints stay the last word (a violation fails the event, which is retried)."""
+    from engagements.services import client_find_or_create
+
+    offer = checkout.offer
+    client, _ = client_find_or_create(
+        practice=practice,
+        actor=None,
+        email=checkout.email,
+        name=checkout.name,
+        time_zone=checkout.time_zone or practice.time_zone,
+        coach=offer.coach,
     )
+    engagement = _engagement_for(practice, offer, client, checkout)
+    if engagement.status == EngagementStatus.PROPOSED:
+        engagement.status = EngagementStatus.ACTIVE
+        engagement.save(update_fields=["status"])
+    purchase = Purchase(
+        practice=practice,
+        offer=offer,
+        client=client,
+        engagement=engagement,
+        checkout=checkout,
+        stripe_checkout_id=paid.checkout_stripe_id,
+        stripe_subscription_id=paid.subscription_id,
+        stripe_customer_id=paid.customer_id,
+        stripe_payment_intent_id=paid.payment_intent_id,
+        amount_total=paid.amount_total,
+        currency=(paid.currency or offer.currency).upper(),
+        paid_at=paid.paid_at or timezone.now(),
+        subscription_state=SubscriptionState.ACTIVE if offer.is_subscription else "",
+    )
+    purchase.save()
+    audit_record(practice=practice, actor=None, action="purchase.create", obj=purchase)
+    _purchase_confirmation(purchase)
+    return purchase
+
+
+def _existing_purchase(practice: Practice, checkout: Checkout, paid: PaidObject) -> Purchase | None:
+    """The purchase made through this checkout, or (a subscription's events) the one
+    that holds the subscription."""
+    made_here = Q(checkout=checkout)
     if paid.subscription_id:
-        found = purchases.filter(
-            practice=practice, stripe_subscription_id=paid.subscription_id
-        ).first()
-        if found:
-            return found
-    return purchases.filter(practice=practice, checkout__public_id=paid.checkout_public_id).first()
+        made_here |= Q(stripe_subscription_id=paid.subscription_id)
+    return (
+        Purchase.objects.select_for_update(of=("self",))
+        .select_related("engagement", "offer")
+        .filter(made_here, practice=practice)
+        .first()
+    )
 
 
 def _fill_stripe_ids(purchase: Purchase, paid: PaidObject) -> None:
@@ -475,15 +482,11 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
     offer, engagement = purchase.offer, purchase.engagement
     if offer.is_subscription or engagement is None:
         return  # monthly credits come with each paid invoice
-    Payment.objects.get_or_create(
-        practice=purchase.practice,
+    _payment_record(
+        purchase=purchase,
         stripe_id=purchase.stripe_checkout_id or f"purchase:{purchase.pk}",
-        defaults={
-            "purchase": purchase,
-            "amount": purchase.amount_total,
-            "currency": purchase.currency,
-            "paid_at": purchase.paid_at,
-        },
+        amount=purchase.amount_total,
+        paid_at=purchase.paid_at,
     )
     credit_entry_add(
         engagement=engagement,
@@ -519,14 +522,34 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
         credit_consume_for_session(session)
 
 
+def _payment_record(
+    *, purchase: Purchase, stripe_id: str, amount: int, paid_at: dt.datetime
+) -> None:
+    """Money received, once per Stripe object: the unique (practice, stripe_id) turns
+    a replay into nothing (INSERT … ON CONFLICT DO NOTHING, one statement)."""
+    Payment.objects.bulk_create(
+        [
+            Payment(
+                practice_id=purchase.practice_id,
+                purchase=purchase,
+                stripe_id=stripe_id,
+                amount=amount,
+                currency=purchase.currency,
+                paid_at=paid_at,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def _purchase_confirmation(purchase: Purchase) -> None:
     """Thank the buyer; a purchase with a held slot gets its invite from the booking."""
-    purchase_id = purchase.pk
+    purchase_id, practice_id = purchase.pk, purchase.practice_id
 
     def send() -> None:
         from .tasks import purchase_confirmation_send
 
-        purchase_confirmation_send.delay(purchase_id)
+        purchase_confirmation_send.delay(purchase_id, practice_id)
 
     transaction.on_commit(send)
 
@@ -640,17 +663,13 @@ def invoice_paid_apply(
     *, purchase: Purchase, invoice_id: str, amount_paid: int, event_created: int
 ) -> None:
     """A month paid: its sessions are granted (once per invoice) and the package is current."""
-    Payment.objects.get_or_create(
-        practice=purchase.practice,
+    _payment_record(
+        purchase=purchase,
         stripe_id=invoice_id,
-        defaults={
-            "purchase": purchase,
-            "amount": amount_paid,
-            "currency": purchase.currency,
-            "paid_at": dt.datetime.fromtimestamp(event_created, tz=dt.UTC)
-            if event_created
-            else timezone.now(),
-        },
+        amount=amount_paid,
+        paid_at=dt.datetime.fromtimestamp(event_created, tz=dt.UTC)
+        if event_created
+        else timezone.now(),
     )
     if purchase.engagement is not None:
         credit_entry_add(

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coachhub.settings")
 
@@ -11,3 +12,18 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Provider packages inside the integrations app keep their own tasks modules.
 app.autodiscover_tasks(["integrations.calendar"])
+
+
+@task_prerun.connect
+@task_postrun.connect
+def database_connections_recycle(task=None, **kwargs) -> None:
+    """What Django does around each request, around each task: drop a connection
+    that is broken or older than DB_CONN_MAX_AGE, keep the rest (see CELERY_DB_REUSE_MAX).
+
+    Not for eager tasks: they run inside the caller's request and transaction.
+    """
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

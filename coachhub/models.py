@@ -194,7 +194,7 @@ class PracticeScoped(models.Model):
         abstract = True
 
     def validate_for_save(self) -> None:
-        """`full_clean()` without re-reading the related rows the caller handed over.
+        """`full_clean()` without the lookups that cannot fail.
 
         A foreign key set to an object (not a bare id) points at a row the service
         already read; Django's check would select it again, one query per key. Keys
@@ -205,7 +205,13 @@ class PracticeScoped(models.Model):
             for field in self._meta.concrete_fields
             if field.many_to_one and field.is_cached(self)
         ]
-        self.full_clean(exclude=handed_over)
+        # A unique id drawn at random (uuid4 public ids) is not looked up either.
+        generated = [
+            field.name
+            for field in self._meta.concrete_fields
+            if field.unique and not field.editable and callable(field.default)
+        ]
+        self.full_clean(exclude=handed_over + generated)
 
 
 class ApiToken(PracticeScoped):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,12 +13,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .models import ApiToken, AuditEntry, Membership, Practice, Role, User
+from .tenancy import memberships_forget
+
+_audit_batch: ContextVar[list[AuditEntry] | None] = ContextVar("audit_batch", default=None)
 
 
 def audit_record(
     *, practice: Practice, actor: User | None, action: str, obj: models.Model, **data: Any
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         practice=practice,
         actor=actor if actor and actor.is_authenticated else None,
         action=action,
@@ -23,6 +29,32 @@ def audit_record(
         object_id=str(obj.pk),
         data={key: str(value) for key, value in data.items()},
     )
+    batch = _audit_batch.get()
+    if batch is None:
+        entry.save(force_insert=True)
+    else:
+        batch.append(entry)
+    return entry
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Write the audit entries recorded inside the block in one INSERT as it ends.
+
+    Use it inside the caller's transaction (a Stripe event sets up a client, an
+    engagement, a session and a purchase): the entries commit or roll back with
+    the changes they describe. Nothing is written if the block raises.
+    """
+    if _audit_batch.get() is not None:  # already batching: the outer block writes
+        yield
+        return
+    entries: list[AuditEntry] = []
+    token = _audit_batch.set(entries)
+    try:
+        yield
+    finally:
+        _audit_batch.reset(token)
+    AuditEntry.objects.bulk_create(entries)
 
 
 def unique_practice_slug(name: str) -> str:
@@ -64,6 +96,7 @@ def membership_add(*, practice: Practice, actor: User, email: str, role: str) ->
     )
     if not created:
         raise ValidationError({"email": "This person is already a member of the practice."})
+    memberships_forget(practice)
     audit_record(practice=practice, actor=actor, action="membership.add", obj=membership, role=role)
     return membership
 

@@ -49,9 +49,27 @@ def memberships_of(user) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("practice"))
 
 
+MEMBERSHIPS_SEEN = "_memberships_seen"
+
+
 def membership_of(practice: Practice, user) -> Membership | None:
-    """The user's membership of one practice, or None (role checks in services)."""
-    return Membership.objects.filter(practice=practice, user=user).first()
+    """The user's membership of one practice, or None (role checks in services).
+
+    Remembered on the practice object, which lives for one request or task: one
+    service chain (a purchase: client, engagement, session) asks about the same coach
+    several times. `membership_add` forgets what the object remembered.
+    """
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return None
+    seen = practice.__dict__.setdefault(MEMBERSHIPS_SEEN, {})
+    if user_id not in seen:
+        seen[user_id] = Membership.objects.filter(practice=practice, user_id=user_id).first()
+    return seen[user_id]
+
+
+def memberships_forget(practice: Practice) -> None:
+    practice.__dict__.pop(MEMBERSHIPS_SEEN, None)
 
 
 def choose_active_membership(request: HttpRequest, memberships: list[Membership]):

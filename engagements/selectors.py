@@ -81,7 +81,14 @@ def client_private_notes_for_member(membership: Membership, client: Client) -> s
     return client.private_notes
 
 
+CREATED_WITHOUT_SEAT = "_created_without_seat"
+
+
 def open_seat_of(client: Client) -> SeatAssignment | None:
+    """The client's current seat, if any. A client created in this request or task is
+    known to have none until `seat_assign` gives it one (no query then)."""
+    if client.__dict__.get(CREATED_WITHOUT_SEAT):
+        return None
     return (
         SeatAssignment.objects.filter(client=client, ended_on__isnull=True)
         .select_related("contract__organization")

@@ -37,7 +37,7 @@ from .models import (
     StepState,
 )
 from .participants import Participant
-from .selectors import open_seat_of
+from .selectors import CREATED_WITHOUT_SEAT, open_seat_of
 
 BUILTIN_TEMPLATES = [
     {
@@ -118,15 +118,21 @@ def _email_must_be_free(practice: Practice, email: str, *, except_pk: int | None
 
 
 def client_create(*, practice: Practice, actor: User, **fields: Any) -> Client:
+    fields["email"] = (fields.get("email") or "").strip().lower()
+    _email_must_be_free(practice, fields["email"])
+    return _client_insert(practice=practice, actor=actor, fields=fields)
+
+
+def _client_insert(*, practice: Practice, actor: User, fields: dict[str, Any]) -> Client:
+    """Save a new client whose e-mail the caller has just found free."""
     _coach_must_be_member(practice, fields.get("coach"))
     organization = fields.get("organization")
     if organization is not None and organization.practice_id != practice.pk:
         raise ValidationError({"organization": "Choose a company of this practice."})
     client = Client(practice=practice, **fields)
-    client.email = (client.email or "").strip().lower()
-    _email_must_be_free(practice, client.email)
     client.validate_for_save()
     client.save()
+    client.__dict__[CREATED_WITHOUT_SEAT] = True
     audit_record(practice=practice, actor=actor, action="client.create", obj=client)
     return client
 
@@ -166,9 +172,8 @@ def client_find_or_create(
     existing = Client.objects.filter(practice=practice, email=email).first()
     if existing:
         return existing, False
-    return client_create(
-        practice=practice, actor=actor, email=email, name=name or email.split("@")[0], **defaults
-    ), True
+    fields = {"email": email, "name": name or email.split("@")[0], **defaults}
+    return _client_insert(practice=practice, actor=actor, fields=fields), True
 
 
 def seat_client_refuse(*, client: Client | None, feature: str) -> None:
@@ -282,6 +287,7 @@ def seat_assign(
     seat = SeatAssignment.objects.create(
         practice=practice, contract=contract, client=client, coach_chosen_at=chosen
     )
+    client.__dict__.pop(CREATED_WITHOUT_SEAT, None)
     client_update(
         client=client, actor=actor, data={"coach": coach, "organization": contract.organization}
     )
@@ -290,7 +296,15 @@ def seat_assign(
 
 
 # --- Checklists ------------------------------------------------------------------
-def checklist_seed(*, engagement: Engagement) -> None:
+StepOutcome = tuple[str, str]  # (state, reason)
+
+
+def checklist_seed(*, engagement: Engagement, outcomes: dict[str, StepOutcome]) -> None:
+    """The kind's steps in one INSERT, each in the state the guided flow left it
+    (a step the flow did not reach is pending)."""
+    unknown = set(outcomes) - {key for key, _ in CHECKLISTS[engagement.kind]}
+    if unknown:
+        raise ValueError(f"{engagement.kind} has no checklist steps {sorted(unknown)}")
     ChecklistStep.objects.bulk_create(
         [
             ChecklistStep(
@@ -299,6 +313,8 @@ def checklist_seed(*, engagement: Engagement) -> None:
                 key=key,
                 label=label,
                 position=position,
+                state=outcomes.get(key, (StepState.PENDING, ""))[0],
+                reason=outcomes.get(key, (StepState.PENDING, ""))[1],
             )
             for position, (key, label) in enumerate(CHECKLISTS[engagement.kind], start=1)
         ]
@@ -332,15 +348,11 @@ def checklist_step_set(
     )
 
 
-def _mark_slack_steps(engagement: Engagement, keys: list[str]) -> None:
-    if not engagement.practice.slack_connected:
-        for key in keys:
-            checklist_mark(
-                engagement=engagement,
-                key=key,
-                state=StepState.NOT_APPLICABLE,
-                reason=SLACK_NOT_CONNECTED,
-            )
+def _slack_step_outcomes(practice: Practice, keys: list[str]) -> dict[str, StepOutcome]:
+    """Slack steps wait for the Slack task; without Slack they say so."""
+    if practice.slack_connected:
+        return {}
+    return {key: (StepState.NOT_APPLICABLE, SLACK_NOT_CONNECTED) for key in keys}
 
 
 # --- Collections -----------------------------------------------------------------
@@ -357,8 +369,10 @@ def collection_create(
         agenda_items=list(template.agenda_items) if template else [],
         prep_questions=list(template.prep_questions) if template else [],
     )
-    if engagement.client_id:
-        participants_link(collection=collection, clients=[engagement.client])
+    if engagement.client_id:  # a new collection has nobody in it yet
+        CollectionParticipant.objects.create(
+            practice_id=engagement.practice_id, collection=collection, client=engagement.client
+        )
     return collection
 
 
@@ -450,7 +464,6 @@ def _engagement_save(engagement: Engagement, actor: User) -> Engagement:
     _coach_must_be_member(engagement.practice, engagement.coach)
     engagement.validate_for_save()
     engagement.save()
-    checklist_seed(engagement=engagement)
     audit_record(
         practice=engagement.practice,
         actor=actor,
@@ -498,12 +511,9 @@ def engagement_create_per_session(
         ),
         actor,
     )
-    checklist_mark(engagement=engagement, key="client", state=StepState.DONE)
-    _mark_slack_steps(engagement, ["slack_invite"])
     collection = collection_create(
         engagement=engagement, template=_template(practice, CollectionTemplate.COACHING)
     )
-    checklist_mark(engagement=engagement, key="collection", state=StepState.DONE)
     session = session_create(
         practice=practice,
         actor=actor,
@@ -513,27 +523,25 @@ def engagement_create_per_session(
         minutes=engagement.session_minutes,
         allowance_override_reason=allowance_override_reason,
     )
-    checklist_mark(engagement=engagement, key="first_session", state=StepState.DONE)
-    checklist_mark(
+    checklist_seed(
         engagement=engagement,
-        key="session_url",
-        state=StepState.DONE,
-        reason=f"Session page: {session.get_absolute_url()}",
+        outcomes={
+            "client": (StepState.DONE, ""),
+            **_slack_step_outcomes(practice, ["slack_invite"]),
+            "collection": (StepState.DONE, ""),
+            "first_session": (StepState.DONE, ""),
+            "session_url": (StepState.DONE, f"Session page: {session.get_absolute_url()}"),
+            "calendar_invite": (
+                StepState.PENDING,
+                "Sent once the session has a time and calendar invites are enabled.",
+            )
+            if send_platform_invite
+            else (
+                StepState.NOT_APPLICABLE,
+                "The booking tool sends its own invite; CoachHub does not send one.",
+            ),
+        },
     )
-    if not send_platform_invite:
-        checklist_mark(
-            engagement=engagement,
-            key="calendar_invite",
-            state=StepState.NOT_APPLICABLE,
-            reason="The booking tool sends its own invite; CoachHub does not send one.",
-        )
-    else:
-        checklist_mark(
-            engagement=engagement,
-            key="calendar_invite",
-            state=StepState.PENDING,
-            reason="Sent once the session has a time and calendar invites are enabled.",
-        )
     return engagement
 
 
@@ -589,29 +597,28 @@ def engagement_create_monthly_package(
         ),
         actor,
     )
-    checklist_mark(engagement=engagement, key="client", state=StepState.DONE)
-    if preferred_weekday is not None and preferred_time is not None:
-        checklist_mark(engagement=engagement, key="cadence", state=StepState.DONE)
-    else:
-        checklist_mark(
-            engagement=engagement,
-            key="cadence",
-            state=StepState.PENDING,
-            reason="Agree a day and time with the client to generate the sessions.",
-        )
+    agreed = preferred_weekday is not None and preferred_time is not None
+    outcomes = {
+        "client": (StepState.DONE, ""),
+        "cadence": (StepState.DONE, "")
+        if agreed
+        else (
+            StepState.PENDING,
+            "Agree a day and time with the client to generate the sessions.",
+        ),
+        "collection": (StepState.DONE, ""),
+        **_slack_step_outcomes(practice, ["slack_invite", "slack_channel"]),
+    }
     collection_create(
         engagement=engagement, template=_template(practice, CollectionTemplate.COACHING)
     )
-    checklist_mark(engagement=engagement, key="collection", state=StepState.DONE)
-    _mark_slack_steps(engagement, ["slack_invite", "slack_channel"])
-    if preferred_weekday is not None and preferred_time is not None:
+    if agreed:
         result = recurring_sessions_generate(engagement=engagement, actor=actor)
-        checklist_mark(
-            engagement=engagement,
-            key="recurring_sessions",
-            state=StepState.DONE,
-            reason=recurring_summary(result, engagement.coach.time_zone),
+        outcomes["recurring_sessions"] = (
+            StepState.DONE,
+            recurring_summary(result, engagement.coach.time_zone),
         )
+    checklist_seed(engagement=engagement, outcomes=outcomes)
     return engagement
 
 
@@ -656,16 +663,21 @@ def engagement_create_team_workshop(
         ),
         actor,
     )
-    checklist_mark(engagement=engagement, key="subject", state=StepState.DONE)
     template = template or (None if agenda_items else _template(practice, "Team workshop"))
     collection = collection_create(engagement=engagement, template=template)
     if agenda_items:
         collection.agenda_items = agenda_items
         collection.save(update_fields=["agenda_items"])
-    checklist_mark(engagement=engagement, key="collection", state=StepState.DONE)
+    outcomes = {
+        "subject": (StepState.DONE, ""),
+        "collection": (StepState.DONE, ""),
+        **_slack_step_outcomes(practice, ["slack_invite"]),
+    }
+    if starts_at:
+        outcomes["workshop_session"] = (StepState.DONE, "")
+    checklist_seed(engagement=engagement, outcomes=outcomes)
     if participants:
         participants_add(collection=collection, actor=actor, participants=participants)
-    _mark_slack_steps(engagement, ["slack_invite"])
     session_create(
         practice=practice,
         actor=actor,
@@ -675,8 +687,6 @@ def engagement_create_team_workshop(
         minutes=session_minutes,
         title=title,
     )
-    if starts_at:
-        checklist_mark(engagement=engagement, key="workshop_session", state=StepState.DONE)
     return engagement
 
 

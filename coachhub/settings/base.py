@@ -131,6 +131,12 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)
 }
+# Celery's Django fixup closes the database connection before and after every task
+# unless it is told to reuse it; a new PostgreSQL connection per task cost more
+# than most tasks (benchmarks/event_worker). Workers keep their connection the way
+# web processes do instead: `coachhub.celery` runs Django's close_old_connections
+# around each task, which honours DB_CONN_MAX_AGE and the health checks.
+CELERY_DB_REUSE_MAX = 2**31
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
