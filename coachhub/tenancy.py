@@ -64,7 +64,9 @@ def membership_of(practice: Practice, user) -> Membership | None:
         return None
     seen = practice.__dict__.setdefault(MEMBERSHIPS_SEEN, {})
     if user_id not in seen:
-        seen[user_id] = Membership.objects.filter(practice=practice, user_id=user_id).first()
+        # One row at most (unique per practice and user): no ordering, so no joins.
+        memberships = Membership.objects.filter(practice=practice, user_id=user_id)
+        seen[user_id] = memberships.order_by("pk").first()
     return seen[user_id]
 
 

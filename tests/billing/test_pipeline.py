@@ -333,3 +333,60 @@ def test_a_refund_before_its_purchase_is_known_waits_and_is_retried(
         assert purchase.status == PurchaseStatus.REFUNDED
         assert credit_balance(purchase.engagement) == 0
         assert Client.objects.filter(email="fay@example.net").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_paid_checkout_is_processed_in_a_fixed_number_of_statements(
+    connected, standin, client, django_capture_on_commit_callbacks
+):
+    """The whole set-up (client, engagement, checklist, collection, session, purchase,
+    payment, credits, audit trail) in a fixed budget of statements: checklist steps
+    and audit entries are one INSERT each, not one per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.events import event_process
+    from coachhub.models import AuditEntry
+    from coachhub.tenancy import practice_scope
+    from engagements.models import ChecklistStep
+
+    offer = make_offer(connected, kind="session_pack", name="Three", price="300.00", sessions=3)
+    session_id = buy(client, offer)
+    standin.pay(session_id)
+    [paid] = [
+        e
+        for e in standin.accounts[connected.secret_key].events
+        if e["type"] == "checkout.session.completed"
+    ]
+    with django_capture_on_commit_callbacks(execute=False):  # stored, not yet processed
+        response = deliver(client, connected.practice, paid, connected.webhook_secret)
+    assert response.status_code == 200
+    with scopes_disabled():
+        event = StripeEvent.objects.get(stripe_id=paid["id"])
+    with practice_scope(connected.practice), CaptureQueriesContext(connection) as statements:
+        assert event_process(event_id=event.pk) == EventStatus.PROCESSED
+    inserts = [q["sql"] for q in statements.captured_queries if q["sql"].startswith("INSERT")]
+    assert sum('"engagements_checkliststep"' in sql for sql in inserts) == 1
+    assert sum('"coachhub_auditentry"' in sql for sql in inserts) == 1
+    assert len(statements.captured_queries) <= 26, "\n".join(
+        q["sql"][:120] for q in statements.captured_queries
+    )
+    with scopes_disabled():
+        purchase = Purchase.objects.get(checkout__stripe_id=session_id)
+        actions = set(
+            AuditEntry.objects.filter(practice=connected.practice).values_list("action", flat=True)
+        )
+        assert {"client.create", "engagement.create", "session.create", "purchase.create"} <= (
+            actions
+        )
+        steps = dict(
+            ChecklistStep.objects.filter(engagement=purchase.engagement).values_list("key", "state")
+        )
+    assert steps == {
+        "client": "done",
+        "slack_invite": "not_applicable",
+        "collection": "done",
+        "first_session": "done",
+        "session_url": "done",
+        "calendar_invite": "pending",
+    }

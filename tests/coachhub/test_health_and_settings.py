@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,39 @@ def test_file_email_url_writes_to_the_absolute_path_given(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path)
+
+
+class _Request:
+    def __init__(self, is_eager: bool):
+        self.is_eager = is_eager
+
+
+class _Task:
+    def __init__(self, is_eager: bool):
+        self.request = _Request(is_eager)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_between_tasks():
+    """Celery's fixup would open a new connection for every task; ours keeps it for
+    DB_CONN_MAX_AGE, like a web process, and drops a broken or old one."""
+    from django.db import connection
+
+    from coachhub.celery import app, database_connections_recycle
+
+    if connection.vendor == "sqlite":
+        pytest.skip("an in-memory SQLite test database is never closed; runs on PostgreSQL")
+    assert app.conf.db_reuse_max >= 2**31  # the fixup never closes it itself
+    connection.ensure_connection()
+    kept = connection.connection
+    connection.close_at = time.monotonic() + 60
+    try:
+        database_connections_recycle(task=_Task(is_eager=False))
+        assert connection.connection is kept
+        connection.close_at = time.monotonic() - 1  # older than DB_CONN_MAX_AGE
+        database_connections_recycle(task=_Task(is_eager=True))
+        assert connection.connection is kept  # eager: inside the caller's request
+        database_connections_recycle(task=_Task(is_eager=False))
+        assert connection.connection is None
+    finally:
+        connection.close_at = None
