@@ -4,6 +4,7 @@ from coachhub.admin_site import PracticeAdminMixin
 
 from .models import (
     Checkout,
+    CompanyInvoice,
     CreditEntry,
     EventStatus,
     Offer,
@@ -137,6 +138,30 @@ class CreditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CompanyInvoice)
+class CompanyInvoiceAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    """Made from a contract's statement page; the status follows Stripe's invoice events."""
+
+    list_display = ["contract", "month", "amount", "currency", "status", "created_at", "paid_at"]
+    list_filter = ["status"]
+    search_fields = ["stripe_invoice_id", "contract__organization__name"]
+    list_select_related = ["contract__organization"]
+    readonly_fields = [
+        "contract",
+        "month",
+        "stripe_invoice_id",
+        "stripe_customer_id",
+        "amount_total",
+        "currency",
+        "hosted_url",
+        "created_by",
+        "paid_at",
+    ]
 
     def has_add_permission(self, request):
         return False

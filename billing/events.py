@@ -241,8 +241,14 @@ def _invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:
 def on_invoice(event: StripeEvent) -> None:
     obj = event.data_object
     subscription_id, metadata = _invoice_subscription(obj)
-    if not subscription_id:
-        return  # a one-off invoice (e.g. a company statement): nothing to fulfil
+    if not subscription_id:  # a one-off invoice: a company's statement, or not ours
+        services.company_invoice_payment_apply(
+            practice=event.practice,
+            stripe_invoice_id=obj["id"],
+            paid=event.type == "invoice.paid",
+            at=dt.datetime.fromtimestamp(int(event.payload.get("created") or 0), tz=dt.UTC),
+        )
+        return
     purchase = _purchase_for_subscription(event, subscription_id, metadata, obj.get("customer", ""))
     if purchase is None:
         return

@@ -400,3 +400,53 @@ class CreditEntry(PracticeScoped):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("The credit ledger is append-only: add a new entry instead.")
+
+
+class CompanyInvoiceStatus(models.TextChoices):
+    OPEN = "open", "Sent, awaiting payment"
+    PAID = "paid", "Paid"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+
+
+class CompanyInvoice(PracticeScoped):
+    """A Stripe invoice for one month of a seat contract's statement, made at most once
+    per contract and month; the company pays it on Stripe's hosted invoice page."""
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="company_invoices"
+    )
+    contract = models.ForeignKey(
+        "engagements.Contract", on_delete=models.PROTECT, related_name="invoices"
+    )
+    month = models.DateField(help_text="The statement's month (its first day).")
+    stripe_invoice_id = models.CharField(max_length=255)
+    stripe_customer_id = models.CharField(max_length=255)
+    amount_total = models.IntegerField(help_text="In the currency's minor unit, as Stripe counts.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=16, choices=CompanyInvoiceStatus.choices, default=CompanyInvoiceStatus.OPEN
+    )
+    hosted_url = models.URLField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "contract", "month"], name="company_invoice_once_per_month"
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "stripe_invoice_id"], name="company_invoice_stripe_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.month:%Y-%m}: {self.get_status_display()}"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_total, self.currency)

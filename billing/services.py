@@ -27,7 +27,7 @@ from coachhub.models import Practice, Role, User
 from coachhub.services import audit_record, coach_setup_authorize
 from coachhub.tenancy import membership_of
 from coachhub.timezones import validate_time_zone
-from engagements.models import Client, Engagement, EngagementStatus
+from engagements.models import Client, Contract, Engagement, EngagementStatus
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
 from sessions_app.notifications import absolute
@@ -36,6 +36,8 @@ from .ledger import credit_balance, credit_consume_for_session, credit_entry_add
 from .models import (
     Checkout,
     CheckoutStatus,
+    CompanyInvoice,
+    CompanyInvoiceStatus,
     CreditKind,
     Offer,
     OfferKind,
@@ -46,7 +48,7 @@ from .models import (
     StripeMode,
     SubscriptionState,
 )
-from .money import money_shown
+from .money import money_shown, to_minor
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
 PUBLISHABLE_KEY_PATTERN = re.compile(r"^pk_(test|live)_[A-Za-z0-9]+$")
@@ -801,3 +803,119 @@ def checkout_expired_apply(*, practice: Practice, checkout_public_id: str) -> No
     checkout.save(update_fields=["status"])
     if checkout.booking is not None:
         booking_hold_release(booking=checkout.booking)
+
+
+# --- A seat contract's month, invoiced to the company on Stripe -----------------------
+COMPANY_INVOICE_DAYS_DUE = 30
+
+
+def company_invoice_create(
+    *, practice: Practice, actor: User, contract: Contract, year: int, month: int
+) -> CompanyInvoice:
+    """Invoice one month of a contract's statement on Stripe: an item per seat line
+    (a first-month credit as a negative item), sent by Stripe to the company's billing
+    e-mail to pay on the hosted invoice page. Once per contract and month."""
+    from engagements.selectors import contract_statement
+
+    _owner_only(practice, actor, "invoice companies")
+    account = stripe_account_of(practice)
+    if account is None or not account.verified_at:
+        raise ValidationError("Connect Stripe (Payments → Stripe) to invoice companies.")
+    organization = contract.organization
+    if not organization.billing_email:
+        raise ValidationError(
+            f"Add a billing e-mail to {organization} first: Stripe sends the invoice there."
+        )
+    first_day = dt.date(year, month, 1)
+    with transaction.atomic():
+        # Locked so that two clicks (or two owners) make one invoice.
+        Contract.objects.select_for_update(of=("self",)).filter(pk=contract.pk).first()
+        existing = CompanyInvoice.objects.filter(
+            practice=practice, contract=contract, month=first_day
+        ).first()
+        if existing is not None:
+            raise ValidationError(
+                f"{first_day:%B %Y} is already invoiced ({existing.get_status_display()})."
+            )
+        statement = contract_statement(contract, year=year, month=month)
+        currency = practice.currency
+        lines = [
+            stripe_api.InvoiceLine(
+                key=str(line.seat.pk),
+                description=f"{line.seat.client.name}: {line.outcome}",
+                amount=to_minor(line.amount, currency),
+            )
+            for line in statement.lines
+            if line.amount
+        ]
+        total = sum(line.amount for line in lines)
+        if total <= 0:
+            raise ValidationError(
+                f"Nothing to invoice for {statement.label}: "
+                f"the statement's total is {money_shown(total, currency)}."
+            )
+        earlier_customer = (
+            CompanyInvoice.objects.filter(practice=practice, contract__organization=organization)
+            .values_list("stripe_customer_id", flat=True)
+            .first()
+        )
+        month_key = f"{first_day:%Y-%m}"
+        sent = stripe_api.company_invoice_send(
+            account.secret_key,
+            customer_id=earlier_customer or "",
+            company_name=organization.name,
+            billing_email=organization.billing_email,
+            currency=currency,
+            description=f"Coaching seats, {statement.label}: {contract}",
+            lines=lines,
+            days_until_due=COMPANY_INVOICE_DAYS_DUE,
+            metadata={"coachhub_contract": str(contract.pk), "coachhub_month": month_key},
+            idempotency_key=f"company-invoice:{practice.public_id}:{contract.pk}:{month_key}",
+        )
+        invoice = CompanyInvoice.objects.create(
+            practice=practice,
+            contract=contract,
+            month=first_day,
+            stripe_invoice_id=sent.id,
+            stripe_customer_id=sent.customer_id,
+            amount_total=sent.total,
+            currency=currency,
+            hosted_url=sent.hosted_url,
+            created_by=actor,
+        )
+        audit_record(
+            practice=practice,
+            actor=actor,
+            action="company_invoice.create",
+            obj=invoice,
+            amount=money_shown(sent.total, currency),
+        )
+    return invoice
+
+
+def company_invoice_payment_apply(
+    *, practice: Practice, stripe_invoice_id: str, paid: bool, at: dt.datetime
+) -> bool:
+    """What Stripe says of a company invoice's payment; False if it is not one of ours.
+    Paid is final: a late "payment failed" for an earlier attempt changes nothing."""
+    invoice = (
+        CompanyInvoice.objects.select_for_update(of=("self",))
+        .filter(practice=practice, stripe_invoice_id=stripe_invoice_id)
+        .first()
+    )
+    if invoice is None:
+        return False
+    if invoice.status == CompanyInvoiceStatus.PAID:
+        return True
+    if paid:
+        invoice.status, invoice.paid_at = CompanyInvoiceStatus.PAID, at
+    else:
+        invoice.status = CompanyInvoiceStatus.PAYMENT_FAILED
+    invoice.save(update_fields=["status", "paid_at"])
+    audit_record(
+        practice=practice,
+        actor=None,
+        action="company_invoice.paid" if paid else "company_invoice.payment_failed",
+        obj=invoice,
+    )
+    return True

@@ -13,6 +13,11 @@ urlpatterns = [
     path("billing/offers/new/", views.offer_edit, name="offer_new"),
     path("billing/offers/<int:offer_pk>/", views.offer_edit, name="offer_edit"),
     path("billing/purchases/", views.purchase_list, name="purchase_list"),
+    path(
+        "contracts/<int:contract_pk>/statement/invoice/",
+        views.company_invoice_create,
+        name="company_invoice_create",
+    ),
     # Public pages (anonymous; each opens its practice's scope).
     path("buy/<slug:practice_slug>/<uuid:offer_id>/", views.buy, name="buy"),
     path("checkout/<uuid:checkout_id>/done/", views.checkout_done, name="checkout_done"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,12 +16,14 @@ from coachhub.forms import apply_validation_error
 from coachhub.models import Practice
 from coachhub.tenancy import member_required, owner_required, practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
+from integrations.errors import IntegrationError
 from sessions_app.notifications import absolute
 
 from . import services
 from .forms import BuyForm, OfferForm, StripeConnectForm
 from .ledger import credit_balance
 from .models import Checkout, EventStatus, Offer, Purchase, StripeEvent
+from .money import money_shown
 
 
 def webhook_url(practice: Practice) -> str:
@@ -221,3 +225,38 @@ def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
     transaction.on_commit(lambda: stripe_event_process.delay(event.pk))
     messages.success(request, f"{event.type} queued for processing again.")
     return redirect("stripe_settings")
+
+
+@owner_required
+@require_POST
+def company_invoice_create(request: HttpRequest, contract_pk: int) -> HttpResponse:
+    """Invoice one month of a seat contract's statement to the company, on Stripe."""
+    from engagements.selectors import contract_get_for_member
+
+    contract = contract_get_for_member(request.membership, contract_pk)
+    statement_url = reverse("contract_statement", kwargs={"contract_pk": contract.pk})
+    try:
+        year, month = (int(part) for part in request.POST.get("month", "").split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        messages.error(request, "Choose the statement's month (YYYY-MM).")
+        return redirect(statement_url)
+    try:
+        invoice = services.company_invoice_create(
+            practice=request.practice,
+            actor=request.user,
+            contract=contract,
+            year=year,
+            month=month,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except IntegrationError as error:
+        messages.error(request, f"Stripe did not create the invoice: {error}")
+    else:
+        messages.success(
+            request,
+            f"Stripe sent the invoice ({money_shown(invoice.amount_total, invoice.currency)}) "
+            f"to {contract.organization.billing_email}.",
+        )
+    return redirect(f"{statement_url}?month={year}-{month:02d}")

@@ -153,6 +153,89 @@ def checkout_session_create(
     )
 
 
+@dataclass(frozen=True)
+class InvoiceLine:
+    key: str  # stable within the invoice (e.g. the seat's id): part of its idempotency key
+    description: str
+    amount: int  # minor units; negative for a credit
+
+
+@dataclass(frozen=True)
+class SentInvoice:
+    id: str
+    customer_id: str
+    status: str
+    total: int
+    hosted_url: str
+
+
+def company_invoice_send(
+    secret_key: str,
+    *,
+    customer_id: str,
+    company_name: str,
+    billing_email: str,
+    currency: str,
+    description: str,
+    lines: list[InvoiceLine],
+    days_until_due: int,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> SentInvoice:
+    """An invoice the company pays on Stripe's hosted page: the customer (created once),
+    a draft with one item per line, finalized and e-mailed by Stripe.
+
+    Every POST's idempotency key extends `idempotency_key`, so a retry after a failure
+    part way continues with the same objects instead of making new ones.
+    """
+    client = _client(secret_key)
+
+    def post(fn, params: dict[str, Any], step: str, *args):
+        return _call(fn, *args, params, options={"idempotency_key": f"{idempotency_key}:{step}"})
+
+    if not customer_id:
+        customer = post(
+            client.v1.customers.create,
+            {"name": company_name, "email": billing_email, "metadata": metadata},
+            "customer",
+        )
+        customer_id = customer["id"]
+    invoice = post(
+        client.v1.invoices.create,
+        {
+            "customer": customer_id,
+            "collection_method": "send_invoice",
+            "days_until_due": days_until_due,
+            "currency": currency.lower(),
+            "description": description,
+            "metadata": metadata,
+            "pending_invoice_items_behavior": "exclude",
+        },
+        "invoice",
+    )
+    for line in lines:
+        post(
+            client.v1.invoice_items.create,
+            {
+                "customer": customer_id,
+                "invoice": invoice["id"],
+                "amount": line.amount,
+                "currency": currency.lower(),
+                "description": line.description,
+            },
+            f"line:{line.key}",
+        )
+    invoice = post(client.v1.invoices.finalize_invoice, {}, "finalize", invoice["id"])
+    invoice = post(client.v1.invoices.send_invoice, {}, "send", invoice["id"])
+    return SentInvoice(
+        id=invoice["id"],
+        customer_id=customer_id,
+        status=invoice["status"],
+        total=int(invoice["total"]),
+        hosted_url=invoice["hosted_invoice_url"] or "",
+    )
+
+
 def subscription_retrieve(secret_key: str, subscription_id: str) -> dict[str, Any]:
     """Re-read a subscription (its metadata) when an invoice arrives before anything else."""
     subscription = _call(_client(secret_key).v1.subscriptions.retrieve, subscription_id)

@@ -277,6 +277,34 @@ class StandIn:
                 return endpoint
             case "POST", ["refunds"]:
                 return self.refund(account, params.get("charge", ""), params.get("amount"))
+            case "POST", ["customers"]:
+                return self._store(
+                    account,
+                    {
+                        "id": _id("cus"),
+                        "object": "customer",
+                        "name": params.get("name"),
+                        "email": params.get("email"),
+                        "metadata": params.get("metadata") or {},
+                        "created": self.now(),
+                    },
+                )
+            case "GET", ["customers", customer_id]:
+                return self._get(account, customer_id, "customer")
+            case "POST", ["invoices"]:
+                return self._invoice_draft(account, params)
+            case "GET", ["invoices", invoice_id]:
+                return self._get(account, invoice_id, "invoice")
+            case "POST", ["invoiceitems"]:
+                return self._invoice_item_add(account, params)
+            case "POST", ["invoices", invoice_id, "finalize"]:
+                return self._invoice_finalize(account, invoice_id)
+            case "POST", ["invoices", invoice_id, "send"]:
+                invoice = self._get(account, invoice_id, "invoice")
+                if invoice["status"] != "open":
+                    raise StripeError(400, "Only open invoices can be sent.")
+                self.emit(account, "invoice.sent", invoice)
+                return invoice
         raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
 
     def _checkout_create(self, account: Account, params: dict) -> dict:
@@ -496,6 +524,109 @@ class StandIn:
             },
         )
 
+    # --- One-off invoices (a company's monthly statement) ---------------------------
+    def _invoice_draft(self, account: Account, params: dict) -> dict:
+        customer = self._get(account, params.get("customer", ""), "customer")
+        if params.get("collection_method") == "send_invoice" and not params.get("days_until_due"):
+            raise StripeError(400, "days_until_due is required to send an invoice.")
+        return self._store(
+            account,
+            {
+                "id": _id("in"),
+                "object": "invoice",
+                "customer": customer["id"],
+                "customer_email": customer.get("email"),
+                "customer_name": customer.get("name"),
+                "collection_method": params.get("collection_method", "charge_automatically"),
+                "days_until_due": int(params.get("days_until_due") or 0) or None,
+                "currency": params.get("currency", "usd"),
+                "description": params.get("description"),
+                "metadata": params.get("metadata") or {},
+                "lines": {"object": "list", "data": []},
+                "subtotal": 0,
+                "total": 0,
+                "amount_due": 0,
+                "amount_paid": 0,
+                "amount_remaining": 0,
+                "status": "draft",
+                "hosted_invoice_url": None,
+                "parent": None,
+                "billing_reason": "manual",
+                "created": self.now(),
+                "livemode": account.livemode,
+            },
+        )
+
+    def _invoice_item_add(self, account: Account, params: dict) -> dict:
+        invoice = self._get(account, params.get("invoice", ""), "invoice")
+        if invoice["status"] != "draft":
+            raise StripeError(400, "Items can only be added to a draft invoice.")
+        if params.get("currency", invoice["currency"]) != invoice["currency"]:
+            raise StripeError(400, "The item's currency must match the invoice's.")
+        amount = int(params["amount"])
+        item = self._store(
+            account,
+            {
+                "id": _id("ii"),
+                "object": "invoiceitem",
+                "amount": amount,
+                "currency": invoice["currency"],
+                "customer": invoice["customer"],
+                "description": params.get("description"),
+                "invoice": invoice["id"],
+            },
+        )
+        invoice["lines"]["data"].append(
+            {
+                "id": _id("il"),
+                "object": "line_item",
+                "amount": amount,
+                "description": item["description"],
+            }
+        )
+        invoice["subtotal"] = invoice["total"] = invoice["amount_due"] = sum(
+            line["amount"] for line in invoice["lines"]["data"]
+        )
+        return item
+
+    def _invoice_finalize(self, account: Account, invoice_id: str) -> dict:
+        invoice = self._get(account, invoice_id, "invoice")
+        if invoice["status"] != "draft":
+            return invoice if invoice["status"] == "open" else self._not_draft(invoice)
+        if invoice["total"] < 0:
+            raise StripeError(400, "An invoice's total cannot be negative.")
+        invoice.update(
+            status="open",
+            number=f"SI-{len(account.events) + 1:04d}",
+            amount_remaining=invoice["total"],
+            hosted_invoice_url=f"{self.base_url}/invoice/{invoice_id}",
+        )
+        self.emit(account, "invoice.finalized", invoice)
+        return invoice
+
+    @staticmethod
+    def _not_draft(invoice: dict) -> dict:
+        raise StripeError(400, f"This invoice is {invoice['status']}.")
+
+    def invoice_pay(self, invoice_id: str) -> dict:
+        """The company pays the invoice on its hosted page."""
+        with self.lock:
+            account = self.find_account(invoice_id)
+            invoice = self._get(account, invoice_id, "invoice")
+            if invoice["status"] != "open":
+                raise StripeError(400, f"This invoice is {invoice['status']}.")
+            charge = self._charge(
+                account, invoice["total"], invoice["currency"], invoice["customer"], None
+            )
+            invoice.update(
+                status="paid",
+                amount_paid=invoice["total"],
+                amount_remaining=0,
+                charge=charge["id"],
+                status_transitions={"paid_at": self.now()},
+            )
+            return self.emit(account, "invoice.paid", invoice)
+
     def _invoice_paid(self, account, subscription, amount, reason) -> dict:
         invoice = self._invoice(account, subscription, amount, reason, "paid")
         self._charge(account, amount, invoice["currency"], subscription["customer"], None)
@@ -706,6 +837,35 @@ def pages(standin: StandIn, handler, method: str, url, form: dict) -> None:
 <p>E-mail: {html.escape(session["customer_email"] or "")}</p>
 <form method="post" action="/checkout/{session_id}/pay"><button>Pay</button></form>
 <p><a href="{html.escape(session["cancel_url"] or "/")}">Back (cancel)</a></p></div>""",
+            )
+        )
+    if parts[0] == "invoice" and len(parts) >= 2:
+        invoice_id = parts[1]
+        account = standin.find_account(invoice_id)
+        invoice = account.objects[invoice_id]
+        if method == "POST" and parts[-1] == "pay":
+            standin.invoice_pay(invoice_id)
+            return redirect(f"/invoice/{invoice_id}")
+        items = "".join(
+            f"<tr><td>{html.escape(line['description'] or '')}</td>"
+            f"<td>{money_shown(line['amount'], invoice['currency'])}</td></tr>"
+            for line in invoice["lines"]["data"]
+        )
+        action = (
+            f'<form method="post" action="/invoice/{invoice_id}/pay"><button>Pay</button></form>'
+            if invoice["status"] == "open"
+            else f"<p>This invoice is {html.escape(invoice['status'])}.</p>"
+        )
+        return send(
+            page(
+                "Invoice",
+                f"""<h1>{html.escape(account.name)}</h1><div class="card">
+<h2>Invoice {html.escape(invoice.get("number") or invoice_id)}</h2>
+<p>To {html.escape(invoice.get("customer_name") or "")}
+({html.escape(invoice.get("customer_email") or "")})</p>
+<p>{html.escape(invoice.get("description") or "")}</p>
+<table>{items}</table>
+<p><strong>Total {money_shown(invoice["total"], invoice["currency"])}</strong></p>{action}</div>""",
             )
         )
     if parts[0] == "dashboard" and method == "POST":
