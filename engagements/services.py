@@ -305,20 +305,21 @@ def checklist_seed(*, engagement: Engagement, outcomes: dict[str, StepOutcome]) 
     unknown = set(outcomes) - {key for key, _ in CHECKLISTS[engagement.kind]}
     if unknown:
         raise ValueError(f"{engagement.kind} has no checklist steps {sorted(unknown)}")
-    ChecklistStep.objects.bulk_create(
-        [
+    steps = []
+    for position, (key, label) in enumerate(CHECKLISTS[engagement.kind], start=1):
+        state, reason = outcomes.get(key, (StepState.PENDING, ""))
+        steps.append(
             ChecklistStep(
                 practice_id=engagement.practice_id,
                 engagement=engagement,
                 key=key,
                 label=label,
                 position=position,
-                state=outcomes.get(key, (StepState.PENDING, ""))[0],
-                reason=outcomes.get(key, (StepState.PENDING, ""))[1],
+                state=state,
+                reason=reason,
             )
-            for position, (key, label) in enumerate(CHECKLISTS[engagement.kind], start=1)
-        ]
-    )
+        )
+    ChecklistStep.objects.bulk_create(steps)
 
 
 def checklist_mark(*, engagement: Engagement, key: str, state: str, reason: str = "") -> None:
