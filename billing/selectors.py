@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 
 from coachhub.models import Membership
 from coachhub.timezones import last_months, months_span
 
-from .models import OfferKind, Payment, Purchase, SubscriptionState
+from .models import CreditEntry, OfferKind, Payment, Purchase, SubscriptionState
 
 
 def purchases_needing_attention(membership: Membership) -> QuerySet[Purchase]:
@@ -25,6 +25,24 @@ def purchases_needing_attention(membership: Membership) -> QuerySet[Purchase]:
     if not membership.sees_all_clients:
         purchases = purchases.filter(offer__coach_id=membership.user_id)
     return purchases.select_related("client", "offer", "engagement").order_by("-paid_at")
+
+
+def purchase_list(membership: Membership, *, limit: int = 100) -> list[Purchase]:
+    """The latest purchases the member may see, each with `credits_left` (the ledger
+    balance of its engagement), in one query."""
+    balance = (
+        CreditEntry.objects.filter(engagement=OuterRef("engagement"))
+        .order_by()
+        .values("engagement")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return list(
+        _purchases_visible_to(membership)
+        .select_related("offer", "client", "engagement")
+        .annotate(credits_left=Coalesce(Subquery(balance), 0))
+        .order_by("-paid_at")[:limit]
+    )
 
 
 # --- Metrics ---------------------------------------------------------------------------

@@ -19,9 +19,8 @@ from coachhub.timezones import zone_names
 from integrations.errors import IntegrationError
 from sessions_app.notifications import absolute
 
-from . import services
+from . import selectors, services
 from .forms import BuyForm, OfferForm, StripeConnectForm
-from .ledger import credit_balance
 from .models import Checkout, EventStatus, Offer, Purchase, StripeEvent
 from .money import money_shown
 
@@ -115,13 +114,8 @@ def offer_edit(request: HttpRequest, offer_pk: int | None = None) -> HttpRespons
 
 @member_required
 def purchase_list(request: HttpRequest) -> HttpResponse:
-    purchases = list(
-        Purchase.objects.filter(practice=request.practice)
-        .select_related("offer", "client", "engagement")
-        .order_by("-paid_at")[:100]
-    )
-    for purchase in purchases:
-        purchase.credits_left = credit_balance(purchase.engagement) if purchase.engagement else 0
+    """Coaches see what their own offers sold; owners and assistants the practice's."""
+    purchases = selectors.purchase_list(request.membership)
     return render(request, "billing/purchase_list.html", {"purchases": purchases})
 
 
