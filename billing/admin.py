@@ -79,14 +79,12 @@ class StripeEventAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Process the selected events again")
     def process_again(self, request, queryset):
-        from django.db import transaction
+        from .events import event_enqueue
 
-        from .tasks import stripe_event_process
-
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", "practice_id"))
         queryset.filter(status=EventStatus.DEAD).update(status=EventStatus.FAILED)
-        for event_id in ids:
-            transaction.on_commit(lambda event_id=event_id: stripe_event_process.delay(event_id))
+        for event_id, practice_id in ids:
+            event_enqueue(event_id, practice_id)
         self.message_user(request, f"{len(ids)} event(s) queued.")
 
 

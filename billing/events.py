@@ -104,11 +104,12 @@ def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | N
             event.save(force_insert=True)
     except IntegrityError:
         return None
-    _enqueue(event.pk, practice_id)
+    event_enqueue(event.pk, practice_id)
     return event
 
 
-def _enqueue(event_id: int, practice_id: int) -> None:
+def event_enqueue(event_id: int, practice_id: int) -> None:
+    """Queue the event's processing once the current transaction commits."""
     from .tasks import stripe_event_process
 
     transaction.on_commit(lambda: stripe_event_process.delay(event_id, practice_id))
@@ -403,7 +404,7 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     ).values_list("pk", flat=True)
     for event_id in stale:
         with transaction.atomic():
-            _enqueue(event_id, practice.pk)
+            event_enqueue(event_id, practice.pk)
     account.last_reconciled_at = now
     account.save(update_fields=["last_reconciled_at"])
     return seen, new

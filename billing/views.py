@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from coachhub.forms import apply_validation_error
 from coachhub.models import Practice
 from coachhub.tenancy import member_required, owner_required, practice_scope, scopes_disabled
-from coachhub.timezones import zone_names
+from coachhub.timezones import parse_month, zone_names
 from integrations.errors import IntegrationError
 from sessions_app.notifications import absolute
 
@@ -211,12 +209,12 @@ def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
     event = StripeEvent.objects.filter(practice=request.practice, pk=event_pk).first()
     if event is None:
         raise Http404("No such event.")
-    from .tasks import stripe_event_process
+    from .events import event_enqueue
 
     StripeEvent.objects.filter(pk=event.pk, status=EventStatus.DEAD).update(
         status=EventStatus.FAILED
     )
-    transaction.on_commit(lambda: stripe_event_process.delay(event.pk))
+    event_enqueue(event.pk, event.practice_id)
     messages.success(request, f"{event.type} queued for processing again.")
     return redirect("stripe_settings")
 
@@ -229,12 +227,11 @@ def company_invoice_create(request: HttpRequest, contract_pk: int) -> HttpRespon
 
     contract = contract_get_for_member(request.membership, contract_pk)
     statement_url = reverse("contract_statement", kwargs={"contract_pk": contract.pk})
-    try:
-        year, month = (int(part) for part in request.POST.get("month", "").split("-"))
-        dt.date(year, month, 1)
-    except ValueError:
+    parsed = parse_month(request.POST.get("month", ""))
+    if parsed is None:
         messages.error(request, "Choose the statement's month (YYYY-MM).")
         return redirect(statement_url)
+    year, month = parsed
     try:
         invoice = services.company_invoice_create(
             practice=request.practice,

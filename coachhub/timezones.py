@@ -35,6 +35,16 @@ def month_bounds(year: int, month: int, zone: ZoneInfo) -> tuple[dt.datetime, dt
     return start_local.astimezone(dt.UTC), end_local.astimezone(dt.UTC)
 
 
+def parse_month(text: str) -> tuple[int, int] | None:
+    """`2026-03` → (2026, 3); None for anything that is not a real month."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        return None
+    return year, month
+
+
 def local_month_of(instant: dt.datetime, zone: ZoneInfo) -> tuple[int, int]:
     local = instant.astimezone(zone)
     return local.year, local.month

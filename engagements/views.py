@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from coachhub.forms import apply_validation_error
 from coachhub.tenancy import member_required
+from coachhub.timezones import parse_month
 from sessions_app.models import Session
 
 from . import selectors, services
@@ -669,11 +670,7 @@ def contract_statement(request: HttpRequest, contract_pk: int) -> HttpResponse:
     contract = selectors.contract_get_for_member(request.membership, contract_pk)
     zone = request.practice.zone
     today = timezone.now().astimezone(zone).date()
-    try:
-        year, month = (int(part) for part in request.GET.get("month", "").split("-"))
-        dt.date(year, month, 1)
-    except ValueError:
-        year, month = today.year, today.month
+    year, month = parse_month(request.GET.get("month", "")) or (today.year, today.month)
     statement = selectors.contract_statement(contract, year=year, month=month)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")

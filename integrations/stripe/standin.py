@@ -591,8 +591,10 @@ class StandIn:
 
     def _invoice_finalize(self, account: Account, invoice_id: str) -> dict:
         invoice = self._get(account, invoice_id, "invoice")
+        if invoice["status"] == "open":
+            return invoice
         if invoice["status"] != "draft":
-            return invoice if invoice["status"] == "open" else self._not_draft(invoice)
+            raise StripeError(400, f"This invoice is {invoice['status']}.")
         if invoice["total"] < 0:
             raise StripeError(400, "An invoice's total cannot be negative.")
         invoice.update(
@@ -603,10 +605,6 @@ class StandIn:
         )
         self.emit(account, "invoice.finalized", invoice)
         return invoice
-
-    @staticmethod
-    def _not_draft(invoice: dict) -> dict:
-        raise StripeError(400, f"This invoice is {invoice['status']}.")
 
     def invoice_pay(self, invoice_id: str) -> dict:
         """The company pays the invoice on its hosted page."""
