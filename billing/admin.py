@@ -145,7 +145,16 @@ class CreditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
 class CompanyInvoiceAdmin(PracticeAdminMixin, admin.ModelAdmin):
     """Made from a contract's statement page; the status follows Stripe's invoice events."""
 
-    list_display = ["contract", "month", "amount", "currency", "status", "created_at", "paid_at"]
+    list_display = [
+        "contract",
+        "month",
+        "amount",
+        "currency",
+        "status",
+        "created_at",
+        "paid_at",
+        "voided_at",
+    ]
     list_filter = ["status"]
     search_fields = ["stripe_invoice_id", "contract__organization__name"]
     list_select_related = ["contract__organization"]
@@ -159,6 +168,7 @@ class CompanyInvoiceAdmin(PracticeAdminMixin, admin.ModelAdmin):
         "hosted_url",
         "created_by",
         "paid_at",
+        "voided_at",
     ]
 
     def has_add_permission(self, request):

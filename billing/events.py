@@ -308,6 +308,19 @@ def on_dispute(event: StripeEvent) -> None:
     )
 
 
+def on_invoice_voided(event: StripeEvent) -> None:
+    """A company invoice voided (here or in Stripe's dashboard); the month can be invoiced
+    again. Subscription invoices are Stripe's business: nothing to do."""
+    obj = event.data_object
+    subscription_id, _ = _invoice_subscription(obj)
+    if not subscription_id:
+        services.company_invoice_voided_apply(
+            practice=event.practice,
+            stripe_invoice_id=obj["id"],
+            at=dt.datetime.fromtimestamp(int(event.payload.get("created") or 0), tz=dt.UTC),
+        )
+
+
 HANDLERS: dict[str, Callable[[StripeEvent], None]] = {
     "checkout.session.completed": on_checkout_paid,
     "checkout.session.async_payment_succeeded": on_checkout_paid,
@@ -318,6 +331,7 @@ HANDLERS: dict[str, Callable[[StripeEvent], None]] = {
     "customer.subscription.deleted": on_subscription_event,
     "invoice.paid": on_invoice,
     "invoice.payment_failed": on_invoice,
+    "invoice.voided": on_invoice_voided,
     "charge.refunded": on_charge_refunded,
     "charge.dispute.created": on_dispute,
 }

@@ -406,11 +406,13 @@ class CompanyInvoiceStatus(models.TextChoices):
     OPEN = "open", "Sent, awaiting payment"
     PAID = "paid", "Paid"
     PAYMENT_FAILED = "payment_failed", "Payment failed"
+    VOID = "void", "Voided"
 
 
 class CompanyInvoice(PracticeScoped):
-    """A Stripe invoice for one month of a seat contract's statement, made at most once
-    per contract and month; the company pays it on Stripe's hosted invoice page."""
+    """A Stripe invoice for one month of a seat contract's statement; the company pays it
+    on Stripe's hosted invoice page. A month has at most one invoice that is not void:
+    voiding one (unpaid) lets the owner invoice the corrected statement again."""
 
     practice = models.ForeignKey(
         Practice, on_delete=models.CASCADE, related_name="company_invoices"
@@ -432,12 +434,15 @@ class CompanyInvoice(PracticeScoped):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-month"]
+        ordering = ["-month", "-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["practice", "contract", "month"], name="company_invoice_once_per_month"
+                fields=["practice", "contract", "month"],
+                condition=~models.Q(status="void"),
+                name="company_invoice_once_per_month",
             ),
             models.UniqueConstraint(
                 fields=["practice", "stripe_invoice_id"], name="company_invoice_stripe_id"
@@ -450,3 +455,8 @@ class CompanyInvoice(PracticeScoped):
     @property
     def amount(self) -> Decimal:
         return from_minor(self.amount_total, self.currency)
+
+    @property
+    def can_be_voided(self) -> bool:
+        """Stripe voids only invoices not yet paid (open, or open after a failed payment)."""
+        return self.status in (CompanyInvoiceStatus.OPEN, CompanyInvoiceStatus.PAYMENT_FAILED)

@@ -821,6 +821,11 @@ def company_invoice_create(
     account = stripe_account_of(practice)
     if account is None or not account.verified_at:
         raise ValidationError("Connect Stripe (Payments → Stripe) to invoice companies.")
+    if not account.webhook_secret:
+        raise ValidationError(
+            "Add the webhook signing secret (Payments → Stripe) first: without it CoachHub "
+            "never hears that the company paid."
+        )
     organization = contract.organization
     if not organization.billing_email:
         raise ValidationError(
@@ -830,9 +835,10 @@ def company_invoice_create(
     with transaction.atomic():
         # Locked so that two clicks (or two owners) make one invoice.
         Contract.objects.select_for_update(of=("self",)).filter(pk=contract.pk).first()
-        existing = CompanyInvoice.objects.filter(
+        this_month = CompanyInvoice.objects.filter(
             practice=practice, contract=contract, month=first_day
-        ).first()
+        )
+        existing = this_month.exclude(status=CompanyInvoiceStatus.VOID).first()
         if existing is not None:
             raise ValidationError(
                 f"{first_day:%B %Y} is already invoiced ({existing.get_status_display()})."
@@ -860,6 +866,11 @@ def company_invoice_create(
             .first()
         )
         month_key = f"{first_day:%Y-%m}"
+        idempotency_key = f"company-invoice:{practice.public_id}:{contract.pk}:{month_key}"
+        if voided := this_month.filter(status=CompanyInvoiceStatus.VOID).count():
+            # A re-issue after a void is a new invoice: new keys, or Stripe would hand
+            # back the voided one.
+            idempotency_key += f":reissue-{voided}"
         sent = stripe_api.company_invoice_send(
             account.secret_key,
             customer_id=earlier_customer or "",
@@ -870,7 +881,7 @@ def company_invoice_create(
             lines=lines,
             days_until_due=COMPANY_INVOICE_DAYS_DUE,
             metadata={"coachhub_contract": str(contract.pk), "coachhub_month": month_key},
-            idempotency_key=f"company-invoice:{practice.public_id}:{contract.pk}:{month_key}",
+            idempotency_key=idempotency_key,
         )
         invoice = CompanyInvoice.objects.create(
             practice=practice,
@@ -897,7 +908,7 @@ def company_invoice_payment_apply(
     *, practice: Practice, stripe_invoice_id: str, paid: bool, at: dt.datetime
 ) -> bool:
     """What Stripe says of a company invoice's payment; False if it is not one of ours.
-    Paid is final: a late "payment failed" for an earlier attempt changes nothing."""
+    Paid and void are final: a late "payment failed" for an earlier attempt changes nothing."""
     invoice = (
         CompanyInvoice.objects.select_for_update(of=("self",))
         .filter(practice=practice, stripe_invoice_id=stripe_invoice_id)
@@ -905,7 +916,7 @@ def company_invoice_payment_apply(
     )
     if invoice is None:
         return False
-    if invoice.status == CompanyInvoiceStatus.PAID:
+    if invoice.status in (CompanyInvoiceStatus.PAID, CompanyInvoiceStatus.VOID):
         return True
     if paid:
         invoice.status, invoice.paid_at = CompanyInvoiceStatus.PAID, at
@@ -919,3 +930,54 @@ def company_invoice_payment_apply(
         obj=invoice,
     )
     return True
+
+
+def company_invoice_void(*, practice: Practice, actor: User, invoice: CompanyInvoice) -> None:
+    """Void an unpaid company invoice on Stripe (the company can no longer pay it), so a
+    corrected statement can be invoiced for the same month."""
+    _owner_only(practice, actor, "void company invoices")
+    account = stripe_account_of(practice)
+    if account is None or not account.verified_at:
+        raise ValidationError("Connect Stripe (Payments → Stripe) to void the invoice.")
+    with transaction.atomic():
+        invoice = CompanyInvoice.objects.select_for_update(of=("self",)).get(
+            practice=practice, pk=invoice.pk
+        )
+        if invoice.status == CompanyInvoiceStatus.VOID:
+            return
+        if not invoice.can_be_voided:
+            raise ValidationError(
+                f"This invoice is {invoice.get_status_display().lower()}: refund the "
+                "payment in Stripe rather than voiding the invoice."
+            )
+        stripe_api.company_invoice_void(
+            account.secret_key,
+            invoice.stripe_invoice_id,
+            idempotency_key=f"company-invoice-void:{practice.public_id}:{invoice.pk}",
+        )
+        _company_invoice_mark_void(invoice, actor=actor, at=timezone.now())
+
+
+def company_invoice_voided_apply(
+    *, practice: Practice, stripe_invoice_id: str, at: dt.datetime
+) -> bool:
+    """Stripe says an invoice was voided (from CoachHub or Stripe's dashboard); False if
+    it is not one of ours. A paid invoice stays paid."""
+    invoice = (
+        CompanyInvoice.objects.select_for_update(of=("self",))
+        .filter(practice=practice, stripe_invoice_id=stripe_invoice_id)
+        .first()
+    )
+    if invoice is None:
+        return False
+    if invoice.can_be_voided:
+        _company_invoice_mark_void(invoice, actor=None, at=at)
+    return True
+
+
+def _company_invoice_mark_void(
+    invoice: CompanyInvoice, *, actor: User | None, at: dt.datetime
+) -> None:
+    invoice.status, invoice.voided_at = CompanyInvoiceStatus.VOID, at
+    invoice.save(update_fields=["status", "voided_at"])
+    audit_record(practice=invoice.practice, actor=actor, action="company_invoice.void", obj=invoice)

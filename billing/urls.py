@@ -18,6 +18,11 @@ urlpatterns = [
         views.company_invoice_create,
         name="company_invoice_create",
     ),
+    path(
+        "contracts/<int:contract_pk>/statement/invoice/<int:invoice_pk>/void/",
+        views.company_invoice_void,
+        name="company_invoice_void",
+    ),
     # Public pages (anonymous; each opens its practice's scope).
     path("buy/<slug:practice_slug>/<uuid:offer_id>/", views.buy, name="buy"),
     path("checkout/<uuid:checkout_id>/done/", views.checkout_done, name="checkout_done"),

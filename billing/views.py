@@ -19,7 +19,7 @@ from sessions_app.notifications import absolute
 
 from . import selectors, services
 from .forms import BuyForm, OfferForm, StripeConnectForm
-from .models import Checkout, EventStatus, Offer, Purchase, StripeEvent
+from .models import Checkout, CompanyInvoice, EventStatus, Offer, Purchase, StripeEvent
 from .money import money_shown
 
 
@@ -251,3 +251,33 @@ def company_invoice_create(request: HttpRequest, contract_pk: int) -> HttpRespon
             f"to {contract.organization.billing_email}.",
         )
     return redirect(f"{statement_url}?month={year}-{month:02d}")
+
+
+@owner_required
+@require_POST
+def company_invoice_void(request: HttpRequest, contract_pk: int, invoice_pk: int) -> HttpResponse:
+    """Void an unpaid company invoice on Stripe, so the month can be invoiced again."""
+    from engagements.selectors import contract_get_for_member
+
+    contract = contract_get_for_member(request.membership, contract_pk)
+    invoice = CompanyInvoice.objects.filter(
+        practice=request.practice, contract=contract, pk=invoice_pk
+    ).first()
+    if invoice is None:
+        raise Http404("No such invoice.")
+    try:
+        services.company_invoice_void(
+            practice=request.practice, actor=request.user, invoice=invoice
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except IntegrationError as error:
+        messages.error(request, f"Stripe did not void the invoice: {error}")
+    else:
+        messages.success(
+            request,
+            f"The {invoice.month:%B %Y} invoice is void: {contract.organization} can no longer "
+            "pay it. Correct the statement if needed, then invoice the month again.",
+        )
+    statement_url = reverse("contract_statement", kwargs={"contract_pk": contract.pk})
+    return redirect(f"{statement_url}?month={invoice.month:%Y-%m}")

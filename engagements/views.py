@@ -724,15 +724,19 @@ def contract_statement(request: HttpRequest, contract_pk: int) -> HttpResponse:
     previous = dt.date(year, month, 1) - dt.timedelta(days=1)
     following = dt.date(year, month, 28) + dt.timedelta(days=5)
     stripe_account = getattr(request.practice, "stripe_account", None)
+    invoices = list(contract.invoices.filter(month=dt.date(year, month, 1)))
     return render(
         request,
         "engagements/contract_statement.html",
         {
             "contract": contract,
             "statement": statement,
-            # Invoicing the company on Stripe (billing): the month's invoice if made.
-            "company_invoice": contract.invoices.filter(month=dt.date(year, month, 1)).first(),
+            # Invoicing the company on Stripe (billing): the month's invoice, if one is
+            # not void, and the voided ones as history.
+            "company_invoice": next((i for i in invoices if i.status != "void"), None),
+            "voided_invoices": [i for i in invoices if i.status == "void"],
             "stripe_connected": bool(stripe_account and stripe_account.verified_at),
+            "stripe_hears_back": bool(stripe_account and stripe_account.webhook_secret),
             "previous": f"{previous.year}-{previous.month:02d}",
             "following": f"{following.year}-{following.month:02d}",
             "this_month": f"{year}-{month:02d}",

@@ -236,6 +236,17 @@ def company_invoice_send(
     )
 
 
+def company_invoice_void(secret_key: str, invoice_id: str, *, idempotency_key: str) -> str:
+    """Void an unpaid invoice: the company can no longer pay it. Returns its new status."""
+    invoice = _call(
+        _client(secret_key).v1.invoices.void_invoice,
+        invoice_id,
+        {},
+        options={"idempotency_key": idempotency_key},
+    )
+    return invoice["status"]
+
+
 def subscription_retrieve(secret_key: str, subscription_id: str) -> dict[str, Any]:
     """Re-read a subscription (its metadata) when an invoice arrives before anything else."""
     subscription = _call(_client(secret_key).v1.subscriptions.retrieve, subscription_id)

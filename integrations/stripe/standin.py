@@ -299,6 +299,8 @@ class StandIn:
                 return self._invoice_item_add(account, params)
             case "POST", ["invoices", invoice_id, "finalize"]:
                 return self._invoice_finalize(account, invoice_id)
+            case "POST", ["invoices", invoice_id, "void"]:
+                return self._invoice_void(account, invoice_id)
             case "POST", ["invoices", invoice_id, "send"]:
                 invoice = self._get(account, invoice_id, "invoice")
                 if invoice["status"] != "open":
@@ -604,6 +606,14 @@ class StandIn:
             hosted_invoice_url=f"{self.base_url}/invoice/{invoice_id}",
         )
         self.emit(account, "invoice.finalized", invoice)
+        return invoice
+
+    def _invoice_void(self, account: Account, invoice_id: str) -> dict:
+        invoice = self._get(account, invoice_id, "invoice")
+        if invoice["status"] not in ("open", "uncollectible"):
+            raise StripeError(400, "You can only void invoices that are open or uncollectible.")
+        invoice.update(status="void", amount_remaining=0)
+        self.emit(account, "invoice.voided", invoice)
         return invoice
 
     def invoice_pay(self, invoice_id: str) -> dict:

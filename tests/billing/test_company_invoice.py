@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import stripe
 from django_scopes import scopes_disabled
 
 from billing.models import CompanyInvoice, CompanyInvoiceStatus
@@ -175,3 +176,129 @@ def test_only_owners_invoice_and_never_another_practices_contract(seats, world):
     assert outsider.post(url, {"month": "2030-03"}).status_code == 404
     with scopes_disabled():
         assert not CompanyInvoice.objects.exists()
+
+
+def invoice_month(owner, contract, month: str = "2030-03"):
+    return owner.post(f"/contracts/{contract.pk}/statement/invoice/", {"month": month}, follow=True)
+
+
+@pytest.mark.django_db
+def test_a_voided_invoice_frees_the_month_for_a_corrected_one(
+    seats, standin, django_capture_on_commit_callbacks
+):
+    connected, contract = seats
+    owner = login(connected.owner, connected.practice)
+    invoice_month(owner, contract)
+    with scopes_disabled():
+        first = CompanyInvoice.objects.get(contract=contract)
+    statement = owner.get(f"/contracts/{contract.pk}/statement/?month=2030-03").content.decode()
+    assert "Void this invoice" in statement
+
+    answer = owner.post(
+        f"/contracts/{contract.pk}/statement/invoice/{first.pk}/void/", follow=True
+    ).content.decode()
+    assert "The March 2030 invoice is void" in answer
+    [voided_at_stripe] = stripe_invoices(standin, connected)
+    assert voided_at_stripe["status"] == "void"
+    keys = {key for key, _ in standin.accounts[connected.secret_key].idempotent}
+    assert f"company-invoice-void:{connected.practice.public_id}:{first.pk}" in keys
+    with scopes_disabled():
+        first.refresh_from_db()
+    assert first.status == CompanyInvoiceStatus.VOID and first.voided_at is not None
+    assert "Create and send the Stripe invoice" in answer and "Voided on" in answer
+
+    # The corrected statement goes out as a new Stripe invoice (new idempotency keys).
+    answer = invoice_month(owner, contract).content.decode()
+    assert "Stripe sent the invoice (450.00 GBP)" in answer
+    invoices = stripe_invoices(standin, connected)
+    assert sorted(invoice["status"] for invoice in invoices) == ["open", "void"]
+    with scopes_disabled():
+        current = CompanyInvoice.objects.exclude(status=CompanyInvoiceStatus.VOID).get()
+        # Stripe's customer for the company is reused.
+        assert current.stripe_customer_id == first.stripe_customer_id
+    assert current.stripe_invoice_id != first.stripe_invoice_id
+    # Still one live invoice per month.
+    assert "already invoiced" in invoice_month(owner, contract).content.decode()
+
+    # Stripe's own `invoice.voided` for the first one, delivered late, changes nothing.
+    voided_event = next(
+        event
+        for event in standin.accounts[connected.secret_key].events
+        if event["type"] == "invoice.voided"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(owner, connected.practice, voided_event, connected.webhook_secret)
+    with scopes_disabled():
+        current.refresh_from_db()
+    assert current.status == CompanyInvoiceStatus.OPEN
+
+
+@pytest.mark.django_db
+def test_an_invoice_voided_in_stripes_dashboard_is_void_here_and_a_paid_one_cannot_be(
+    seats, standin, django_capture_on_commit_callbacks
+):
+    connected, contract = seats
+    owner = login(connected.owner, connected.practice)
+    invoice_month(owner, contract, "2030-03")
+    invoice_month(owner, contract, "2030-04")
+    with scopes_disabled():
+        march = CompanyInvoice.objects.get(month=dt.date(2030, 3, 1))
+        april = CompanyInvoice.objects.get(month=dt.date(2030, 4, 1))
+
+    # The coach voids March in Stripe's dashboard; Stripe's signed event tells us.
+    stripe.StripeClient(
+        connected.secret_key, base_addresses={"api": standin.base_url}
+    ).v1.invoices.void_invoice(march.stripe_invoice_id)
+    voided = standin.accounts[connected.secret_key].events[-1]
+    assert voided["type"] == "invoice.voided"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            deliver(owner, connected.practice, voided, connected.webhook_secret).status_code == 200
+        )
+    with scopes_disabled():
+        march.refresh_from_db()
+    assert march.status == CompanyInvoiceStatus.VOID
+
+    # April is paid: it cannot be voided (refund it in Stripe instead).
+    paid = standin.invoice_pay(april.stripe_invoice_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(owner, connected.practice, paid, connected.webhook_secret)
+    page = owner.get(f"/contracts/{contract.pk}/statement/?month=2030-04").content.decode()
+    assert "Void this invoice" not in page
+    answer = owner.post(
+        f"/contracts/{contract.pk}/statement/invoice/{april.pk}/void/", follow=True
+    ).content.decode()
+    assert "This invoice is paid: refund the payment in Stripe" in answer
+    with scopes_disabled():
+        april.refresh_from_db()
+    assert april.status == CompanyInvoiceStatus.PAID
+
+
+@pytest.mark.django_db
+def test_voiding_is_for_owners_of_the_practice_only(seats, standin, world):
+    connected, contract = seats
+    invoice_month(login(connected.owner, connected.practice), contract)
+    with scopes_disabled():
+        invoice = CompanyInvoice.objects.get()
+    url = f"/contracts/{contract.pk}/statement/invoice/{invoice.pk}/void/"
+    coach = UserFactory()
+    MembershipFactory(practice=connected.practice, user=coach, role=Role.COACH)
+    assert login(coach, connected.practice).post(url).status_code == 403
+    assert login(world.home.owner, world.home.practice).post(url).status_code == 404
+    with scopes_disabled():
+        invoice.refresh_from_db()
+    assert invoice.status == CompanyInvoiceStatus.OPEN
+
+
+@pytest.mark.django_db
+def test_without_a_webhook_secret_no_invoice_goes_out(seats, standin):
+    connected, contract = seats
+    with scopes_disabled():
+        connected.account.webhook_secret = ""
+        connected.account.save(update_fields=["webhook_secret"])
+    owner = login(connected.owner, connected.practice)
+    page = owner.get(f"/contracts/{contract.pk}/statement/?month=2030-03").content.decode()
+    assert "no webhook signing secret" in page
+    answer = invoice_month(owner, contract).content.decode()
+    assert "Add the webhook signing secret" in answer
+    assert stripe_invoices(standin, connected) == []
