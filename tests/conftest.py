@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from billing.models import CompanyInvoice
 from coachhub.models import Membership, Practice, Role, User
 from coachhub.services import api_token_create, practice_create
 from engagements import services
@@ -164,6 +165,15 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             "token_key": key,
             **_billing_objects(practice, coach, client, marker),
         }
+        world.objects["company_invoice"] = CompanyInvoice.objects.create(
+            practice=practice,
+            contract=contract,
+            month=dt.date(2030, 3, 1),
+            stripe_invoice_id=f"in_{marker or 'home'}",
+            stripe_customer_id=f"cus_{marker or 'home'}",
+            amount_total=45000,
+            currency="EUR",
+        )
     return world
 
 

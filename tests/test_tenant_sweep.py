@@ -31,6 +31,7 @@ TENANT_PARAMS = {
     "link_pk": lambda o: o["link"].pk,
     "offer_pk": lambda o: o["offer"].pk,
     "event_pk": lambda o: o["stripe_event"].pk,
+    "invoice_pk": lambda o: o["company_invoice"].pk,
 }
 # Public pages (booking links, signed manage links, feeds) take these instead; they are
 # checked by the public sweep below, not by the signed-in one.
