@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
 
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
@@ -108,6 +109,12 @@ class Offer(PracticeScoped):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """The offer's public buy link."""
+        return reverse(
+            "buy", kwargs={"practice_slug": self.practice.slug, "offer_id": self.public_id}
+        )
 
     def clean(self) -> None:
         errors = {}

@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from coachhub.models import Membership
+from coachhub.models import Membership, Practice
 from coachhub.timezones import last_months, months_span
 
-from .models import CreditEntry, OfferKind, Payment, Purchase, SubscriptionState
+from .models import (
+    Checkout,
+    CreditEntry,
+    Offer,
+    OfferKind,
+    Payment,
+    Purchase,
+    SubscriptionState,
+)
 
 
 def purchases_needing_attention(membership: Membership) -> QuerySet[Purchase]:
@@ -27,9 +35,9 @@ def purchases_needing_attention(membership: Membership) -> QuerySet[Purchase]:
     return purchases.select_related("client", "offer", "engagement").order_by("-paid_at")
 
 
-def purchase_list(membership: Membership, *, limit: int = 100) -> list[Purchase]:
-    """The latest purchases the member may see, each with `credits_left` (the ledger
-    balance of its engagement), in one query."""
+def purchases_with_credits(membership: Membership) -> QuerySet[Purchase]:
+    """The purchases the member may see, newest first, each with `credits_left` (the
+    ledger balance of its engagement) computed in the same query."""
     balance = (
         CreditEntry.objects.filter(engagement=OuterRef("engagement"))
         .order_by()
@@ -37,12 +45,45 @@ def purchase_list(membership: Membership, *, limit: int = 100) -> list[Purchase]
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return list(
+    return (
         _purchases_visible_to(membership)
         .select_related("offer", "client", "engagement")
         .annotate(credits_left=Coalesce(Subquery(balance), 0))
-        .order_by("-paid_at")[:limit]
+        .order_by("-paid_at", "-pk")
     )
+
+
+def purchase_list(membership: Membership, *, limit: int = 100) -> list[Purchase]:
+    """The latest purchases the member may see, for the Purchases page."""
+    return list(purchases_with_credits(membership)[:limit])
+
+
+def offers_on_sale_to(
+    offers: QuerySet[Offer], *, practice: Practice, email: str
+) -> QuerySet[Offer]:
+    """Of `offers`, those this buyer may buy now: what `offer_purchase_check` allows at
+    checkout (active; none for a seat client; no single session for a new client when
+    the practice sells packages only to new clients)."""
+    from engagements.models import Client
+    from engagements.selectors import open_seat_of
+
+    from .services import single_sessions_refused_to
+
+    client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
+    if client is not None and open_seat_of(client) is not None:
+        return offers.none()
+    offers = offers.filter(is_active=True)
+    if single_sessions_refused_to(practice, email):
+        offers = offers.exclude(kind=OfferKind.SINGLE_SESSION)
+    return offers
+
+
+def checkouts_visible_to(membership: Membership) -> QuerySet[Checkout]:
+    """Coaches see the checkouts of their own offers; owners and assistants the practice's."""
+    checkouts = Checkout.objects.filter(practice=membership.practice).select_related("offer")
+    if not membership.sees_all_clients:
+        checkouts = checkouts.filter(offer__coach_id=membership.user_id)
+    return checkouts.order_by("-created_at", "-pk")
 
 
 # --- Metrics ---------------------------------------------------------------------------

@@ -198,6 +198,13 @@ def is_returning_client(practice: Practice, email: str) -> bool:
     return Purchase.objects.filter(practice=practice, client__email=email.strip().lower()).exists()
 
 
+def single_sessions_refused_to(practice: Practice, email: str) -> bool:
+    """The practice's "packages only for new clients" policy, for this buyer."""
+    return not practice.one_off_sessions_for_new_clients and not is_returning_client(
+        practice, email
+    )
+
+
 def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
     """Refuse what this buyer may not buy; returns their client record if they have one."""
     from engagements.services import seat_client_refuse
@@ -207,11 +214,7 @@ def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
     if not offer.is_active:
         raise ValidationError("This offer is no longer on sale.")
     seat_client_refuse(client=client, feature="offers")
-    if (
-        offer.kind == OfferKind.SINGLE_SESSION
-        and not practice.one_off_sessions_for_new_clients
-        and not is_returning_client(practice, email)
-    ):
+    if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
         raise ValidationError(
             "New clients start with a package at this practice; single sessions are for "
             "returning clients.",

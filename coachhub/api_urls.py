@@ -1,5 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
+from billing import api as billing_api
 from engagements import api as engagements_api
 from sessions_app import api as sessions_api
 
@@ -18,6 +19,9 @@ router.register(
     "availability/overrides", sessions_api.DateOverrideViewSet, basename="date-override"
 )
 router.register("booking-links", sessions_api.BookingLinkViewSet, basename="booking-link")
+router.register("offers", billing_api.OfferViewSet, basename="offer")
+router.register("checkouts", billing_api.CheckoutViewSet, basename="checkout")
+router.register("purchases", billing_api.PurchaseViewSet, basename="purchase")
 
 app_name = "api"
 urlpatterns = router.urls

@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from billing.models import Offer
 from coachhub.api import PracticeViewSet
 from coachhub.models import User
 from engagements.api import PracticeRelatedField
@@ -189,6 +190,7 @@ class DateOverrideViewSet(_RuleViewSet):
 
 class BookingLinkSerializer(CoachScopedSerializer):
     engagement = PracticeRelatedField(Engagement, required=False, allow_null=True)
+    offer = PracticeRelatedField(Offer, required=False, allow_null=True)
     public_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -210,6 +212,7 @@ class BookingLinkSerializer(CoachScopedSerializer):
             "capacity",
             "engagement",
             "requires_payment",
+            "offer",
             "location",
             "reschedule_cutoff_hours",
             "max_reschedules",

@@ -1015,6 +1015,8 @@ def booking_link_save(
         setattr(link, name, value)
     if link.engagement_id and link.engagement.practice_id != practice.pk:
         raise ValidationError({"engagement": "Choose a workshop of this practice."})
+    if link.offer_id and link.offer.practice_id != practice.pk:
+        raise ValidationError({"offer": "Choose an offer of this practice."})
     if link.is_group and link.engagement_id is None:
         raise ValidationError(
             {"engagement": "A group link needs the team workshop its sessions belong to."}
