@@ -175,7 +175,7 @@ def test_only_owners_invoice_and_never_another_practices_contract(seats, world):
     outsider = login(world.home.owner, world.home.practice)
     assert outsider.post(url, {"month": "2030-03"}).status_code == 404
     with scopes_disabled():
-        assert not CompanyInvoice.objects.exists()
+        assert not CompanyInvoice.objects.filter(contract=contract).exists()
 
 
 def invoice_month(owner, contract, month: str = "2030-03"):
@@ -213,7 +213,9 @@ def test_a_voided_invoice_frees_the_month_for_a_corrected_one(
     invoices = stripe_invoices(standin, connected)
     assert sorted(invoice["status"] for invoice in invoices) == ["open", "void"]
     with scopes_disabled():
-        current = CompanyInvoice.objects.exclude(status=CompanyInvoiceStatus.VOID).get()
+        current = CompanyInvoice.objects.exclude(status=CompanyInvoiceStatus.VOID).get(
+            contract=contract
+        )
         # Stripe's customer for the company is reused.
         assert current.stripe_customer_id == first.stripe_customer_id
     assert current.stripe_invoice_id != first.stripe_invoice_id
@@ -242,8 +244,8 @@ def test_an_invoice_voided_in_stripes_dashboard_is_void_here_and_a_paid_one_cann
     invoice_month(owner, contract, "2030-03")
     invoice_month(owner, contract, "2030-04")
     with scopes_disabled():
-        march = CompanyInvoice.objects.get(month=dt.date(2030, 3, 1))
-        april = CompanyInvoice.objects.get(month=dt.date(2030, 4, 1))
+        march = CompanyInvoice.objects.get(contract=contract, month=dt.date(2030, 3, 1))
+        april = CompanyInvoice.objects.get(contract=contract, month=dt.date(2030, 4, 1))
 
     # The coach voids March in Stripe's dashboard; Stripe's signed event tells us.
     stripe.StripeClient(
@@ -279,7 +281,7 @@ def test_voiding_is_for_owners_of_the_practice_only(seats, standin, world):
     connected, contract = seats
     invoice_month(login(connected.owner, connected.practice), contract)
     with scopes_disabled():
-        invoice = CompanyInvoice.objects.get()
+        invoice = CompanyInvoice.objects.get(contract=contract)
     url = f"/contracts/{contract.pk}/statement/invoice/{invoice.pk}/void/"
     coach = UserFactory()
     MembershipFactory(practice=connected.practice, user=coach, role=Role.COACH)
