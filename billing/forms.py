@@ -14,7 +14,9 @@ class StripeConnectForm(forms.Form):
         help_text="Stripe → Developers → API keys (sk_test_… or sk_live_…). "
         "Leave blank to keep the saved key.",
     )
-    publishable_key = forms.CharField(required=False, help_text="pk_test_… or pk_live_…")
+    publishable_key = forms.CharField(
+        required=False, help_text="pk_test_… or pk_live_…. Leave blank to keep the saved key."
+    )
     webhook_secret = forms.CharField(
         label="Webhook signing secret",
         required=False,

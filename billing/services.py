@@ -73,7 +73,8 @@ def stripe_account_connect(
 ) -> StripeAccount:
     """Save the practice's keys after one Stripe call proves the secret key works.
 
-    A blank secret field keeps the stored value (the form only ever shows it masked).
+    A blank field keeps the stored value (the form never shows the secrets back), so
+    pasting the webhook secret later leaves the keys as they were.
     """
     _owner_only(practice, actor, "connect Stripe")
     account = StripeAccount.objects.filter(practice=practice).first() or StripeAccount(
@@ -81,7 +82,7 @@ def stripe_account_connect(
     )
     secret_key = secret_key.strip() or account.secret_key or ""
     webhook_secret = webhook_secret.strip() or account.webhook_secret or ""
-    publishable_key = publishable_key.strip()
+    publishable_key = publishable_key.strip() or account.publishable_key or ""
     errors: dict[str, str] = {}
     if not SECRET_KEY_PATTERN.match(secret_key):
         errors["secret_key"] = "Paste the secret key from Stripe → Developers → API keys (sk_…)."

@@ -46,6 +46,23 @@ def test_the_owner_connects_with_keys_checked_by_stripe(world, standin):
 
 
 @pytest.mark.django_db
+def test_pasting_the_webhook_secret_later_keeps_the_keys_saved_before(world, standin):
+    """The order the page asks for: keys first, then the endpoint's secret from Stripe."""
+    owner = login(world.home.owner, world.home.practice)
+    owner.post(
+        "/billing/stripe/",
+        {"secret_key": "sk_test_abcdefgh12345678", "publishable_key": "pk_test_abcdefgh12345678"},
+    )
+    owner.post("/billing/stripe/", {"webhook_secret": "whsec_abcdefghijklmnop"})
+    with scopes_disabled():
+        account = StripeAccount.objects.get(practice=world.home.practice)
+    assert account.secret_key == "sk_test_abcdefgh12345678"
+    assert account.publishable_key == "pk_test_abcdefgh12345678"
+    assert account.webhook_secret == "whsec_abcdefghijklmnop" and account.ready
+    assert "pk_test_abcdefgh12345678" in owner.get("/billing/stripe/").content.decode()
+
+
+@pytest.mark.django_db
 def test_a_refused_key_gives_a_clear_message_and_saves_nothing(world, standin):
     owner = login(world.home.owner, world.home.practice)
     response = owner.post("/billing/stripe/", {"secret_key": "sk_test_short"})
