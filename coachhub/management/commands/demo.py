@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -48,8 +49,8 @@ class Command(BaseCommand):
                 links = self._availability_and_links(practice)
         self.stdout.write(self.style.SUCCESS("Demo practice ready: " + practice.name))
         for link in links:
-            self.stdout.write(f"  Booking link: http://127.0.0.1:8000{link.get_absolute_url()}")
-        self.stdout.write("  Sign in at http://127.0.0.1:8000/accounts/login/")
+            self.stdout.write(f"  Booking link: {settings.SITE_URL}{link.get_absolute_url()}")
+        self.stdout.write(f"  Sign in at {settings.SITE_URL}/accounts/login/")
         self.stdout.write(f"  Owner:     {OWNER_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Coach:     {COACH_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Assistant: {ASSISTANT_EMAIL} / {PASSWORD}")
