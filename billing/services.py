@@ -908,16 +908,21 @@ def company_invoice_create(
     return invoice
 
 
+def _company_invoice_locked(practice: Practice, stripe_invoice_id: str) -> CompanyInvoice | None:
+    """Our record of a Stripe invoice, locked while an event changes it."""
+    return (
+        CompanyInvoice.objects.select_for_update(of=("self",))
+        .filter(practice=practice, stripe_invoice_id=stripe_invoice_id)
+        .first()
+    )
+
+
 def company_invoice_payment_apply(
     *, practice: Practice, stripe_invoice_id: str, paid: bool, at: dt.datetime
 ) -> bool:
     """What Stripe says of a company invoice's payment; False if it is not one of ours.
     Paid and void are final: a late "payment failed" for an earlier attempt changes nothing."""
-    invoice = (
-        CompanyInvoice.objects.select_for_update(of=("self",))
-        .filter(practice=practice, stripe_invoice_id=stripe_invoice_id)
-        .first()
-    )
+    invoice = _company_invoice_locked(practice, stripe_invoice_id)
     if invoice is None:
         return False
     if invoice.status in (CompanyInvoiceStatus.PAID, CompanyInvoiceStatus.VOID):
@@ -967,11 +972,7 @@ def company_invoice_voided_apply(
 ) -> bool:
     """Stripe says an invoice was voided (from CoachHub or Stripe's dashboard); False if
     it is not one of ours. A paid invoice stays paid."""
-    invoice = (
-        CompanyInvoice.objects.select_for_update(of=("self",))
-        .filter(practice=practice, stripe_invoice_id=stripe_invoice_id)
-        .first()
-    )
+    invoice = _company_invoice_locked(practice, stripe_invoice_id)
     if invoice is None:
         return False
     if invoice.can_be_voided:
