@@ -159,6 +159,7 @@ class CheckoutViewSet(PracticeViewSet):
     serializer_class = CheckoutSerializer
     filterset_class = CheckoutFilter
     http_method_names = ["get", "post", "head", "options"]
+    ordering_fields = ["created_at", "expires_at"]
     ordering = ["-created_at"]
 
     def practice_queryset(self):
@@ -227,6 +228,7 @@ class PurchaseViewSet(PracticeViewSet):
     serializer_class = PurchaseSerializer
     filterset_class = PurchaseFilter
     http_method_names = ["get", "head", "options"]
+    ordering_fields = ["paid_at", "amount_total", "credits_left"]
     ordering = ["-paid_at"]
 
     def practice_queryset(self):

@@ -162,6 +162,10 @@ def test_purchases_are_read_only_and_coaches_see_what_their_offers_sold(connecte
     assert token_client(key).get("/api/v1/purchases/").json()["count"] == 0
     refused = post(api_as(connected), "/api/v1/purchases/", {"offer": 1})
     assert refused.status_code == 405
+    # Ordering by a computed column works; by one that is not offered is ignored (not a 500).
+    for ordering in ("-credits_left", "amount", "offer_name"):
+        listed = api_as(connected).get("/api/v1/purchases/", {"ordering": ordering})
+        assert listed.status_code == 200 and listed.json()["count"] == 1
 
 
 def test_a_booking_link_sells_an_offer_of_its_own_practice_only(connected, world):
