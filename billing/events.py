@@ -247,7 +247,7 @@ def on_invoice(event: StripeEvent) -> None:
             practice=event.practice,
             stripe_invoice_id=obj["id"],
             paid=event.type == "invoice.paid",
-            at=dt.datetime.fromtimestamp(int(event.payload.get("created") or 0), tz=dt.UTC),
+            at=event.stripe_created,
         )
         return
     purchase = _purchase_for_subscription(event, subscription_id, metadata, obj.get("customer", ""))
@@ -317,7 +317,7 @@ def on_invoice_voided(event: StripeEvent) -> None:
         services.company_invoice_voided_apply(
             practice=event.practice,
             stripe_invoice_id=obj["id"],
-            at=dt.datetime.fromtimestamp(int(event.payload.get("created") or 0), tz=dt.UTC),
+            at=event.stripe_created,
         )
 
 
@@ -394,7 +394,7 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     pending (a broker outage at the moment of receipt).
     """
     now = now or timezone.now()
-    account = StripeAccount.objects.filter(practice=practice).first()
+    account = services.stripe_account_of(practice)
     if account is None or not account.verified_at:
         return 0, 0
     since = (account.last_reconciled_at or now - RECONCILE_FIRST_WINDOW) - RECONCILE_OVERLAP

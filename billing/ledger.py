@@ -45,11 +45,20 @@ def engagement_with_credit(*, client, coach_id: int) -> Engagement | None:
     return Engagement.objects.select_related("coach", "client").get(pk=first["engagement_id"])
 
 
-def credits_granted(purchase: Purchase) -> int:
+def _purchase_total(purchase: Purchase, kind: str) -> int:
     total = CreditEntry.objects.filter(
-        practice_id=purchase.practice_id, purchase=purchase, kind=CreditKind.GRANT
+        practice_id=purchase.practice_id, purchase=purchase, kind=kind
     ).aggregate(total=Sum("amount"))["total"]
     return total or 0
+
+
+def credits_granted(purchase: Purchase) -> int:
+    return _purchase_total(purchase, CreditKind.GRANT)
+
+
+def credits_revoked(purchase: Purchase) -> int:
+    """Credits taken back for the purchase's refunds (a positive number)."""
+    return -_purchase_total(purchase, CreditKind.REVOKE)
 
 
 def credit_entry_add(

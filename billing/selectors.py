@@ -58,6 +58,17 @@ def purchase_list(membership: Membership, *, limit: int = 100) -> list[Purchase]
     return list(purchases_with_credits(membership)[:limit])
 
 
+def is_returning_client(practice: Practice, email: str) -> bool:
+    return Purchase.objects.filter(practice=practice, client__email=email.strip().lower()).exists()
+
+
+def single_sessions_refused_to(practice: Practice, email: str) -> bool:
+    """The practice's "packages only for new clients" policy, for this buyer."""
+    return not practice.one_off_sessions_for_new_clients and not is_returning_client(
+        practice, email
+    )
+
+
 def offers_on_sale_to(
     offers: QuerySet[Offer], *, practice: Practice, email: str
 ) -> QuerySet[Offer]:
@@ -66,8 +77,6 @@ def offers_on_sale_to(
     the practice sells packages only to new clients)."""
     from engagements.models import Client
     from engagements.selectors import open_seat_of
-
-    from .services import single_sessions_refused_to
 
     client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
     if client is not None and open_seat_of(client) is not None:

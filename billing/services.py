@@ -23,7 +23,7 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from coachhub.models import Practice, Role, User
+from coachhub.models import Practice, User
 from coachhub.services import audit_record, coach_setup_authorize
 from coachhub.tenancy import membership_of
 from coachhub.timezones import validate_time_zone
@@ -32,7 +32,13 @@ from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
 from sessions_app.notifications import absolute
 
-from .ledger import credit_balance, credit_consume_for_session, credit_entry_add, credits_granted
+from .ledger import (
+    credit_balance,
+    credit_consume_for_session,
+    credit_entry_add,
+    credits_granted,
+    credits_revoked,
+)
 from .models import (
     Checkout,
     CheckoutStatus,
@@ -49,6 +55,7 @@ from .models import (
     SubscriptionState,
 )
 from .money import money_shown, to_minor
+from .selectors import single_sessions_refused_to
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
 PUBLISHABLE_KEY_PATTERN = re.compile(r"^pk_(test|live)_[A-Za-z0-9]+$")
@@ -59,8 +66,16 @@ CHECKOUT_HOURS = 24  # a buy link's checkout stays open as long as Stripe allows
 # --- The practice's Stripe connection ---------------------------------------------
 def _owner_only(practice: Practice, actor: User, what: str) -> None:
     membership = membership_of(practice, actor)
-    if membership is None or membership.role != Role.OWNER:
+    if membership is None or not membership.is_owner:
         raise PermissionDenied(f"Only an owner can {what}.")
+
+
+def _verified_stripe_account(practice: Practice, *, to: str) -> StripeAccount:
+    """The practice's Stripe account, or a message saying Stripe must be connected first."""
+    account = stripe_account_of(practice)
+    if account is None or not account.verified_at:
+        raise ValidationError(f"Connect Stripe (Payments → Stripe) to {to}.")
+    return account
 
 
 def stripe_account_connect(
@@ -124,7 +139,7 @@ def stripe_account_connect(
 
 def stripe_account_disconnect(*, practice: Practice, actor: User) -> None:
     _owner_only(practice, actor, "disconnect Stripe")
-    account = StripeAccount.objects.filter(practice=practice).first()
+    account = stripe_account_of(practice)
     if account is not None:
         audit_record(practice=practice, actor=actor, action="stripe.disconnect", obj=account)
         account.delete()
@@ -193,17 +208,6 @@ def offer_stripe_sync(*, offer: Offer, account: StripeAccount) -> Offer:
         offer.stripe_price_fingerprint = fingerprint
         offer.save(update_fields=["stripe_price_id", "stripe_price_fingerprint"])
     return offer
-
-
-def is_returning_client(practice: Practice, email: str) -> bool:
-    return Purchase.objects.filter(practice=practice, client__email=email.strip().lower()).exists()
-
-
-def single_sessions_refused_to(practice: Practice, email: str) -> bool:
-    """The practice's "packages only for new clients" policy, for this buyer."""
-    return not practice.one_off_sessions_for_new_clients and not is_returning_client(
-        practice, email
-    )
 
 
 def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
@@ -747,20 +751,13 @@ def refund_revocation_settle(*, purchase: Purchase) -> int:
     engagement = purchase.engagement
     if engagement is None or not purchase.amount_refunded:
         return 0
-    from .models import CreditEntry
-
     granted = credits_granted(purchase)
     paid = _amount_paid(purchase)
     if purchase.status == PurchaseStatus.REFUNDED or not paid:
         proportional = granted
     else:
         proportional = -(-granted * purchase.amount_refunded // paid)
-    revoked_so_far = -(
-        CreditEntry.objects.filter(
-            practice_id=purchase.practice_id, purchase=purchase, kind=CreditKind.REVOKE
-        ).aggregate(total=Sum("amount"))["total"]
-        or 0
-    )
+    revoked_so_far = credits_revoked(purchase)
     unused = max(credit_balance(engagement) + revoked_so_far, 0)
     target = min(proportional, unused)
     step = target - revoked_so_far
@@ -822,9 +819,7 @@ def company_invoice_create(
     from engagements.selectors import contract_statement
 
     _owner_only(practice, actor, "invoice companies")
-    account = stripe_account_of(practice)
-    if account is None or not account.verified_at:
-        raise ValidationError("Connect Stripe (Payments → Stripe) to invoice companies.")
+    account = _verified_stripe_account(practice, to="invoice companies")
     if not account.webhook_secret:
         raise ValidationError(
             "Add the webhook signing secret (Payments → Stripe) first: without it CoachHub "
@@ -945,9 +940,7 @@ def company_invoice_void(*, practice: Practice, actor: User, invoice: CompanyInv
     """Void an unpaid company invoice on Stripe (the company can no longer pay it), so a
     corrected statement can be invoiced for the same month."""
     _owner_only(practice, actor, "void company invoices")
-    account = stripe_account_of(practice)
-    if account is None or not account.verified_at:
-        raise ValidationError("Connect Stripe (Payments → Stripe) to void the invoice.")
+    account = _verified_stripe_account(practice, to="void the invoice")
     with transaction.atomic():
         invoice = CompanyInvoice.objects.select_for_update(of=("self",)).get(
             practice=practice, pk=invoice.pk

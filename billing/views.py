@@ -83,7 +83,7 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_http_methods(["GET", "POST"])
 def offer_edit(request: HttpRequest, offer_pk: int | None = None) -> HttpResponse:
-    if request.membership.role == "assistant":
+    if not request.membership.can_edit_engagements:
         raise PermissionDenied("Offers belong to coaches and owners.")
     offer = None
     if offer_pk is not None:

@@ -53,6 +53,11 @@ def _call(fn, *args, **kwargs):
         raise _translate(error) from error
 
 
+def _post(fn, *args, params: dict[str, Any], idempotency_key: str):
+    """A call that creates or changes something at Stripe: always with its key."""
+    return _call(fn, *args, params, options={"idempotency_key": idempotency_key})
+
+
 @dataclass(frozen=True)
 class AccountInfo:
     account_id: str
@@ -75,10 +80,8 @@ def product_create(secret_key: str, *, name: str, description: str, idempotency_
     params: dict[str, Any] = {"name": name}
     if description:
         params["description"] = description[:500]
-    product = _call(
-        _client(secret_key).v1.products.create,
-        params,
-        options={"idempotency_key": idempotency_key},
+    product = _post(
+        _client(secret_key).v1.products.create, params=params, idempotency_key=idempotency_key
     )
     return product["id"]
 
@@ -99,8 +102,8 @@ def price_create(
     }
     if monthly:
         params["recurring"] = {"interval": "month"}
-    price = _call(
-        _client(secret_key).v1.prices.create, params, options={"idempotency_key": idempotency_key}
+    price = _post(
+        _client(secret_key).v1.prices.create, params=params, idempotency_key=idempotency_key
     )
     return price["id"]
 
@@ -141,10 +144,10 @@ def checkout_session_create(
     else:
         params["payment_intent_data"] = {"metadata": metadata}
         params["customer_creation"] = "always"
-    session = _call(
+    session = _post(
         _client(secret_key).v1.checkout.sessions.create,
-        params,
-        options={"idempotency_key": idempotency_key},
+        params=params,
+        idempotency_key=idempotency_key,
     )
     return CheckoutSession(
         id=session["id"],
@@ -191,7 +194,7 @@ def company_invoice_send(
     client = _client(secret_key)
 
     def post(fn, params: dict[str, Any], step: str, *args):
-        return _call(fn, *args, params, options={"idempotency_key": f"{idempotency_key}:{step}"})
+        return _post(fn, *args, params=params, idempotency_key=f"{idempotency_key}:{step}")
 
     if not customer_id:
         customer = post(
@@ -238,11 +241,11 @@ def company_invoice_send(
 
 def company_invoice_void(secret_key: str, invoice_id: str, *, idempotency_key: str) -> str:
     """Void an unpaid invoice: the company can no longer pay it. Returns its new status."""
-    invoice = _call(
+    invoice = _post(
         _client(secret_key).v1.invoices.void_invoice,
         invoice_id,
-        {},
-        options={"idempotency_key": idempotency_key},
+        params={},
+        idempotency_key=idempotency_key,
     )
     return invoice["status"]
 
