@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from coachhub.models import Membership, Practice
+from coachhub.models import Membership, Practice, Role
 from coachhub.timezones import last_months, months_span
 
 from .models import (
@@ -73,15 +73,19 @@ def offers_on_sale_to(
     offers: QuerySet[Offer], *, practice: Practice, email: str
 ) -> QuerySet[Offer]:
     """Of `offers`, those this buyer may buy now: what `offer_purchase_check` allows at
-    checkout (active; none for a seat client; no single session for a new client when
-    the practice sells packages only to new clients)."""
+    checkout (active, sold by someone who still coaches here; none for a seat client; no
+    single session for a new client when the practice sells packages only to new clients)."""
     from engagements.models import Client
     from engagements.selectors import open_seat_of
 
     client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
     if client is not None and open_seat_of(client) is not None:
         return offers.none()
-    offers = offers.filter(is_active=True)
+    offers = offers.filter(
+        is_active=True,
+        coach__memberships__practice=practice,
+        coach__memberships__role__in=[Role.OWNER, Role.COACH],
+    )
     if single_sessions_refused_to(practice, email):
         offers = offers.exclude(kind=OfferKind.SINGLE_SESSION)
     return offers

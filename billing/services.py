@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from coachhub.models import Practice, User
 from coachhub.services import audit_record, coach_setup_authorize
-from coachhub.tenancy import membership_of
+from coachhub.tenancy import membership_of, practice_owner
 from coachhub.timezones import validate_time_zone
 from engagements.models import Client, Contract, Engagement, EngagementStatus
 from integrations.errors import IntegrationError
@@ -216,7 +216,7 @@ def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
 
     practice = offer.practice
     client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
-    if not offer.is_active:
+    if not offer.is_active or not _offer_coach_still_coaches(offer):
         raise ValidationError("This offer is no longer on sale.")
     seat_client_refuse(client=client, feature="offers")
     if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
@@ -226,6 +226,21 @@ def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
             code="packages_only",
         )
     return client
+
+
+def _offer_coach_still_coaches(offer: Offer) -> bool:
+    membership = membership_of(offer.practice, offer.coach)
+    return membership is not None and membership.coaches
+
+
+def _coach_for_purchase(practice: Practice, offer: Offer) -> User:
+    """Who looks after what was bought: the offer's coach, or the practice's owner if
+    that coach has left (or become an assistant) since the buyer opened the checkout.
+    The money is taken either way, so the records must exist with someone to see them."""
+    membership = membership_of(practice, offer.coach)
+    if membership is not None and membership.coaches:
+        return offer.coach
+    return practice_owner(practice) or offer.coach
 
 
 # --- Checkout -----------------------------------------------------------------------
@@ -334,7 +349,7 @@ class NotYetProcessable(Exception):
 
 
 def _engagement_for(
-    practice: Practice, offer: Offer, client: Client, checkout: Checkout
+    practice: Practice, offer: Offer, client: Client, checkout: Checkout, coach: User
 ) -> Engagement:
     from engagements.participants import Participant
     from engagements.services import (
@@ -343,7 +358,6 @@ def _engagement_for(
         engagement_create_team_workshop,
     )
 
-    coach = offer.coach
     if checkout.booking_id:
         return checkout.booking.session.engagement
     if offer.kind in (OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK):
@@ -419,15 +433,16 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
     from engagements.services import client_find_or_create
 
     offer = checkout.offer
+    coach = _coach_for_purchase(practice, offer)
     client, _ = client_find_or_create(
         practice=practice,
         actor=None,
         email=checkout.email,
         name=checkout.name,
         time_zone=checkout.time_zone or practice.time_zone,
-        coach=offer.coach,
+        coach=coach,
     )
-    engagement = _engagement_for(practice, offer, client, checkout)
+    engagement = _engagement_for(practice, offer, client, checkout, coach)
     if engagement.status == EngagementStatus.PROPOSED:
         engagement.status = EngagementStatus.ACTIVE
         engagement.save(update_fields=["status"])
@@ -448,6 +463,15 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
     )
     purchase.save()
     audit_record(practice=practice, actor=None, action="purchase.create", obj=purchase)
+    if coach.pk != offer.coach_id:
+        audit_record(
+            practice=practice,
+            actor=None,
+            action="purchase.coach_left",
+            obj=purchase,
+            offer_coach=offer.coach.email,
+            now_with=coach.email,
+        )
     _purchase_confirmation(purchase)
     return purchase
 
@@ -568,21 +592,21 @@ def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
     from sessions_app.models import BookingLink
 
     offer, practice = purchase.offer, purchase.practice
+    # The engagement's coach: the offer's, unless that coach has left meanwhile.
+    coach = purchase.engagement.coach if purchase.engagement_id else offer.coach
     lines = [f"Hello {purchase.client.name},", "", f"Thank you for buying {offer.name}."]
     booked = purchase.checkout_id and purchase.checkout.booking_id
     if booked:
         lines.append("Your session is booked; the calendar invite follows in its own e-mail.")
     else:
         link = (
-            BookingLink.objects.filter(
-                practice=practice, coach=offer.coach, is_active=True, capacity=1
-            )
+            BookingLink.objects.filter(practice=practice, coach=coach, is_active=True, capacity=1)
             .order_by("requires_payment", "pk")
             .first()
         )
         if offer.kind == OfferKind.MONTHLY_PACKAGE:
             lines.append(
-                f"{offer.coach.get_full_name() or offer.coach.email} will agree a regular day "
+                f"{coach.get_full_name() or coach.email} will agree a regular day "
                 "and time with you; your sessions then appear in your calendar."
             )
         elif link is not None:

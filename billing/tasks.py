@@ -93,7 +93,7 @@ def purchase_confirmation_send(self, purchase_id: int, practice_id: int | None =
         return 0
     with practice_scope(practice_id):
         purchase = Purchase.objects.select_related(
-            "offer__coach", "client", "practice", "checkout"
+            "offer", "engagement__coach", "client", "practice", "checkout"
         ).get(pk=purchase_id)
         try:
             purchase_confirmation_message(purchase).send()

@@ -173,6 +173,11 @@ class Membership(models.Model):
         return self.role == Role.OWNER
 
     @property
+    def coaches(self) -> bool:
+        """Owners and coaches take clients; assistants schedule for them."""
+        return self.role in (Role.OWNER, Role.COACH)
+
+    @property
     def can_edit_engagements(self) -> bool:
         return self.role in (Role.OWNER, Role.COACH)
 

@@ -140,10 +140,10 @@ def coach_setup_authorize(practice: Practice, actor: User, coach: User) -> None:
     from .tenancy import membership_of
 
     membership = membership_of(practice, actor)
-    if membership is None or membership.role == Role.ASSISTANT:
+    if membership is None or not membership.coaches:
         raise PermissionDenied("Only coaches and owners set availability, links and calendars.")
     if coach.pk != actor.pk and not membership.is_owner:
         raise PermissionDenied("Coaches set up their own availability; an owner can for anyone.")
     coach_membership = membership_of(practice, coach)
-    if coach_membership is None or coach_membership.role == Role.ASSISTANT:
+    if coach_membership is None or not coach_membership.coaches:
         raise ValidationError({"coach": "Choose a coach (or owner) of this practice."})

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
-from .models import Membership, Practice
+from .models import Membership, Practice, Role
 
 SESSION_KEY = "active_practice_id"
 
@@ -68,6 +68,17 @@ def membership_of(practice: Practice, user) -> Membership | None:
         memberships = Membership.objects.filter(practice=practice, user_id=user_id)
         seen[user_id] = memberships.order_by("pk").first()
     return seen[user_id]
+
+
+def practice_owner(practice: Practice):
+    """The practice's first owner: who looks after what nobody else can."""
+    owner = (
+        Membership.objects.filter(practice=practice, role=Role.OWNER)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    return owner.user if owner else None
 
 
 def memberships_forget(practice: Practice) -> None:

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from coachhub.models import Membership, Practice, Role, User
+from coachhub.models import Membership, Practice, User
 from coachhub.services import audit_record, model_update
 from coachhub.tenancy import membership_of
 
@@ -101,7 +101,7 @@ def _coach_must_be_member(practice: Practice, coach: User | None, field: str = "
     if coach is None:
         return
     membership = membership_of(practice, coach)
-    if membership is None or membership.role == Role.ASSISTANT:
+    if membership is None or not membership.coaches:
         raise ValidationError({field: "Choose a coach (or owner) of this practice."})
 
 

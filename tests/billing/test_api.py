@@ -10,6 +10,7 @@ import pytest
 from django_scopes import scopes_disabled
 
 from billing.models import Checkout, Offer
+from coachhub.models import Membership
 from coachhub.services import api_token_create
 
 from ..test_api import token_client
@@ -21,8 +22,6 @@ pytestmark = pytest.mark.django_db
 def api_as(connected, role: str = "owner"):
     member = {"owner": connected.owner, "coach": connected.coach}.get(role)
     if member is None:
-        from coachhub.models import Membership
-
         with scopes_disabled():
             member = Membership.objects.get(practice=connected.practice, role=role).user
     _, key = api_token_create(practice=connected.practice, user=member)
@@ -190,3 +189,20 @@ def test_a_booking_link_sells_an_offer_of_its_own_practice_only(connected, world
             {"slug": f"x{offer}", "title": "X", "requires_payment": True, "offer": offer},
         )
         assert refused.status_code == 400 and message in json.dumps(refused.json())
+
+
+def test_an_offer_whose_coach_left_is_not_on_sale(connected):
+    offer = make_offer(connected, kind="session_pack", name="Five", sessions=5)
+    api = api_as(connected)
+    listed = api.get("/api/v1/offers/", {"buyer_email": "new@example.net"}).json()["results"]
+    assert offer.pk in {row["id"] for row in listed}
+    with scopes_disabled():
+        Membership.objects.filter(practice=connected.practice, user=offer.coach).update(
+            role="assistant"
+        )
+    listed = api.get("/api/v1/offers/", {"buyer_email": "new@example.net"}).json()["results"]
+    assert offer.pk not in {row["id"] for row in listed}
+    refused = post(
+        api, "/api/v1/checkouts/", {"offer": offer.pk, "name": "New", "email": "new@example.net"}
+    )
+    assert refused.status_code == 400 and "no longer on sale" in refused.json()["detail"][0]

@@ -39,6 +39,7 @@ class Delivery:
             capture,
         )
         self.sent = 0
+        self.delivered_ids: list[str] = []
 
     @property
     def events(self) -> list[dict]:
@@ -51,6 +52,7 @@ class Delivery:
 
     def send(self, events: list[dict]) -> None:
         for event in events:
+            self.delivered_ids.append(event["id"])
             with self.capture(execute=True):
                 response = deliver(
                     self.client, self.connected.practice, event, self.connected.webhook_secret
@@ -390,3 +392,35 @@ def test_a_paid_checkout_is_processed_in_a_fixed_number_of_statements(
         "session_url": "done",
         "calendar_invite": "pending",
     }
+
+
+@pytest.mark.django_db
+def test_a_payment_for_a_coach_who_has_since_left_is_still_recorded(
+    connected, standin, client, stripe_side
+):
+    """The money is taken whatever happened to the coach meanwhile: the purchase and its
+    records must exist (for the owner to hand over), not fail until the event is dead."""
+    from coachhub.models import Membership
+
+    offer = make_offer(connected, kind="session_pack", name="Five sessions", sessions=5)
+    session_id = buy(client, offer, email="late@example.net")
+    with scopes_disabled():
+        Membership.objects.filter(practice=connected.practice, user=offer.coach).delete()
+    standin.pay(session_id)
+    stripe_side.flush()
+    with scopes_disabled():
+        delivered = StripeEvent.objects.filter(stripe_id__in=stripe_side.delivered_ids)
+        assert {event.status for event in delivered} == {EventStatus.PROCESSED}
+        purchase = Purchase.objects.get(checkout__stripe_id=session_id)
+        owner = connected.practice.memberships.get(role="owner").user
+        assert purchase.client.email == "late@example.net"
+        assert purchase.client.coach == owner and purchase.engagement.coach == owner
+        assert credit_balance(purchase.engagement) == 5
+        assert Session.objects.filter(engagement=purchase.engagement).count() == 1
+    # The offer is no longer on sale: a new buyer is told so, nothing reaches Stripe.
+    response = client.post(
+        f"/buy/{offer.practice.slug}/{offer.public_id}/",
+        {"name": "Next", "email": "next@example.net"},
+    )
+    assert response.status_code == 400
+    assert "no longer on sale" in response.content.decode()
