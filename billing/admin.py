@@ -98,6 +98,7 @@ class PurchaseAdmin(PracticeAdminMixin, admin.ModelAdmin):
         "status",
         "subscription_state",
         "disputed",
+        "setup_refused",
         "paid_at",
     ]
     list_filter = ["status", "subscription_state", "disputed"]

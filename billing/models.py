@@ -297,6 +297,11 @@ class Purchase(PracticeScoped):
     current_period_end = models.DateTimeField(null=True, blank=True)
     disputed = models.BooleanField(default=False)
     dispute_reason = models.CharField(max_length=100, blank=True)
+    setup_refused = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Why nothing was set up for this payment (the owner refunds or arranges it).",
+    )
     paid_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 

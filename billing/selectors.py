@@ -23,12 +23,13 @@ from .models import (
 
 
 def purchases_needing_attention(membership: Membership) -> QuerySet[Purchase]:
-    """Packages whose payment failed (dunning) and disputed payments, for the dashboard.
+    """Packages whose payment failed (dunning), disputed payments and payments the rules
+    refused to set up (the owner refunds or arranges them), for the dashboard.
 
     Coaches see their own clients' purchases; owners and assistants see all.
     """
     purchases = Purchase.objects.filter(practice=membership.practice).filter(
-        Q(subscription_state=SubscriptionState.PAST_DUE) | Q(disputed=True)
+        Q(subscription_state=SubscriptionState.PAST_DUE) | Q(disputed=True) | ~Q(setup_refused="")
     )
     if not membership.sees_all_clients:
         purchases = purchases.filter(offer__coach_id=membership.user_id)

@@ -442,10 +442,7 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         time_zone=checkout.time_zone or practice.time_zone,
         coach=coach,
     )
-    engagement = _engagement_for(practice, offer, client, checkout, coach)
-    if engagement.status == EngagementStatus.PROPOSED:
-        engagement.status = EngagementStatus.ACTIVE
-        engagement.save(update_fields=["status"])
+    engagement, setup_refused = _purchase_setup(practice, offer, client, checkout, coach)
     purchase = Purchase(
         practice=practice,
         offer=offer,
@@ -460,9 +457,18 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         currency=(paid.currency or offer.currency).upper(),
         paid_at=paid.paid_at or timezone.now(),
         subscription_state=SubscriptionState.ACTIVE if offer.is_subscription else "",
+        setup_refused=setup_refused,
     )
     purchase.save()
     audit_record(practice=practice, actor=None, action="purchase.create", obj=purchase)
+    if setup_refused:
+        audit_record(
+            practice=practice,
+            actor=None,
+            action="purchase.setup_refused",
+            obj=purchase,
+            reason=setup_refused,
+        )
     if coach.pk != offer.coach_id:
         audit_record(
             practice=practice,
@@ -474,6 +480,31 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         )
     _purchase_confirmation(purchase)
     return purchase
+
+
+def _purchase_setup(
+    practice: Practice, offer: Offer, client: Client, checkout: Checkout, coach: User
+) -> tuple[Engagement | None, str]:
+    """The engagement the purchase pays for, or None and the reason the rules refuse it
+    (the buyer was given a company seat while paying, say). The payment is recorded
+    either way; a refused set-up waits on the dashboard for the owner to refund it or
+    arrange it by hand, instead of failing the event until it is given up.
+
+    Each `engagement_create_*` is atomic (a savepoint here), so a refusal from inside
+    one leaves none of its rows behind.
+    """
+    from engagements.services import seat_client_refuse
+
+    try:
+        if not checkout.booking_id:
+            seat_client_refuse(client=client, feature="offers")
+        engagement = _engagement_for(practice, offer, client, checkout, coach)
+    except ValidationError as refusal:
+        return None, " ".join(refusal.messages)[:255]
+    if engagement.status == EngagementStatus.PROPOSED:
+        engagement.status = EngagementStatus.ACTIVE
+        engagement.save(update_fields=["status"])
+    return engagement, ""
 
 
 def _existing_purchase(practice: Practice, checkout: Checkout, paid: PaidObject) -> Purchase | None:
@@ -514,14 +545,16 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
     from sessions_app.services import booking_hold_confirm
 
     offer, engagement = purchase.offer, purchase.engagement
-    if offer.is_subscription or engagement is None:
-        return  # monthly credits come with each paid invoice
+    if offer.is_subscription:
+        return  # monthly payments and credits come with each paid invoice
     _payment_record(
         purchase=purchase,
         stripe_id=purchase.stripe_checkout_id or f"purchase:{purchase.pk}",
         amount=purchase.amount_total,
         paid_at=purchase.paid_at,
     )
+    if engagement is None:
+        return  # nothing set up (purchase.setup_refused): the money is recorded, no credits
     credit_entry_add(
         engagement=engagement,
         kind=CreditKind.GRANT,
@@ -596,7 +629,9 @@ def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
     coach = purchase.engagement.coach if purchase.engagement_id else offer.coach
     lines = [f"Hello {purchase.client.name},", "", f"Thank you for buying {offer.name}."]
     booked = purchase.checkout_id and purchase.checkout.booking_id
-    if booked:
+    if purchase.setup_refused:
+        lines.append(f"We have received your payment; {practice.name} will contact you about it.")
+    elif booked:
         lines.append("Your session is booked; the calendar invite follows in its own e-mail.")
     else:
         link = (

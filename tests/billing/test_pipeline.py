@@ -424,3 +424,55 @@ def test_a_payment_for_a_coach_who_has_since_left_is_still_recorded(
     )
     assert response.status_code == 400
     assert "no longer on sale" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["session_pack", "monthly_package"])
+def test_a_payment_the_rules_refuse_to_set_up_is_recorded_and_shown_to_the_owner(
+    kind, connected, standin, client, stripe_side, world
+):
+    """The buyer is given a company seat between opening the checkout and paying: seat
+    clients buy no offers, so nothing is set up — but the money is recorded, the event
+    is done, and the owner is told what to do (refund or arrange it)."""
+    from engagements import services as engagement_services
+
+    fields = {"hours_per_month": "2", "months": 3, "session_minutes": 60}
+    offer = make_offer(
+        connected,
+        kind=kind,
+        name="The package",
+        price="300.00",
+        **({"sessions": 5} if kind == "session_pack" else fields),
+    )
+    session_id = buy(client, offer, email="raced@example.net", name="Ray Raced")
+    with scopes_disabled():
+        practice = connected.practice
+        buyer = engagement_services.client_create(
+            practice=practice, actor=connected.owner, name="Ray Raced", email="raced@example.net"
+        )
+        engagement_services.seat_assign(
+            practice=practice,
+            actor=connected.owner,
+            contract=world.home.objects["contract"],
+            client=buyer,
+            coach=connected.coach,
+        )
+    standin.pay(session_id)
+    if kind == "monthly_package":
+        subscription = standin.accounts[connected.secret_key].objects[session_id]["subscription"]
+        standin.renew(subscription)
+    mail.outbox.clear()
+    stripe_side.flush()
+    with scopes_disabled():
+        delivered = StripeEvent.objects.filter(stripe_id__in=stripe_side.delivered_ids)
+        assert {event.status for event in delivered} == {EventStatus.PROCESSED}
+        purchase = Purchase.objects.get(client=buyer)
+        assert purchase.engagement is None and "company seat" in purchase.setup_refused
+        assert not CreditEntry.objects.filter(client=buyer).exists()
+        assert purchase.payments.count() == (1 if kind == "session_pack" else 2)
+    [receipt] = [m for m in mail.outbox if m.to == ["raced@example.net"]]
+    assert "will contact you" in receipt.body
+    client.force_login(connected.owner)
+    dashboard = client.get("/dashboard/").content.decode()
+    assert "paid, not set up" in dashboard and "Ray Raced" in dashboard
+    assert "Refund it in Stripe" in client.get("/billing/purchases/").content.decode()
