@@ -22,7 +22,7 @@ from engagements.api import PracticeRelatedField
 from sessions_app.notifications import absolute
 
 from . import selectors, services
-from .models import Checkout, CheckoutStatus, Offer, OfferKind, Purchase
+from .models import OFFER_EDITABLE_FIELDS, Checkout, CheckoutStatus, Offer, OfferKind, Purchase
 
 OFFER_WRITERS = ("can_edit_engagements", "Offers belong to coaches and owners.")
 
@@ -38,19 +38,8 @@ class OfferSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "public_id",
-            "kind",
-            "name",
-            "description",
-            "coach",
-            "price",
+            *OFFER_EDITABLE_FIELDS,
             "currency",
-            "session_minutes",
-            "sessions",
-            "hours_per_month",
-            "months",
-            "capacity",
-            "workshop_pricing",
-            "is_active",
             "credits_per_period",
             "buy_url",
             "stripe_product_id",

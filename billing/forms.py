@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Offer
+from .models import OFFER_EDITABLE_FIELDS, Offer
 
 
 class StripeConnectForm(forms.Form):
@@ -29,28 +29,13 @@ class StripeConnectForm(forms.Form):
 class OfferForm(forms.ModelForm):
     class Meta:
         model = Offer
-        fields = [
-            "kind",
-            "name",
-            "description",
-            "coach",
-            "price",
-            "session_minutes",
-            "sessions",
-            "hours_per_month",
-            "months",
-            "capacity",
-            "workshop_pricing",
-            "is_active",
-        ]
+        fields = OFFER_EDITABLE_FIELDS
 
     def __init__(self, *args, practice=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from coachhub.models import Role, User
+        from coachhub.tenancy import coaches_of
 
-        self.fields["coach"].queryset = User.objects.filter(
-            memberships__practice=practice, memberships__role__in=[Role.OWNER, Role.COACH]
-        )
+        self.fields["coach"].queryset = coaches_of(practice)
         self.fields["price"].help_text = f"In {practice.currency}; per month for a monthly package."
 
 

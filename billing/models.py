@@ -67,6 +67,23 @@ class WorkshopPricing(models.TextChoices):
     PER_GROUP = "per_group", "Per group"
 
 
+# What a coach sets on an offer, on the page and through the API alike.
+OFFER_EDITABLE_FIELDS = [
+    "kind",
+    "name",
+    "description",
+    "coach",
+    "price",
+    "session_minutes",
+    "sessions",
+    "hours_per_month",
+    "months",
+    "capacity",
+    "workshop_pricing",
+    "is_active",
+]
+
+
 class Offer(PracticeScoped):
     """Something a practice sells, mirrored by a Stripe Product and Price."""
 

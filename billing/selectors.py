@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from coachhub.models import Membership, Practice, Role
+from coachhub.models import COACHING_ROLES, Membership, Practice
 from coachhub.timezones import last_months, months_span
 
 from .models import (
@@ -85,7 +85,7 @@ def offers_on_sale_to(
     offers = offers.filter(
         is_active=True,
         coach__memberships__practice=practice,
-        coach__memberships__role__in=[Role.OWNER, Role.COACH],
+        coach__memberships__role__in=COACHING_ROLES,
     )
     if single_sessions_refused_to(practice, email):
         offers = offers.exclude(kind=OfferKind.SINGLE_SESSION)

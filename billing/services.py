@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from coachhub.models import Practice, User
 from coachhub.services import audit_record, coach_setup_authorize
-from coachhub.tenancy import membership_of, practice_owner
+from coachhub.tenancy import coaches_here, membership_of, practice_owner
 from coachhub.timezones import validate_time_zone
 from engagements.models import Client, Contract, Engagement, EngagementStatus
 from integrations.errors import IntegrationError
@@ -216,7 +216,7 @@ def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
 
     practice = offer.practice
     client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
-    if not offer.is_active or not _offer_coach_still_coaches(offer):
+    if not offer.is_active or not coaches_here(practice, offer.coach):
         raise ValidationError("This offer is no longer on sale.")
     seat_client_refuse(client=client, feature="offers")
     if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
@@ -228,17 +228,11 @@ def offer_purchase_check(*, offer: Offer, email: str) -> Client | None:
     return client
 
 
-def _offer_coach_still_coaches(offer: Offer) -> bool:
-    membership = membership_of(offer.practice, offer.coach)
-    return membership is not None and membership.coaches
-
-
 def _coach_for_purchase(practice: Practice, offer: Offer) -> User:
     """Who looks after what was bought: the offer's coach, or the practice's owner if
     that coach has left (or become an assistant) since the buyer opened the checkout.
     The money is taken either way, so the records must exist with someone to see them."""
-    membership = membership_of(practice, offer.coach)
-    if membership is not None and membership.coaches:
+    if coaches_here(practice, offer.coach):
         return offer.coach
     return practice_owner(practice) or offer.coach
 

@@ -135,6 +135,10 @@ class Role(models.TextChoices):
     ASSISTANT = "assistant", "Assistant"
 
 
+# Owners and coaches take clients; assistants schedule for them.
+COACHING_ROLES = (Role.OWNER, Role.COACH)
+
+
 class Membership(models.Model):
     """A user's place in a practice. Resolves the tenant, so it is not itself scoped."""
 
@@ -174,8 +178,7 @@ class Membership(models.Model):
 
     @property
     def coaches(self) -> bool:
-        """Owners and coaches take clients; assistants schedule for them."""
-        return self.role in (Role.OWNER, Role.COACH)
+        return self.role in COACHING_ROLES
 
     @property
     def can_edit_engagements(self) -> bool:

@@ -137,13 +137,12 @@ def model_update(
 def coach_setup_authorize(practice: Practice, actor: User, coach: User) -> None:
     """A coach's own set-up (hours, links, calendars): coaches edit their own, owners
     anyone's, assistants none; and the coach must be a coach or owner of the practice."""
-    from .tenancy import membership_of
+    from .tenancy import coaches_here, membership_of
 
     membership = membership_of(practice, actor)
     if membership is None or not membership.coaches:
         raise PermissionDenied("Only coaches and owners set availability, links and calendars.")
     if coach.pk != actor.pk and not membership.is_owner:
         raise PermissionDenied("Coaches set up their own availability; an owner can for anyone.")
-    coach_membership = membership_of(practice, coach)
-    if coach_membership is None or not coach_membership.coaches:
+    if not coaches_here(practice, coach):
         raise ValidationError({"coach": "Choose a coach (or owner) of this practice."})

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
-from .models import Membership, Practice, Role
+from .models import COACHING_ROLES, Membership, Practice, Role, User
 
 SESSION_KEY = "active_practice_id"
 
@@ -68,6 +68,19 @@ def membership_of(practice: Practice, user) -> Membership | None:
         memberships = Membership.objects.filter(practice=practice, user_id=user_id)
         seen[user_id] = memberships.order_by("pk").first()
     return seen[user_id]
+
+
+def coaches_here(practice: Practice, user) -> bool:
+    """Whether the user takes clients in this practice (an owner or a coach)."""
+    membership = membership_of(practice, user)
+    return membership is not None and membership.coaches
+
+
+def coaches_of(practice: Practice):
+    """The practice's owners and coaches: who can be a client's or an offer's coach."""
+    return User.objects.filter(
+        memberships__practice=practice, memberships__role__in=COACHING_ROLES
+    ).order_by("first_name", "email")
 
 
 def practice_owner(practice: Practice):

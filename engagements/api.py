@@ -11,7 +11,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from coachhub.api import PracticeViewSet
-from coachhub.models import Role, User
+from coachhub.models import User
+from coachhub.tenancy import coaches_of
 from coachhub.timezones import validate_time_zone
 
 from . import selectors, services
@@ -48,9 +49,7 @@ class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         practice = self.context["request"].practice
         if self.model is User:
-            return User.objects.filter(
-                memberships__practice=practice, memberships__role__in=[Role.OWNER, Role.COACH]
-            )
+            return coaches_of(practice)
         return self.model.objects.filter(practice=practice)
 
 

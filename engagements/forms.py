@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from coachhub.models import Membership, Role, User
+from coachhub.tenancy import coaches_of
 from coachhub.timezones import time_zone_choices
 
 from .models import (
@@ -22,12 +23,6 @@ from .models import (
     Weekday,
 )
 from .participants import parse_participant_csv, parse_participant_lines
-
-
-def coach_queryset(practice):
-    return User.objects.filter(
-        memberships__practice=practice, memberships__role__in=[Role.OWNER, Role.COACH]
-    ).order_by("first_name", "email")
 
 
 class CoachChoiceField(forms.ModelChoiceField):
@@ -81,7 +76,7 @@ class ClientForm(MemberForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.filter(practice=self.practice)
-        self.fields["coach"].queryset = coach_queryset(self.practice)
+        self.fields["coach"].queryset = coaches_of(self.practice)
         if not self.is_bound and "time_zone" not in self.initial:
             self.initial["time_zone"] = self.practice.time_zone
         if (
@@ -136,7 +131,7 @@ class SeatAssignForm(MemberForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = Client.objects.filter(practice=self.practice)
-        self.fields["coach"].queryset = coach_queryset(self.practice)
+        self.fields["coach"].queryset = coaches_of(self.practice)
         self.fields["coach_chosen_at"].zone = self.practice.zone
 
 
@@ -155,7 +150,7 @@ class ClientOrNewMixin(MemberForm):
         from .selectors import clients_visible_to
 
         self.fields["client"].queryset = clients_visible_to(self.membership).order_by("name")
-        self.fields["coach"].queryset = coach_queryset(self.practice)
+        self.fields["coach"].queryset = coaches_of(self.practice)
         if self.membership.role == Role.COACH and not self.is_bound:
             self.initial.setdefault("coach", self.membership.user_id)
 
@@ -264,7 +259,7 @@ class TeamWorkshopForm(MemberForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.filter(practice=self.practice)
-        self.fields["coach"].queryset = coach_queryset(self.practice)
+        self.fields["coach"].queryset = coaches_of(self.practice)
         self.fields["template"].queryset = CollectionTemplate.objects.filter(
             practice=self.practice, kind="team"
         )

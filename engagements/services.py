@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from coachhub.models import Membership, Practice, User
 from coachhub.services import audit_record, model_update
-from coachhub.tenancy import membership_of
+from coachhub.tenancy import coaches_here, membership_of
 
 from .checklists import CHECKLISTS, SLACK_NOT_CONNECTED
 from .models import (
@@ -100,8 +100,7 @@ def collection_templates_install(*, practice: Practice) -> None:
 def _coach_must_be_member(practice: Practice, coach: User | None, field: str = "coach") -> None:
     if coach is None:
         return
-    membership = membership_of(practice, coach)
-    if membership is None or not membership.coaches:
+    if not coaches_here(practice, coach):
         raise ValidationError({field: "Choose a coach (or owner) of this practice."})
 
 
