@@ -30,5 +30,5 @@ def minimal_insert(request):
 urlpatterns = [
     path("bench/minimal", minimal),
     path("bench/insert", minimal_insert),
-    path("", include("coachhub.urls")),
+    path("", include("web.urls")),
 ]

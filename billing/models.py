@@ -14,7 +14,7 @@ from django.urls import reverse
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
 
-from .money import from_minor, money_shown, to_minor
+from coachhub.money import from_minor, money_shown, to_minor
 
 
 class StripeMode(models.TextChoices):

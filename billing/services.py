@@ -30,7 +30,7 @@ from coachhub.timezones import validate_time_zone
 from engagements.models import Client, Contract, Engagement, EngagementStatus
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
-from sessions_app.notifications import absolute
+from coachhub.links import absolute
 
 from .ledger import (
     credit_balance,
@@ -54,7 +54,7 @@ from .models import (
     StripeMode,
     SubscriptionState,
 )
-from .money import money_shown, to_minor
+from coachhub.money import money_shown, to_minor
 from .selectors import single_sessions_refused_to
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")

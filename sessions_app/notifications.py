@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from coachhub.links import absolute
 from integrations.calendar import ics
 
 from .booking_tokens import manage_token
@@ -27,10 +28,6 @@ SUBJECTS = {
     "cancelled": "Cancelled: {title}, {when}",
     "reminder": "Reminder: {title}, {when}",
 }
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def manage_url(booking: Booking, *, now: dt.datetime) -> str:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "billing",
     "sessions_app",
     "integrations",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +68,7 @@ MIDDLEWARE = [
     "coachhub.tenancy.TenantMiddleware",
 ]
 
-ROOT_URLCONF = "coachhub.urls"
+ROOT_URLCONF = "web.urls"
 WSGI_APPLICATION = "coachhub.wsgi.application"
 ASGI_APPLICATION = "coachhub.asgi.application"
 
@@ -238,7 +239,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str(
     "ACCOUNT_EMAIL_VERIFICATION", "mandatory", validate=OneOf(["mandatory", "optional", "none"])
 )
-ACCOUNT_SIGNUP_FORM_CLASS = "coachhub.forms.PracticeSignupForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "web.dashboard.practice_forms.PracticeSignupForm"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "5/5m/ip,5/5m/key",
@@ -253,7 +254,7 @@ MFA_TOTP_ISSUER = "CoachHub"
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "coachhub.api_auth.PracticeTokenAuthentication",
+        "web.api.auth.PracticeTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -265,7 +266,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "coachhub.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "web.api.base.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CoachHub API",

@@ -2,7 +2,7 @@
 
 from django import template
 
-from billing.money import money_shown
+from coachhub.money import money_shown
 
 register = template.Library()
 

@@ -31,7 +31,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from billing.money import money_shown
+from coachhub.money import money_shown
 
 from .signing import signature_header
 

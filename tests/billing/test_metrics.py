@@ -15,9 +15,9 @@ from django_scopes import scopes_disabled
 
 from billing import services as billing_services
 from billing.models import Offer, Payment, Purchase
-from billing.money import from_minor, money_shown, to_minor
+from coachhub.money import from_minor, money_shown, to_minor
 from billing.selectors import revenue_by_month, revenue_metrics
-from coachhub.charts import ChartPoint, axis_ticks, bar_chart
+from web.dashboard.charts import ChartPoint, axis_ticks, bar_chart
 from coachhub.models import Membership, Role
 from coachhub.services import practice_create
 from engagements import services as engagement_services

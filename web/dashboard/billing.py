@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from coachhub.forms import apply_validation_error
+from billing import selectors, services
+from billing.models import CompanyInvoice, EventStatus, Offer, StripeEvent
+from coachhub.links import absolute
 from coachhub.models import Practice
-from coachhub.tenancy import member_required, owner_required, practice_scope, scopes_disabled
-from coachhub.timezones import parse_month, zone_names
+from coachhub.money import money_shown
+from coachhub.tenancy import member_required, owner_required
+from coachhub.timezones import parse_month
 from integrations.errors import IntegrationError
-from sessions_app.notifications import absolute
-
-from . import selectors, services
-from .forms import BuyForm, OfferForm, StripeConnectForm
-from .models import Checkout, CompanyInvoice, EventStatus, Offer, Purchase, StripeEvent
-from .money import money_shown
+from web.dashboard.billing_forms import OfferForm, StripeConnectForm
+from web.forms import apply_validation_error
 
 
 def webhook_url(practice: Practice) -> str:
@@ -65,7 +63,7 @@ def stripe_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _handled_events() -> list[str]:
-    from .events import HANDLERS
+    from billing.events import HANDLERS
 
     return list(HANDLERS)
 
@@ -117,91 +115,6 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/purchase_list.html", {"purchases": purchases})
 
 
-# --- Public: buy an offer, come back from checkout -----------------------------------
-def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:
-    practice = get_object_or_404(Practice, slug=practice_slug)
-    with practice_scope(practice):
-        offer = (
-            Offer.objects.filter(practice=practice, public_id=offer_id, is_active=True)
-            .select_related("coach", "practice")
-            .first()
-        )
-    if offer is None:
-        raise Http404("This offer is not on sale.")
-    return practice, offer
-
-
-@require_http_methods(["GET", "POST"])
-def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
-    """A buy link: name and e-mail, then Stripe Checkout."""
-    practice, offer = _public_offer(practice_slug, offer_id)
-    form = BuyForm(request.POST or None)
-    status = 200
-    with practice_scope(practice):
-        if request.method == "POST" and form.is_valid():
-            zone = form.cleaned_data["tz"]
-            try:
-                with transaction.atomic():
-                    checkout = services.checkout_start(
-                        offer=offer,
-                        name=form.cleaned_data["name"],
-                        email=form.cleaned_data["email"],
-                        time_zone=zone if zone in zone_names() else "",
-                    )
-            except ValidationError as error:
-                apply_validation_error(form, error)
-                status = 400
-            else:
-                return redirect(checkout.url)
-        elif request.method == "POST":
-            status = 400
-        return render(
-            request,
-            "billing/public/buy.html",
-            {
-                "practice": practice,
-                "offer": offer,
-                "form": form,
-                "payments_ready": practice.payments_connected,
-            },
-            status=status,
-        )
-
-
-def _public_checkout(checkout_id) -> Checkout:
-    """Its unguessable id is the capability (Stripe's success and cancel URLs carry it)."""
-    with scopes_disabled():
-        checkout = (
-            Checkout.objects.select_related("practice", "offer", "booking__session")
-            .filter(public_id=checkout_id)
-            .first()
-        )
-    if checkout is None:
-        raise Http404("No such checkout.")
-    return checkout
-
-
-def checkout_done(request: HttpRequest, checkout_id) -> HttpResponse:
-    """Stripe's success_url. The webhook may still be on its way: say what we know."""
-    checkout = _public_checkout(checkout_id)
-    with practice_scope(checkout.practice):
-        purchase = Purchase.objects.filter(checkout=checkout).select_related("engagement").first()
-        return render(
-            request,
-            "billing/public/checkout_done.html",
-            {"checkout": checkout, "practice": checkout.practice, "purchase": purchase},
-        )
-
-
-def checkout_cancelled(request: HttpRequest, checkout_id) -> HttpResponse:
-    checkout = _public_checkout(checkout_id)
-    return render(
-        request,
-        "billing/public/checkout_cancelled.html",
-        {"checkout": checkout, "practice": checkout.practice},
-    )
-
-
 @owner_required
 @require_POST
 def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
@@ -209,7 +122,7 @@ def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
     event = StripeEvent.objects.filter(practice=request.practice, pk=event_pk).first()
     if event is None:
         raise Http404("No such event.")
-    from .events import event_enqueue
+    from billing.events import event_enqueue
 
     StripeEvent.objects.filter(pk=event.pk, status=EventStatus.DEAD).update(
         status=EventStatus.FAILED

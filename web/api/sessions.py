@@ -13,13 +13,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from billing.models import Offer
-from coachhub.api import PracticeViewSet
 from coachhub.models import User
-from engagements.api import PracticeRelatedField
 from engagements.models import Engagement
-
-from . import selectors, services
-from .models import BookingLink, DateOverride, Session, SessionStatus, WeeklyHours
+from sessions_app import selectors, services
+from sessions_app.models import BookingLink, DateOverride, Session, SessionStatus, WeeklyHours
+from web.api.base import PracticeRelatedField, PracticeViewSet
 
 COACHES_ONLY = ("can_edit_engagements", "Assistants cannot change availability or booking links.")
 

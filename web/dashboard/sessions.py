@@ -12,11 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from coachhub.forms import apply_validation_error
+from coachhub.links import absolute
 from coachhub.services import model_update
 from coachhub.tenancy import member_required
 from coachhub.timezones import time_zone_choices
-from engagements.forms import LocalDateTimeField
 from engagements.selectors import seat_allowance
 from integrations.calendar.services import (
     external_calendar_add,
@@ -24,13 +23,13 @@ from integrations.calendar.services import (
     external_calendar_remove,
 )
 from integrations.models import AllDayEvents, ExternalCalendar
-
-from . import services
-from .forms import BookingLinkForm, DateOverrideForm, WeeklyHoursForm
-from .models import BookingLink, DateOverride, SessionStatus, WeeklyHours
-from .notifications import absolute, schedule_invite
-from .selectors import session_get_for_member
-from .slot_cache import coach_availability_changed
+from sessions_app import services
+from sessions_app.models import BookingLink, DateOverride, SessionStatus, WeeklyHours
+from sessions_app.notifications import schedule_invite
+from sessions_app.selectors import session_get_for_member
+from sessions_app.slot_cache import coach_availability_changed
+from web.dashboard.availability_forms import BookingLinkForm, DateOverrideForm, WeeklyHoursForm
+from web.forms import LocalDateTimeField, apply_validation_error
 
 
 class RescheduleForm(forms.Form):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from coachhub.models import Membership, Role, User
+from coachhub.models import Role, User
 from coachhub.tenancy import coaches_of
 from coachhub.timezones import time_zone_choices
-
-from .models import (
+from engagements.models import (
     Cadence,
     Client,
     ClientStatus,
@@ -22,45 +20,8 @@ from .models import (
     ResourceKind,
     Weekday,
 )
-from .participants import parse_participant_csv, parse_participant_lines
-
-
-class CoachChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.display_name
-
-
-class LocalDateTimeField(forms.DateTimeField):
-    """A wall-clock date and time typed in the practice's zone, returned as an aware UTC time."""
-
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-    def __init__(self, *args, zone=None, **kwargs):
-        self.zone = zone
-        kwargs.setdefault("input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
-        super().__init__(*args, **kwargs)
-
-    def to_python(self, value):
-        result = super().to_python(value)
-        if result is None:
-            return None
-        naive = result.replace(tzinfo=None)
-        aware = naive.replace(tzinfo=self.zone)
-        if aware.astimezone(dt.UTC).astimezone(self.zone).replace(tzinfo=None) != naive:
-            raise ValidationError(
-                "That time does not exist in %(zone)s (clocks change); choose another.",
-                params={"zone": str(self.zone)},
-            )
-        return aware.astimezone(dt.UTC)
-
-
-class MemberForm(forms.Form):
-    """A form that knows the member it serves (for querysets and role rules)."""
-
-    def __init__(self, *args, membership: Membership, **kwargs):
-        self.membership = membership
-        self.practice = membership.practice
-        super().__init__(*args, **kwargs)
+from engagements.participants import parse_participant_csv, parse_participant_lines
+from web.forms import CoachChoiceField, LocalDateTimeField, MemberForm
 
 
 class ClientForm(MemberForm):
@@ -147,7 +108,7 @@ class ClientOrNewMixin(MemberForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from .selectors import clients_visible_to
+        from engagements.selectors import clients_visible_to
 
         self.fields["client"].queryset = clients_visible_to(self.membership).order_by("name")
         self.fields["coach"].queryset = coaches_of(self.practice)

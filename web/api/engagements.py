@@ -10,13 +10,10 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
-from coachhub.api import PracticeViewSet
 from coachhub.models import User
-from coachhub.tenancy import coaches_of
 from coachhub.timezones import validate_time_zone
-
-from . import selectors, services
-from .models import (
+from engagements import selectors, services
+from engagements.models import (
     Client,
     ClientStatus,
     Collection,
@@ -27,7 +24,8 @@ from .models import (
     EngagementStatus,
     Organization,
 )
-from .participants import Participant
+from engagements.participants import Participant
+from web.api.base import PracticeRelatedField, PracticeViewSet
 
 
 class ContractFilter(filters.FilterSet):
@@ -37,20 +35,6 @@ class ContractFilter(filters.FilterSet):
 class CollectionFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=CollectionKind.choices)
     engagement = filters.NumberFilter(field_name="engagement_id")
-
-
-class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
-    """A related id resolved inside the request's practice: another practice's id is 'not found'."""
-
-    def __init__(self, model, **kwargs):
-        self.model = model
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        practice = self.context["request"].practice
-        if self.model is User:
-            return coaches_of(practice)
-        return self.model.objects.filter(practice=practice)
 
 
 # --- Clients ---------------------------------------------------------------------

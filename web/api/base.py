@@ -10,10 +10,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, mixins, permissions, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.views import exception_handler
 
-from .api_auth import PracticeTokenAuthentication
+from coachhub.models import User
+from coachhub.tenancy import coaches_of
+from web.api.auth import PracticeTokenAuthentication
 
 
 class PracticeTokenScheme(OpenApiAuthenticationExtension):
@@ -96,6 +98,20 @@ class PracticeViewSet(
 
     def practice_queryset(self):
         raise NotImplementedError
+
+
+class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id resolved inside the request's practice: another practice's id is 'not found'."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        practice = self.context["request"].practice
+        if self.model is User:
+            return coaches_of(practice)
+        return self.model.objects.filter(practice=practice)
 
 
 def api_exception_handler(exc, context):

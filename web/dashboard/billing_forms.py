@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import OFFER_EDITABLE_FIELDS, Offer
+from billing.models import OFFER_EDITABLE_FIELDS, Offer
 
 
 class StripeConnectForm(forms.Form):
@@ -37,9 +37,3 @@ class OfferForm(forms.ModelForm):
 
         self.fields["coach"].queryset = coaches_of(practice)
         self.fields["price"].help_text = f"In {practice.currency}; per month for a monthly package."
-
-
-class BuyForm(forms.Form):
-    name = forms.CharField(max_length=160)
-    email = forms.EmailField()
-    tz = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -12,8 +12,8 @@ class PracticeSignupForm(forms.Form):
     time_zone = forms.ChoiceField(choices=time_zone_choices, initial="Europe/London")
 
     def signup(self, request, user) -> None:
-        from .services import practice_create
-        from .tenancy import SESSION_KEY
+        from coachhub.services import practice_create
+        from coachhub.tenancy import SESSION_KEY
 
         practice = practice_create(
             owner=user,
@@ -45,12 +45,3 @@ class MemberAddForm(forms.Form):
     role = forms.ChoiceField(
         choices=[("coach", "Coach"), ("assistant", "Assistant"), ("owner", "Owner")]
     )
-
-
-def apply_validation_error(form: forms.Form, error) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

@@ -5,14 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from engagements.models import Engagement, EngagementKind
-
-from .models import BookingLink, DateOverride, WeeklyHours
-
-
-class BookingForm(forms.Form):
-    name = forms.CharField(max_length=160, label="Your name")
-    email = forms.EmailField(label="E-mail", help_text="The confirmation and invite go here.")
-    tz = forms.CharField(widget=forms.HiddenInput)
+from sessions_app.models import BookingLink, DateOverride, WeeklyHours
 
 
 class WeeklyHoursForm(forms.ModelForm):

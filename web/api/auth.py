@@ -1,6 +1,6 @@
 """Practice-scoped API tokens: `Authorization: Token <key>` names one member of one practice.
 
-Kept apart from coachhub.api because DRF imports authentication classes while
+Kept apart from web.api.base because DRF imports authentication classes while
 its own views module is still loading.
 """
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from .models import ApiToken, Membership
+from coachhub.models import ApiToken, Membership
 
 
 class PracticeTokenAuthentication(BaseAuthentication):

@@ -16,13 +16,18 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from coachhub.api import PracticeViewSet
+from billing import selectors, services
+from billing.models import (
+    OFFER_EDITABLE_FIELDS,
+    Checkout,
+    CheckoutStatus,
+    Offer,
+    OfferKind,
+    Purchase,
+)
+from coachhub.links import absolute
 from coachhub.models import User
-from engagements.api import PracticeRelatedField
-from sessions_app.notifications import absolute
-
-from . import selectors, services
-from .models import OFFER_EDITABLE_FIELDS, Checkout, CheckoutStatus, Offer, OfferKind, Purchase
+from web.api.base import PracticeRelatedField, PracticeViewSet
 
 OFFER_WRITERS = ("can_edit_engagements", "Offers belong to coaches and owners.")
 

@@ -1,8 +1,8 @@
 from rest_framework.routers import DefaultRouter
 
-from billing import api as billing_api
-from engagements import api as engagements_api
-from sessions_app import api as sessions_api
+from web.api import billing as billing_api
+from web.api import engagements as engagements_api
+from web.api import sessions as sessions_api
 
 router = DefaultRouter()
 router.include_format_suffixes = False

@@ -20,25 +20,24 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scopes_disabled
 
 from billing.services import booking_start
-from coachhub.forms import apply_validation_error
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
 from coachhub.timezones import local_day_start, time_zone_choices, zone_names
 from integrations.calendar import ics
-
-from .booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
-from .forms import BookingForm
-from .models import Booking, BookingLink, CalendarFeedToken
-from .notifications import event_data, feed_events
-from .selectors import (
+from sessions_app.booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
+from sessions_app.models import Booking, BookingLink, CalendarFeedToken
+from sessions_app.notifications import event_data, feed_events
+from sessions_app.selectors import (
     SlotQueryError,
     booking_link_for_page,
     feed_sessions,
     link_slots,
     parse_slot_query,
 )
-from .services import SlotTaken, booking_cancel, booking_reschedule
-from .slot_cache import SlotCacheEntry
+from sessions_app.services import SlotTaken, booking_cancel, booking_reschedule
+from sessions_app.slot_cache import SlotCacheEntry
+from web.forms import apply_validation_error
+from web.public.forms import BookingForm
 
 PAGE_DAYS = 7
 
@@ -332,7 +331,7 @@ def booking_manage(request: HttpRequest, booking: Booking, token: str) -> HttpRe
 @_token_view
 def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpResponse:
     """The booking's invite as a file: "Add to calendar" for any calendar app."""
-    from .notifications import manage_url
+    from sessions_app.notifications import manage_url
 
     session = booking.session
     if session.starts_at is None:

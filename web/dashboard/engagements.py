@@ -17,13 +17,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from coachhub.forms import apply_validation_error
 from coachhub.tenancy import member_required
 from coachhub.timezones import parse_month
+from engagements import selectors, services
+from engagements.models import ClientStatus, EngagementKind, EngagementStatus
 from sessions_app.models import Session
-
-from . import selectors, services
-from .forms import (
+from web.dashboard.forms import (
     ChecklistStepForm,
     ClientForm,
     ContractForm,
@@ -38,7 +37,7 @@ from .forms import (
     SessionForm,
     TeamWorkshopForm,
 )
-from .models import ClientStatus, EngagementKind, EngagementStatus
+from web.forms import apply_validation_error
 
 
 def _flash_errors(request: HttpRequest, errors) -> None:
@@ -474,7 +473,7 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
 
 
 def _schedule_form(engagement):
-    from .forms import ScheduleForm
+    from web.dashboard.forms import ScheduleForm
 
     if engagement.kind != EngagementKind.MONTHLY_PACKAGE:
         return None
@@ -642,7 +641,7 @@ def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def engagement_schedule(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     """Change a monthly package's cadence; future sessions are regenerated."""
-    from .forms import ScheduleForm
+    from web.dashboard.forms import ScheduleForm
 
     engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
     if request.method != "POST":
