@@ -13,7 +13,6 @@ from django.urls import reverse
 
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
-
 from coachhub.money import from_minor, money_shown, to_minor
 
 

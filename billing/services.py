@@ -23,14 +23,15 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from coachhub.links import absolute
 from coachhub.models import Practice, User
+from coachhub.money import money_shown, to_minor
 from coachhub.services import audit_record, coach_setup_authorize
 from coachhub.tenancy import coaches_here, membership_of, practice_owner
 from coachhub.timezones import validate_time_zone
 from engagements.models import Client, Contract, Engagement, EngagementStatus
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
-from coachhub.links import absolute
 
 from .ledger import (
     credit_balance,
@@ -54,7 +55,6 @@ from .models import (
     StripeMode,
     SubscriptionState,
 )
-from coachhub.money import money_shown, to_minor
 from .selectors import single_sessions_refused_to
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")

@@ -1,4 +1,4 @@
-"""Form pieces every interface shares: local date-times, coach choices, a service's errors shown on a form."""
+"""Form pieces the interfaces share: local date-times, coach choices, service errors on a form."""
 
 from __future__ import annotations
 

@@ -15,10 +15,9 @@ from django_scopes import scopes_disabled
 
 from billing import services as billing_services
 from billing.models import Offer, Payment, Purchase
-from coachhub.money import from_minor, money_shown, to_minor
 from billing.selectors import revenue_by_month, revenue_metrics
-from web.dashboard.charts import ChartPoint, axis_ticks, bar_chart
 from coachhub.models import Membership, Role
+from coachhub.money import from_minor, money_shown, to_minor
 from coachhub.services import practice_create
 from engagements import services as engagement_services
 from engagements.selectors import seat_utilisation
@@ -26,6 +25,7 @@ from sessions_app.models import Session, SessionStatus
 from sessions_app.selectors import sessions_per_month
 from tests.conftest import login
 from tests.factories import UserFactory
+from web.dashboard.charts import ChartPoint, axis_ticks, bar_chart
 
 pytestmark = pytest.mark.django_db
 

@@ -20,9 +20,15 @@ urlpatterns = [
     path("clients/<int:client_pk>/notes/", engagements.client_notes, name="client_notes"),
     path("companies/", engagements.organization_list, name="organization_list"),
     path("companies/new/", engagements.organization_create, name="organization_create"),
-    path("companies/<int:organization_pk>/", engagements.organization_detail, name="organization_detail"),
     path(
-        "companies/<int:organization_pk>/edit/", engagements.organization_edit, name="organization_edit"
+        "companies/<int:organization_pk>/",
+        engagements.organization_detail,
+        name="organization_detail",
+    ),
+    path(
+        "companies/<int:organization_pk>/edit/",
+        engagements.organization_edit,
+        name="organization_edit",
     ),
     path("contracts/new/", engagements.contract_create, name="contract_create"),
     path("contracts/<int:contract_pk>/", engagements.contract_detail, name="contract_detail"),
@@ -48,20 +54,26 @@ urlpatterns = [
         engagements.engagement_create_team_workshop,
         name="engagement_create_team_workshop",
     ),
-    path("engagements/<int:engagement_pk>/", engagements.engagement_detail, name="engagement_detail"),
+    path(
+        "engagements/<int:engagement_pk>/", engagements.engagement_detail, name="engagement_detail"
+    ),
     path(
         "engagements/<int:engagement_pk>/schedule/",
         engagements.engagement_schedule,
         name="engagement_schedule",
     ),
-    path("engagements/<int:engagement_pk>/edit/", engagements.engagement_edit, name="engagement_edit"),
+    path(
+        "engagements/<int:engagement_pk>/edit/", engagements.engagement_edit, name="engagement_edit"
+    ),
     path(
         "engagements/<int:engagement_pk>/steps/<slug:step_key>/",
         engagements.checklist_step,
         name="checklist_step",
     ),
     path("engagements/<int:engagement_pk>/sessions/", engagements.session_add, name="session_add"),
-    path("collections/<int:collection_pk>/", engagements.collection_detail, name="collection_detail"),
+    path(
+        "collections/<int:collection_pk>/", engagements.collection_detail, name="collection_detail"
+    ),
     path(
         "collections/<int:collection_pk>/participants/",
         engagements.collection_participants_add,
@@ -72,14 +84,15 @@ urlpatterns = [
         engagements.collection_resource_add,
         name="collection_resource_add",
     ),
-
     path("sessions/<uuid:session_uuid>/", sessions.session_detail, name="session_detail"),
     path(
         "sessions/<uuid:session_uuid>/reschedule/",
         sessions.session_reschedule_view,
         name="session_reschedule",
     ),
-    path("sessions/<uuid:session_uuid>/status/", sessions.session_status_view, name="session_status"),
+    path(
+        "sessions/<uuid:session_uuid>/status/", sessions.session_status_view, name="session_status"
+    ),
     path(
         "engagements/<int:engagement_pk>/schedule.ics",
         sessions.engagement_schedule_ics,
@@ -105,7 +118,6 @@ urlpatterns = [
     path("links/", sessions.booking_link_list, name="booking_link_list"),
     path("links/new/", sessions.booking_link_edit, name="booking_link_new"),
     path("links/<int:link_pk>/", sessions.booking_link_edit, name="booking_link_edit"),
-
     path("billing/stripe/", billing.stripe_settings, name="stripe_settings"),
     path(
         "billing/stripe/events/<int:event_pk>/retry/",

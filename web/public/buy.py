@@ -99,5 +99,3 @@ def checkout_cancelled(request: HttpRequest, checkout_id) -> HttpResponse:
         "billing/public/checkout_cancelled.html",
         {"checkout": checkout, "practice": checkout.practice},
     )
-
-

@@ -1,4 +1,4 @@
-"""Public pages: booking links, signed manage links, feeds, buy links (each opens its practice's scope)."""
+"""Public pages: booking links, signed manage links, feeds, buy links (each opens its scope)."""
 
 from django.urls import path
 
