@@ -34,8 +34,8 @@ class Seed:
         from django_scopes import scopes_disabled
 
         from coachhub.models import User
-        from coachhub.services import practice_create
         from engagements import services as engagement_services
+        from engagements.services import practice_set_up
         from sessions_app import services
 
         self.now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -45,7 +45,7 @@ class Seed:
             self.coach = User.objects.create_user(
                 "bench-coach@example.com", "x", time_zone="America/New_York"
             )
-            self.practice = practice_create(owner=self.coach, name="Bench")
+            self.practice = practice_set_up(owner=self.coach, name="Bench")
             for weekday in range(5):
                 services.weekly_hours_add(
                     practice=self.practice,
@@ -68,7 +68,7 @@ class Seed:
             client = engagement_services.client_create(
                 practice=self.practice, actor=self.coach, name="C", email="c@example.com"
             )
-            self.engagement = engagement_services.engagement_create_per_session(
+            self.engagement = services.engagement_create_per_session(
                 practice=self.practice, actor=self.coach, client=client, coach=self.coach
             )
         self.outside = 0
@@ -96,7 +96,7 @@ class Seed:
         """Sessions inside the window and two expanded feeds (~2,000 busy events)."""
         from django_scopes import scopes_disabled
 
-        from integrations.models import BusyInterval, ExternalCalendar
+        from sessions_app.models import BusyInterval, ExternalCalendar
 
         start = dt.datetime.combine(self.window_start, dt.time(14), tzinfo=dt.UTC)
         with scopes_disabled():

@@ -41,13 +41,13 @@ def connected_shop(standin: StandIn, *, site: str) -> Shop:
 
     from billing.services import stripe_account_connect
     from coachhub.models import User
-    from coachhub.services import practice_create
+    from engagements.services import practice_set_up
 
     settings.STRIPE_API_BASE = standin.base_url
     secret_key = "sk_test_benchmark0123456789"
     with scopes_disabled():
         owner = User.objects.create_user("bench-owner@example.com", "x", time_zone="Europe/London")
-        practice = practice_create(owner=owner, name="Bench billing")
+        practice = practice_set_up(owner=owner, name="Bench billing")
         endpoint = stripe.StripeClient(
             secret_key, base_addresses={"api": standin.base_url}
         ).v1.webhook_endpoints.create(

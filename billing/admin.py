@@ -2,11 +2,10 @@ from django.contrib import admin
 
 from coachhub.admin_site import PracticeAdminMixin
 
+from .events import event_process_again
 from .models import (
     Checkout,
     CompanyInvoice,
-    CreditEntry,
-    EventStatus,
     Offer,
     Payment,
     Purchase,
@@ -79,13 +78,10 @@ class StripeEventAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Process the selected events again")
     def process_again(self, request, queryset):
-        from .events import event_enqueue
-
-        ids = list(queryset.values_list("pk", "practice_id"))
-        queryset.filter(status=EventStatus.DEAD).update(status=EventStatus.FAILED)
-        for event_id, practice_id in ids:
-            event_enqueue(event_id, practice_id)
-        self.message_user(request, f"{len(ids)} event(s) queued.")
+        events = list(queryset.select_related("practice"))
+        for event in events:
+            event_process_again(event=event, actor=request.user)
+        self.message_user(request, f"{len(events)} event(s) queued.")
 
 
 @admin.register(Purchase)
@@ -118,28 +114,6 @@ class PaymentAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_display = ["stripe_id", "purchase", "amount", "currency", "paid_at"]
     list_select_related = ["purchase__offer", "purchase__client"]
     date_hierarchy = "paid_at"
-
-
-@admin.register(CreditEntry)
-class CreditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
-    """Append-only: entries are viewed here, never edited or deleted."""
-
-    list_display = ["created_at", "client", "engagement", "kind", "amount", "effect_key"]
-    list_filter = ["kind"]
-    search_fields = ["client__email", "effect_key"]
-    list_select_related = ["client", "engagement"]
-
-    def has_change_permission(self, request, obj=None):
-        # No entry can be changed. With no object (a missing or another practice's
-        # id) Django checks this *before* looking; answering "no" there would be a
-        # 403 that tells the id exists elsewhere, so the lookup's 404 decides.
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(CompanyInvoice)

@@ -1,82 +1,44 @@
-"""Stripe events: receive (verify, store once, enqueue) and process (idempotent handlers).
+"""Stripe events: receive (store once, enqueue), process (dispatch to billing's services),
+process again, and reconcile with Stripe's own list.
 
 Receiving is what the webhook view does and must be quick: one query for the
-practice and its secret, one INSERT keyed on the Stripe event id, no outbound call.
-Processing happens in a Celery task; each handler reads the Stripe object's shape
-(the 2025+ API and the older one), finds our records by Stripe ids and metadata and
-calls the billing services, which key every effect so a replay changes nothing.
+practice and its secret, the signature check (`integrations.stripe.webhooks`), one
+INSERT keyed on the Stripe event id, no outbound call. Processing happens in a Celery
+task; each handler finds our records by Stripe ids and metadata and calls the billing
+services, which key every effect so a replay changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
-import stripe
-from django.conf import settings
+from celery import shared_task
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from coachhub.audit import audit_batch, audit_record
 from coachhub.encryption import decrypt
-from coachhub.models import Practice
-from coachhub.services import audit_batch
+from coachhub.models import Practice, User
+from coachhub.tasks import PracticeTask
+from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
+from integrations.stripe.webhooks import (
+    PaidObject,
+    checkout_reference,
+    event_verify,
+    invoice_subscription,
+    paid_from_checkout,
+)
 
 from . import services
 from .models import EventSource, EventStatus, Purchase, StripeAccount, StripeEvent
 
 logger = logging.getLogger(__name__)
-
-
-class WebhookRefused(Exception):
-    """A delivery we do not accept (answered 400, nothing stored)."""
-
-
-def _signature_timestamp(header: str) -> int | None:
-    match = re.search(r"(?:^|,)t=(\d+)", header or "")
-    return int(match.group(1)) if match else None
-
-
-def event_verify(*, webhook_secret: str | None, payload: bytes, signature: str | None) -> dict:
-    """Stripe's own verification (HMAC-SHA256 over "t.payload", 300 s tolerance).
-
-    `stripe.WebhookSignature.verify_header` is the check `stripe.Webhook.construct_event`
-    makes; the library recommends it for "validating incoming webhooks before storing
-    them for later processing", which is what we do — so the body is parsed once as
-    plain JSON instead of being built into a StripeObject and turned back into a dict.
-
-    Stripe's library only refuses *old* timestamps. A timestamp more than the same
-    tolerance in the *future* is refused too: no honest sender is that far ahead,
-    and accepting it would let a captured signature be replayed for that long.
-    """
-    if not webhook_secret:
-        raise WebhookRefused("This practice has not set a Stripe webhook signing secret.")
-    if not signature:
-        raise WebhookRefused("Missing Stripe-Signature header.")
-    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature, webhook_secret, tolerance)
-    except stripe.SignatureVerificationError as error:
-        raise WebhookRefused(f"Bad signature: {error.user_message or error}") from None
-    timestamp = _signature_timestamp(signature)
-    if timestamp is not None and timestamp > timezone.now().timestamp() + tolerance:
-        raise WebhookRefused("The signature's timestamp is in the future.")
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        raise WebhookRefused("The body is not a JSON Stripe event.") from None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("id"), str)
-        or not isinstance(data.get("type"), str)
-    ):
-        raise WebhookRefused("The event has no id or type.")
-    return data
+MAX_EVENT_RETRIES = 8
 
 
 def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | None:
@@ -110,9 +72,7 @@ def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | N
 
 def event_enqueue(event_id: int, practice_id: int) -> None:
     """Queue the event's processing once the current transaction commits."""
-    from .tasks import stripe_event_process
-
-    transaction.on_commit(lambda: stripe_event_process.delay(event_id, practice_id))
+    stripe_event_process.delay_on_commit(practice_id=practice_id, event_id=event_id)
 
 
 def _practice_and_webhook_secret(practice_public_id) -> tuple[int, str]:
@@ -145,55 +105,54 @@ def webhook_receive(*, practice_public_id, payload: bytes, signature: str | None
     return event_store(practice_id=practice_id, data=data, source=EventSource.WEBHOOK) is not None
 
 
-# --- Processing ---------------------------------------------------------------------
-def _checkout_ref(obj: dict[str, Any]) -> str:
-    metadata = obj.get("metadata") or {}
-    return metadata.get("coachhub_checkout") or obj.get("client_reference_id") or ""
-
-
-def _paid_from_checkout(obj: dict[str, Any]) -> services.PaidObject:
-    return services.PaidObject(
-        checkout_public_id=_checkout_ref(obj),
-        checkout_stripe_id=obj["id"],
-        subscription_id=obj.get("subscription") or "",
-        customer_id=obj.get("customer") or "",
-        payment_intent_id=obj.get("payment_intent") or "",
-        amount_total=int(obj.get("amount_total") or 0),
-        currency=obj.get("currency") or "",
-        paid_at=dt.datetime.fromtimestamp(int(obj.get("created") or 0), tz=dt.UTC)
-        if obj.get("created")
-        else None,
-    )
-
-
-def on_checkout_paid(event: StripeEvent) -> None:
+def on_checkout_paid(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
         return  # a delayed payment method: wait for async_payment_succeeded
-    if not _checkout_ref(obj):
+    if not checkout_reference(obj):
         return  # not a CoachHub checkout (the coach sells other things on Stripe too)
-    purchase = services.purchase_ensure(practice=event.practice, paid=_paid_from_checkout(obj))
+    purchase = services.purchase_ensure(practice=event.practice, paid=paid_from_checkout(obj))
     services.purchase_fulfil_checkout(purchase=purchase)
 
 
-def on_checkout_failed_or_expired(event: StripeEvent) -> None:
+def on_checkout_failed_or_expired(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
-    if ref := _checkout_ref(obj):
+    if ref := checkout_reference(obj):
         services.checkout_expired_apply(practice=event.practice, checkout_public_id=ref)
 
 
-def _subscription_metadata(event: StripeEvent, subscription_id: str, metadata: dict) -> dict:
+class StripeReadNeeded(Exception):
+    """A handler needs an object from Stripe first; it is read outside the transaction."""
+
+    def __init__(self, subscription_id: str):
+        super().__init__(f"needs subscription {subscription_id} from Stripe")
+        self.subscription_id = subscription_id
+
+
+class StripeReads:
+    """What was read from Stripe for one event, before its transaction (no outside call is
+    made while the event's rows are locked): subscriptions, whose metadata older API
+    shapes leave off their invoices."""
+
+    def __init__(self) -> None:
+        self.subscription_metadata: dict[str, dict] = {}
+
+    def fetch(self, needed: StripeReadNeeded, *, practice_id: int) -> None:
+        account = StripeAccount.objects.get(practice_id=practice_id)
+        subscription = stripe_api.subscription_retrieve(account.secret_key, needed.subscription_id)
+        self.subscription_metadata[needed.subscription_id] = subscription.get("metadata") or {}
+
+
+def _subscription_metadata(subscription_id: str, metadata: dict, reads: StripeReads) -> dict:
     if metadata.get("coachhub_checkout"):
         return metadata
-    # Older API shapes carry no metadata on the invoice: re-read the subscription.
-    account = StripeAccount.objects.get(practice=event.practice)
-    return (
-        stripe_api.subscription_retrieve(account.secret_key, subscription_id).get("metadata") or {}
-    )
+    if subscription_id not in reads.subscription_metadata:
+        raise StripeReadNeeded(subscription_id)
+    return reads.subscription_metadata[subscription_id]
 
 
 def _purchase_for_subscription(
-    event: StripeEvent, subscription_id: str, metadata: dict, customer: str
+    event: StripeEvent, subscription_id: str, metadata: dict, customer: str, reads: StripeReads
 ) -> Purchase | None:
     found = (
         Purchase.objects.select_for_update(of=("self",))
@@ -203,12 +162,12 @@ def _purchase_for_subscription(
     )
     if found is not None:
         return found
-    metadata = _subscription_metadata(event, subscription_id, metadata)
+    metadata = _subscription_metadata(subscription_id, metadata, reads)
     if not metadata.get("coachhub_checkout"):
         return None  # not a CoachHub subscription
     return services.purchase_ensure(
         practice=event.practice,
-        paid=services.PaidObject(
+        paid=PaidObject(
             checkout_public_id=metadata["coachhub_checkout"],
             subscription_id=subscription_id,
             customer_id=customer,
@@ -216,10 +175,10 @@ def _purchase_for_subscription(
     )
 
 
-def on_subscription_event(event: StripeEvent) -> None:
+def on_subscription_event(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
     purchase = _purchase_for_subscription(
-        event, obj["id"], obj.get("metadata") or {}, obj.get("customer") or ""
+        event, obj["id"], obj.get("metadata") or {}, obj.get("customer") or "", reads
     )
     if purchase is None:
         return
@@ -232,16 +191,9 @@ def on_subscription_event(event: StripeEvent) -> None:
     )
 
 
-def _invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:
-    details = ((obj.get("parent") or {}).get("subscription_details")) or {}
-    subscription = details.get("subscription") or obj.get("subscription") or ""
-    metadata = details.get("metadata") or obj.get("subscription_details", {}).get("metadata") or {}
-    return subscription, metadata
-
-
-def on_invoice(event: StripeEvent) -> None:
+def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
-    subscription_id, metadata = _invoice_subscription(obj)
+    subscription_id, metadata = invoice_subscription(obj)
     if not subscription_id:  # a one-off invoice: a company's statement, or not ours
         services.company_invoice_payment_apply(
             practice=event.practice,
@@ -250,7 +202,9 @@ def on_invoice(event: StripeEvent) -> None:
             at=event.stripe_created,
         )
         return
-    purchase = _purchase_for_subscription(event, subscription_id, metadata, obj.get("customer", ""))
+    purchase = _purchase_for_subscription(
+        event, subscription_id, metadata, obj.get("customer", ""), reads
+    )
     if purchase is None:
         return
     if not purchase.amount_total and obj.get("amount_paid"):
@@ -292,7 +246,7 @@ def _purchase_for_charge(event: StripeEvent, obj: dict[str, Any]) -> Purchase:
     return purchase
 
 
-def on_charge_refunded(event: StripeEvent) -> None:
+def on_charge_refunded(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
     purchase = _purchase_for_charge(event, obj)
     services.refund_apply(
@@ -300,7 +254,7 @@ def on_charge_refunded(event: StripeEvent) -> None:
     )
 
 
-def on_dispute(event: StripeEvent) -> None:
+def on_dispute(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
     charge = {"payment_intent": obj.get("payment_intent"), "customer": obj.get("customer")}
     services.dispute_apply(
@@ -308,11 +262,11 @@ def on_dispute(event: StripeEvent) -> None:
     )
 
 
-def on_invoice_voided(event: StripeEvent) -> None:
+def on_invoice_voided(event: StripeEvent, reads: StripeReads) -> None:
     """A company invoice voided (here or in Stripe's dashboard); the month can be invoiced
     again. Subscription invoices are Stripe's business: nothing to do."""
     obj = event.data_object
-    subscription_id, _ = _invoice_subscription(obj)
+    subscription_id, _ = invoice_subscription(obj)
     if not subscription_id:
         services.company_invoice_voided_apply(
             practice=event.practice,
@@ -321,7 +275,7 @@ def on_invoice_voided(event: StripeEvent) -> None:
         )
 
 
-HANDLERS: dict[str, Callable[[StripeEvent], None]] = {
+HANDLERS: dict[str, Callable[[StripeEvent, StripeReads], None]] = {
     "checkout.session.completed": on_checkout_paid,
     "checkout.session.async_payment_succeeded": on_checkout_paid,
     "checkout.session.async_payment_failed": on_checkout_failed_or_expired,
@@ -338,15 +292,35 @@ HANDLERS: dict[str, Callable[[StripeEvent], None]] = {
 
 
 def event_process(*, event_id: int) -> str:
-    """Run the event's handler once. Returns the event's new status.
+    """Run the event's handler once; returns the event's new status.
 
-    The event row is locked for the whole handler, so two workers given the same
+    A handler that needs an object from Stripe (`StripeReadNeeded`) gives up its
+    transaction, the object is read outside it, and the handler runs again with it.
+    """
+    reads = StripeReads()
+    while True:
+        try:
+            return _event_process_locked(event_id, reads)
+        except StripeReadNeeded as needed:
+            try:
+                reads.fetch(needed, practice_id=_practice_id_of(event_id))
+            except IntegrationError as error:
+                _event_failed(event_id, error)
+                raise
+
+
+def _practice_id_of(event_id: int) -> int:
+    return StripeEvent.objects.values_list("practice_id", flat=True).get(pk=event_id)
+
+
+def _event_process_locked(event_id: int, reads: StripeReads) -> str:
+    """The event row is locked for the whole handler, so two workers given the same
     event (a redelivery) run it one after the other, and the second sees it done.
     An error rolls the handler's writes back and is recorded on the event. The
     audit entries of what the handler did are written together, in one INSERT.
     """
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             event = (
                 StripeEvent.objects.select_for_update(of=("self",))
                 .select_related("practice")
@@ -360,19 +334,36 @@ def event_process(*, event_id: int) -> str:
                 event.status = EventStatus.IGNORED
             else:
                 with audit_batch():
-                    handler(event)
+                    handler(event, reads)
                 event.status = EventStatus.PROCESSED
             event.processed_at = timezone.now()
             event.last_error = ""
             event.save(update_fields=["status", "attempts", "processed_at", "last_error"])
             return event.status
-    except Exception as error:
-        StripeEvent.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
-            status=EventStatus.FAILED,
-            attempts=F("attempts") + 1,
-            last_error=f"{error.__class__.__name__}: {error}"[:2000],
-        )
+    except StripeReadNeeded:
         raise
+    except Exception as error:
+        _event_failed(event_id, error)
+        raise
+
+
+def _event_failed(event_id: int, error: Exception) -> None:
+    StripeEvent.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
+        status=EventStatus.FAILED,
+        attempts=F("attempts") + 1,
+        last_error=f"{error.__class__.__name__}: {error}"[:2000],
+    )
+
+
+def event_process_again(*, event: StripeEvent, actor: User | None) -> None:
+    """Queue an event that failed (or was given up) again, after fixing what its error says:
+    from the Stripe page or the admin. Its effects are keyed, so a second run is harmless."""
+    with transaction.atomic(durable=True):
+        StripeEvent.objects.filter(pk=event.pk, status=EventStatus.DEAD).update(
+            status=EventStatus.FAILED
+        )
+        audit_record(practice=event.practice, actor=actor, action="stripe_event.again", obj=event)
+        event_enqueue(event.pk, event.practice_id)
 
 
 def event_give_up(*, event_id: int) -> None:
@@ -422,3 +413,33 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     account.last_reconciled_at = now
     account.save(update_fields=["last_reconciled_at"])
     return seen, new
+
+
+# --- The tasks ------------------------------------------------------------------------
+@shared_task(base=PracticeTask, bind=True, max_retries=MAX_EVENT_RETRIES)
+def stripe_event_process(self, *, practice_id: int, event_id: int) -> str:
+    """Process one stored event. Acknowledged late: a worker killed mid-task leaves the
+    message for another, and the row lock and effect keys make the rerun harmless."""
+    try:
+        return event_process(event_id=event_id)
+    except Exception as error:
+        # Run in-process (no broker), a failure stays on the event for "process again";
+        # a worker retries with backoff, then gives up visibly.
+        if self.is_eager or self.request.retries >= self.max_retries:
+            if not self.is_eager:
+                event_give_up(event_id=event_id)
+            logger.warning("Stripe event %s failed: %s", event_id, error)
+            return "failed" if self.is_eager else "dead"
+        raise self.retry_later(error) from error
+
+
+@shared_task(base=PracticeTask, bind=True, max_retries=3)
+def stripe_reconcile_practice(self, *, practice_id: int) -> tuple[int, int]:
+    practice = Practice.objects.get(pk=practice_id)
+    try:
+        return stripe_reconcile(practice=practice)
+    except IntegrationError as error:
+        if error.permanent:
+            logger.warning("Reconciling %s: %s", practice, error)
+            return 0, 0
+        raise self.retry_later(error) from error

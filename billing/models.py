@@ -1,4 +1,4 @@
-"""Offers, the practice's Stripe connection, Stripe events, purchases and the credit ledger."""
+"""Offers, the practice's Stripe account and events, purchases, payments, company invoices."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.urls import reverse
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
 from coachhub.money import from_minor, money_shown, to_minor
+from engagements.models import sessions_in_monthly_hours
 
 
 class StripeMode(models.TextChoices):
@@ -59,6 +60,10 @@ class OfferKind(models.TextChoices):
     SESSION_PACK = "session_pack", "Package of sessions"
     MONTHLY_PACKAGE = "monthly_package", "Monthly package (subscription)"
     TEAM_WORKSHOP = "team_workshop", "Team workshop"
+
+
+# A booking link sells one session at a time: a single session or a package of them.
+BOOKING_LINK_OFFER_KINDS = (OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK)
 
 
 class WorkshopPricing(models.TextChoices):
@@ -149,6 +154,10 @@ class Offer(PracticeScoped):
             raise ValidationError(errors)
 
     @property
+    def sold_through_booking_links(self) -> bool:
+        return self.kind in BOOKING_LINK_OFFER_KINDS
+
+    @property
     def is_subscription(self) -> bool:
         return self.kind == OfferKind.MONTHLY_PACKAGE
 
@@ -165,9 +174,7 @@ class Offer(PracticeScoped):
     def credits_per_period(self) -> int:
         """Session credits a payment grants (per month for a subscription)."""
         if self.kind == OfferKind.MONTHLY_PACKAGE:
-            from engagements.services import sessions_per_month
-
-            return sessions_per_month(self.hours_per_month, self.session_minutes)
+            return sessions_in_monthly_hours(self.hours_per_month, self.session_minutes)
         if self.kind == OfferKind.TEAM_WORKSHOP:
             return 0
         return self.sessions
@@ -365,69 +372,6 @@ class Payment(PracticeScoped):
 
     def __str__(self) -> str:
         return f"{money_shown(self.amount, self.currency)} ({self.stripe_id})"
-
-
-class CreditKind(models.TextChoices):
-    GRANT = "grant", "Granted"
-    CONSUME = "consume", "Used for a session"
-    RESTORE = "restore", "Restored (timely cancel)"
-    EXPIRE = "expire", "Expired"
-    REVOKE = "revoke", "Revoked (refund)"
-    ADJUST = "adjust", "Adjusted by the coach"
-
-
-class CreditEntry(PracticeScoped):
-    """One line of the append-only credit ledger; a balance is the sum of its lines.
-
-    `effect_key` names the effect (`grant:invoice:in_123`, `consume:session:42`) and
-    is unique per practice, so replaying an event can never apply it twice.
-    """
-
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="credit_entries")
-    client = models.ForeignKey(
-        "engagements.Client", on_delete=models.PROTECT, related_name="credit_entries"
-    )
-    engagement = models.ForeignKey(
-        "engagements.Engagement", on_delete=models.PROTECT, related_name="credit_entries"
-    )
-    purchase = models.ForeignKey(
-        Purchase, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
-    )
-    session = models.ForeignKey(
-        "sessions_app.Session",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="credit_entries",
-    )
-    kind = models.CharField(max_length=10, choices=CreditKind.choices)
-    amount = models.SmallIntegerField(help_text="+ adds credits, − takes them.")
-    effect_key = models.CharField(max_length=160)
-    note = models.CharField(max_length=255, blank=True)
-    override_reason = models.CharField(
-        max_length=255, blank=True, help_text="Why the balance may go below zero."
-    )
-    expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["practice", "effect_key"], name="credit_effect_once")
-        ]
-        indexes = [models.Index(fields=["engagement", "created_at"])]
-        ordering = ["created_at", "pk"]
-        verbose_name_plural = "credit entries"
-
-    def __str__(self) -> str:
-        return f"{self.amount:+d} {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The credit ledger is append-only: add a new entry instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The credit ledger is append-only: add a new entry instead.")
 
 
 class CompanyInvoiceStatus(models.TextChoices):

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from coachhub.models import COACHING_ROLES, Membership, Practice
-from coachhub.timezones import last_months, months_span
+from coachhub.models import Membership, Practice
+from coachhub.permissions import can, roles_with
+from coachhub.tenancy import coaches_here
+from coachhub.timezones import last_months, month_bounds, month_days, months_span
+from engagements.models import Client, Contract, SeatAssignment
+from engagements.selectors import contract_list, open_seat_of, seat_client_refusal
+from sessions_app.models import STATUSES_THAT_USE_ALLOWANCE, CreditEntry, CreditKind, Session
 
 from .models import (
+    BOOKING_LINK_OFFER_KINDS,
     Checkout,
-    CreditEntry,
     Offer,
     OfferKind,
     Payment,
@@ -31,7 +36,7 @@ def purchases_needing_attention(membership: Membership) -> QuerySet[Purchase]:
     purchases = Purchase.objects.filter(practice=membership.practice).filter(
         Q(subscription_state=SubscriptionState.PAST_DUE) | Q(disputed=True) | ~Q(setup_refused="")
     )
-    if not membership.sees_all_clients:
+    if not can(membership, "clients.see_all"):
         purchases = purchases.filter(offer__coach_id=membership.user_id)
     return purchases.select_related("client", "offer", "engagement").order_by("-paid_at")
 
@@ -70,32 +75,102 @@ def single_sessions_refused_to(practice: Practice, email: str) -> bool:
     )
 
 
+def packages_only_for_new_clients(offer: Offer) -> bool:
+    """Whether a new client is refused this offer (a single session where the practice sells
+    packages only to new clients): what the booking page tells a visitor up front."""
+    return (
+        offer.kind == OfferKind.SINGLE_SESSION
+        and not offer.practice.one_off_sessions_for_new_clients
+    )
+
+
+PACKAGES_ONLY = (
+    "New clients start with a package at this practice; single sessions are for returning clients."
+)
+NOT_ON_SALE = "This offer is no longer on sale."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a buyer may not buy an offer; `code` is what the API answers with."""
+
+    message: str
+    code: str = "invalid"
+
+
+def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
+    """Why this buyer may not buy this offer now, or None: the one rule behind the buy link,
+    the API's checkouts, `offers_on_sale_to` and the booking page."""
+    practice = offer.practice
+    if not offer.is_active or not coaches_here(practice, offer.coach):
+        return Refusal(NOT_ON_SALE)
+    client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
+    if client is not None and (seat_refusal := seat_client_refusal(client, feature="offers")):
+        return Refusal(seat_refusal)
+    if packages_only_for_new_clients(offer) and not is_returning_client(practice, email):
+        return Refusal(PACKAGES_ONLY, code="packages_only")
+    return None
+
+
 def offers_on_sale_to(
     offers: QuerySet[Offer], *, practice: Practice, email: str
 ) -> QuerySet[Offer]:
-    """Of `offers`, those this buyer may buy now: what `offer_purchase_check` allows at
-    checkout (active, sold by someone who still coaches here; none for a seat client; no
-    single session for a new client when the practice sells packages only to new clients)."""
-    from engagements.models import Client
-    from engagements.selectors import open_seat_of
-
+    """Of `offers`, those this buyer may buy now: `offer_refusal`'s rule as a query (active,
+    sold by someone who still coaches here; none for a seat client; no single session
+    for a new client when the practice sells packages only to new clients)."""
     client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
     if client is not None and open_seat_of(client) is not None:
         return offers.none()
     offers = offers.filter(
         is_active=True,
         coach__memberships__practice=practice,
-        coach__memberships__role__in=COACHING_ROLES,
+        coach__memberships__role__in=roles_with("clients.coach"),
     )
     if single_sessions_refused_to(practice, email):
         offers = offers.exclude(kind=OfferKind.SINGLE_SESSION)
     return offers
 
 
+def _purchase_total(purchase: Purchase, kind: str) -> int:
+    total = CreditEntry.objects.filter(
+        practice_id=purchase.practice_id, purchase=purchase, kind=kind
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or 0
+
+
+def credits_granted(purchase: Purchase) -> int:
+    """Credits the purchase's payments granted (each paid month of a package adds its own)."""
+    return _purchase_total(purchase, CreditKind.GRANT)
+
+
+def credits_revoked(purchase: Purchase) -> int:
+    """Credits taken back for the purchase's refunds (a positive number)."""
+    return -_purchase_total(purchase, CreditKind.REVOKE)
+
+
+def packages_sold_by(coach_id: int, *, practice: Practice) -> QuerySet[Offer]:
+    """A coach's packages on sale, shown on their paid booking page beside the one session."""
+    return Offer.objects.filter(
+        practice=practice,
+        coach_id=coach_id,
+        is_active=True,
+        kind__in=[OfferKind.SESSION_PACK, OfferKind.MONTHLY_PACKAGE],
+    )
+
+
+def offers_for_booking_links(practice: Practice) -> QuerySet[Offer]:
+    """What a paid booking link can sell: active single sessions and packages of sessions."""
+    return Offer.objects.filter(
+        practice=practice,
+        is_active=True,
+        kind__in=BOOKING_LINK_OFFER_KINDS,
+    )
+
+
 def checkouts_visible_to(membership: Membership) -> QuerySet[Checkout]:
     """Coaches see the checkouts of their own offers; owners and assistants the practice's."""
     checkouts = Checkout.objects.filter(practice=membership.practice).select_related("offer")
-    if not membership.sees_all_clients:
+    if not can(membership, "clients.see_all"):
         checkouts = checkouts.filter(offer__coach_id=membership.user_id)
     return checkouts.order_by("-created_at", "-pk")
 
@@ -160,7 +235,7 @@ class RevenueMetrics:
 def _purchases_visible_to(membership: Membership) -> QuerySet[Purchase]:
     """Coaches see what their own offers sold; owners and assistants see the practice."""
     purchases = Purchase.objects.filter(practice=membership.practice)
-    if not membership.sees_all_clients:
+    if not can(membership, "clients.see_all"):
         purchases = purchases.filter(offer__coach_id=membership.user_id)
     return purchases
 
@@ -269,3 +344,91 @@ def revenue_metrics(
         subscriptions_due=due,
         subscriptions_renewed=renewed,
     )
+
+
+# --- Seat utilisation -----------------------------------------------------------------
+@dataclass(frozen=True)
+class UtilisationMonth:
+    month: dt.date
+    seats: int  # seats held for at least part of the month
+    allowed: int
+    used: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.used / self.allowed if self.allowed else None
+
+
+@dataclass(frozen=True)
+class ContractUtilisation:
+    contract: Contract
+    months: list[UtilisationMonth]
+
+    @property
+    def rate(self) -> float | None:
+        allowed = sum(month.allowed for month in self.months)
+        return sum(month.used for month in self.months) / allowed if allowed else None
+
+
+def seat_utilisation(
+    membership: Membership, *, now: dt.datetime, months: int = 6
+) -> list[ContractUtilisation]:
+    """Per contract and month: sessions used out of the seats' allowance (three queries).
+
+    A month counts for a contract when the contract covers part of it; a seat counts
+    from the month its client chose a coach until the month it ended.
+    """
+    zone = membership.practice.zone
+    calendar = last_months(now, zone, months)
+    since, until = months_span(calendar, zone)
+    first_day, last_day = month_days(*calendar[0])[0], month_days(*calendar[-1])[1]
+    contracts = list(
+        contract_list(membership).filter(starts_on__lte=last_day, ends_on__gte=first_day)
+    )
+    seats = list(
+        SeatAssignment.objects.filter(
+            practice=membership.practice, contract__in=contracts, coach_chosen_at__lt=until
+        )
+        .exclude(ended_on__lt=first_day)
+        .values_list("contract_id", "coach_chosen_at", "ended_on")
+    )
+    used: dict[tuple[int, int, int], int] = {}
+    for row in (
+        Session.objects.filter(
+            practice=membership.practice,
+            seat__contract__in=contracts,
+            status__in=STATUSES_THAT_USE_ALLOWANCE,
+            starts_at__gte=since,
+            starts_at__lt=until,
+        )
+        .annotate(month=TruncMonth("starts_at", tzinfo=zone))
+        .values("seat__contract", "month")
+        .annotate(n=Count("pk"))
+    ):
+        used[(row["seat__contract"], row["month"].year, row["month"].month)] = row["n"]
+
+    result = []
+    for contract in contracts:
+        rows = []
+        for year, month in calendar:
+            _, end = month_bounds(year, month, zone)
+            month_first, month_last = month_days(year, month)
+            if contract.starts_on > month_last or contract.ends_on < month_first:
+                continue
+            held = sum(
+                1
+                for contract_id, chosen_at, ended_on in seats
+                if contract_id == contract.pk
+                and chosen_at < end
+                and (ended_on is None or ended_on >= month_first)
+            )
+            rows.append(
+                UtilisationMonth(
+                    month=month_first,
+                    seats=held,
+                    allowed=held * contract.sessions_per_seat_per_month,
+                    used=used.get((contract.pk, year, month), 0),
+                )
+            )
+        result.append(ContractUtilisation(contract=contract, months=rows))
+    return result

@@ -8,6 +8,7 @@ from .admin_site import (
     staff_practice_ids,
 )
 from .models import ApiToken, AuditEntry, Membership, Practice, User
+from .services import api_token_revoke
 
 
 @admin.register(User)
@@ -84,9 +85,10 @@ class ApiTokenAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        tokens = list(queryset.filter(revoked_at__isnull=True).select_related("practice"))
+        for token in tokens:
+            api_token_revoke(token=token, actor=request.user)
+        self.message_user(request, f"{len(tokens)} token(s) revoked.")
 
 
 @admin.register(AuditEntry)

@@ -6,9 +6,16 @@ from contextlib import nullcontext
 from functools import wraps
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import path
 from django_scopes import scope, scopes_disabled
+
+from .models import Membership, Practice, User
 
 
 def admin_scope_for(request):
@@ -20,9 +27,7 @@ def admin_scope_for(request):
     return scope(practice=staff_practice_ids(user))
 
 
-def staff_practice_ids(user) -> list[int]:
-    from .models import Membership
-
+def staff_practice_ids(user: User) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("practice_id", flat=True))
 
 
@@ -56,10 +61,6 @@ class CoachHubAdminSite(admin.AdminSite):
         return urls
 
     def view_on_site(self, request, content_type_id, object_id):
-        from django.contrib.contenttypes import views as contenttype_views
-        from django.contrib.contenttypes.models import ContentType
-        from django.core.exceptions import ObjectDoesNotExist, ValidationError
-
         try:
             model = ContentType.objects.get_for_id(content_type_id).model_class()
             model._default_manager.get(pk=object_id)
@@ -91,23 +92,16 @@ class NotFoundIs404Mixin:
         return urls
 
     def object_redirect(self, request, object_id):
-        from django.contrib.admin.utils import unquote
-        from django.shortcuts import redirect
-
         if self.get_object(request, unquote(object_id)) is None:
             raise Http404("No such object.")
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", object_id)
 
     def history_view(self, request, object_id, extra_context=None):
-        from django.contrib.admin.utils import unquote
-
         if self.get_object(request, unquote(object_id)) is None:
             raise Http404("No such object.")
         return super().history_view(request, object_id, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
-        from django.contrib.admin.utils import unquote
-
         if self.get_object(request, unquote(object_id)) is None:
             raise Http404("No such object.")
         return super().delete_view(request, object_id, extra_context)
@@ -118,8 +112,6 @@ class PracticeChoicesMixin:
     (scoped models are already limited by the admin scope)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        from .models import Practice, User
-
         if not request.user.is_superuser:
             practice_ids = staff_practice_ids(request.user)
             if db_field.remote_field.model is Practice:

@@ -4,14 +4,13 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coachhub.settings")
 
 app = Celery("coachhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Provider packages inside the integrations app keep their own tasks modules.
-app.autodiscover_tasks(["integrations.calendar"])
 
 
 @task_prerun.connect
@@ -24,6 +23,4 @@ def database_connections_recycle(task=None, **kwargs) -> None:
     """
     if task is None or getattr(task.request, "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()

@@ -12,6 +12,7 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.functional import cached_property
 from django_scopes import ScopedManager
 
 from .timezones import validate_time_zone
@@ -122,6 +123,12 @@ class Practice(models.Model):
         account = getattr(self, "stripe_account", None)
         return bool(account and account.ready)
 
+    @cached_property
+    def memberships_seen(self) -> dict[int, Membership | None]:
+        """Memberships looked up through this object (`tenancy.membership_of`); it lives for
+        one request or task, so a purchase asking about its coach three times asks once."""
+        return {}
+
     @property
     def slack_connected(self) -> bool:
         """Whether a Slack workspace is connected. The Slack integration is not built
@@ -133,10 +140,6 @@ class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     COACH = "coach", "Coach"
     ASSISTANT = "assistant", "Assistant"
-
-
-# Owners and coaches take clients; assistants schedule for them.
-COACHING_ROLES = (Role.OWNER, Role.COACH)
 
 
 class Membership(models.Model):
@@ -157,36 +160,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.practice}"
-
-    # Role rules (SPEC §1). One place, so views, API and admin agree.
-    @property
-    def is_owner(self) -> bool:
-        return self.role == Role.OWNER
-
-    @property
-    def sees_all_clients(self) -> bool:
-        """Owners see every client; assistants schedule for everyone; coaches see their own."""
-        return self.role in (Role.OWNER, Role.ASSISTANT)
-
-    @property
-    def can_manage_practice(self) -> bool:
-        return self.role == Role.OWNER
-
-    @property
-    def can_manage_contracts(self) -> bool:
-        return self.role == Role.OWNER
-
-    @property
-    def coaches(self) -> bool:
-        return self.role in COACHING_ROLES
-
-    @property
-    def can_edit_engagements(self) -> bool:
-        return self.role in (Role.OWNER, Role.COACH)
-
-    @property
-    def can_read_private_notes(self) -> bool:
-        return self.role in (Role.OWNER, Role.COACH)
 
 
 class PracticeScoped(models.Model):

@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
-from .models import COACHING_ROLES, Membership, Practice, Role, User
+from .models import Membership, Practice, User
+from .permissions import can, require, roles_with
 
 SESSION_KEY = "active_practice_id"
 
@@ -49,20 +50,17 @@ def memberships_of(user) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("practice"))
 
 
-MEMBERSHIPS_SEEN = "_memberships_seen"
-
-
-def membership_of(practice: Practice, user) -> Membership | None:
+def membership_of(practice: Practice, user: User | None) -> Membership | None:
     """The user's membership of one practice, or None (role checks in services).
 
-    Remembered on the practice object, which lives for one request or task: one
-    service chain (a purchase: client, engagement, session) asks about the same coach
-    several times. `membership_add` forgets what the object remembered.
+    Remembered in `practice.memberships_seen` (the practice object lives for one request
+    or task): one service chain (a purchase: client, engagement, session) asks about the
+    same coach several times. `membership_add` forgets what the object remembered.
     """
     user_id = getattr(user, "pk", None)
     if user_id is None:
         return None
-    seen = practice.__dict__.setdefault(MEMBERSHIPS_SEEN, {})
+    seen = practice.memberships_seen
     if user_id not in seen:
         # One row at most (unique per practice and user): no ordering, so no joins.
         memberships = Membership.objects.filter(practice=practice, user_id=user_id)
@@ -70,23 +68,22 @@ def membership_of(practice: Practice, user) -> Membership | None:
     return seen[user_id]
 
 
-def coaches_here(practice: Practice, user) -> bool:
+def coaches_here(practice: Practice, user: User | None) -> bool:
     """Whether the user takes clients in this practice (an owner or a coach)."""
-    membership = membership_of(practice, user)
-    return membership is not None and membership.coaches
+    return can(membership_of(practice, user), "clients.coach")
 
 
-def coaches_of(practice: Practice):
+def coaches_of(practice: Practice) -> QuerySet[User]:
     """The practice's owners and coaches: who can be a client's or an offer's coach."""
     return User.objects.filter(
-        memberships__practice=practice, memberships__role__in=COACHING_ROLES
+        memberships__practice=practice, memberships__role__in=roles_with("clients.coach")
     ).order_by("first_name", "email")
 
 
-def practice_owner(practice: Practice):
+def practice_owner(practice: Practice) -> User | None:
     """The practice's first owner: who looks after what nobody else can."""
     owner = (
-        Membership.objects.filter(practice=practice, role=Role.OWNER)
+        Membership.objects.filter(practice=practice, role__in=roles_with("practice.manage"))
         .select_related("user")
         .order_by("pk")
         .first()
@@ -95,7 +92,7 @@ def practice_owner(practice: Practice):
 
 
 def memberships_forget(practice: Practice) -> None:
-    practice.__dict__.pop(MEMBERSHIPS_SEEN, None)
+    practice.memberships_seen.clear()
 
 
 def choose_active_membership(request: HttpRequest, memberships: list[Membership]):
@@ -156,21 +153,28 @@ def member_required(view: Callable) -> Callable:
     return wrapped
 
 
-def owner_required(view: Callable) -> Callable:
-    """Practice management: members who are not owners get 403 (they know the page exists)."""
+def ability_required(ability: str) -> Callable[[Callable], Callable]:
+    """A page for members with one ability of the permission table; others get 403 (they
+    are members, so the page's existence is no secret)."""
 
-    @wraps(view)
-    @member_required
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        if not request.membership.can_manage_practice:
-            raise PermissionDenied("Only the practice owner can do this.")
-        return view(request, *args, **kwargs)
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @member_required
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            require(request.membership, ability)
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+owner_required = ability_required("practice.manage")
 
 
 __all__ = [
     "TenantMiddleware",
+    "ability_required",
     "member_required",
     "owner_required",
     "practice_id_of",

@@ -81,3 +81,18 @@ def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
         while (instant - dt.timedelta(minutes=1)).astimezone(zone).date() == day:
             instant -= dt.timedelta(minutes=1)
     return instant
+
+
+def wall_clock_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """A wall-clock time in `zone` as a UTC instant; inside a DST gap it moves past the gap."""
+    local = dt.datetime.combine(day, at, tzinfo=zone)
+    round_trip = local.astimezone(dt.UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != local.replace(tzinfo=None):
+        local = round_trip
+    return local.astimezone(dt.UTC)
+
+
+def first_of_month_after(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` after `day`'s month (3 months after 14 Jan: 1 Apr)."""
+    month_index = day.month - 1 + months
+    return dt.date(day.year + month_index // 12, month_index % 12 + 1, 1)

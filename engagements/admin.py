@@ -14,6 +14,7 @@ from .models import (
     Organization,
     SeatAssignment,
 )
+from .services import clients_mark_alumni
 
 
 @admin.register(Client)
@@ -26,7 +27,14 @@ class ClientAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Mark selected clients as alumni")
     def mark_alumni(self, request, queryset):
-        queryset.update(status="alumni")
+        by_practice: dict[int, list[Client]] = {}
+        for client in queryset.select_related("practice"):
+            by_practice.setdefault(client.practice_id, []).append(client)
+        marked = sum(
+            clients_mark_alumni(practice=clients[0].practice, actor=request.user, clients=clients)
+            for clients in by_practice.values()
+        )
+        self.message_user(request, f"{marked} client(s) marked as alumni.")
 
 
 @admin.register(Organization)

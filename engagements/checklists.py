@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .models import EngagementKind
+from coachhub.models import Practice
+
+from .models import EngagementKind, StepState
+
+StepOutcome = tuple[str, str]  # (state, reason)
 
 SLACK_NOT_CONNECTED = (
     "Slack is not connected for this practice, so nobody was invited. "
@@ -36,3 +40,10 @@ CHECKLISTS: dict[str, list[tuple[str, str]]] = {
         ("follow_up", "Follow-up resources sent after the workshop"),
     ],
 }
+
+
+def slack_step_outcomes(practice: Practice, keys: list[str]) -> dict[str, StepOutcome]:
+    """Slack steps wait for the Slack task; without Slack they say so."""
+    if practice.slack_connected:
+        return {}
+    return {key: (StepState.NOT_APPLICABLE, SLACK_NOT_CONNECTED) for key in keys}

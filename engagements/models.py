@@ -199,6 +199,15 @@ class EngagementStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# An engagement still running or about to: what a new booking or credit can belong to.
+OPEN_ENGAGEMENT_STATUSES = (EngagementStatus.PROPOSED, EngagementStatus.ACTIVE)
+
+
+def sessions_in_monthly_hours(hours_per_month: Decimal, session_minutes: int) -> int:
+    """How many whole sessions of this length a month's hours hold (2 h of 55 min: 2)."""
+    return int((Decimal(hours_per_month) * 60) // session_minutes)
+
+
 class Funding(models.TextChoices):
     PAID = "paid", "Paid by the client"
     SEAT = "seat", "Company seat"
@@ -295,12 +304,21 @@ class Engagement(PracticeScoped):
     def is_team(self) -> bool:
         return self.kind == EngagementKind.TEAM_WORKSHOP
 
+    @property
+    def sessions_per_month(self) -> int:
+        """A monthly package's sessions per calendar month, within its hours."""
+        return sessions_in_monthly_hours(self.hours_per_month, self.session_minutes)
+
 
 class StepState(models.TextChoices):
     PENDING = "pending", "Pending"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+# A step that still needs someone: the checklist is not finished while any is left.
+OPEN_STEP_STATES = (StepState.PENDING, StepState.FAILED)
 
 
 class ChecklistStep(PracticeScoped):

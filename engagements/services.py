@@ -7,22 +7,24 @@ saves, writes an audit entry, and keeps its checklist steps truthful.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from coachhub.audit import audit_record, model_update
 from coachhub.models import Membership, Practice, User
-from coachhub.services import audit_record, model_update
-from coachhub.tenancy import coaches_here, membership_of
+from coachhub.permissions import require
+from coachhub.services import practice_create
+from coachhub.tenancy import coaches_here, membership_of, practice_scope
 
-from .checklists import CHECKLISTS, SLACK_NOT_CONNECTED
+from .checklists import CHECKLISTS, StepOutcome
 from .models import (
-    Cadence,
     ChecklistStep,
     Client,
+    ClientStatus,
     Collection,
     CollectionKind,
     CollectionParticipant,
@@ -30,14 +32,12 @@ from .models import (
     CollectionTemplate,
     Contract,
     Engagement,
-    EngagementKind,
-    Funding,
     Organization,
     SeatAssignment,
     StepState,
 )
 from .participants import Participant
-from .selectors import CREATED_WITHOUT_SEAT, open_seat_of
+from .selectors import open_seat_of, seat_client_refusal
 
 BUILTIN_TEMPLATES = [
     {
@@ -73,15 +73,6 @@ BUILTIN_TEMPLATES = [
     },
 ]
 
-# Features that do not apply to seat clients (SPEC §2); refused server-side.
-SEAT_RESTRICTED_FEATURES = {
-    "offers": "offers",
-    "payment_plans": "payment plans",
-    "booking_links_in_messages": "direct booking links in messages",
-    "review_requests": "review requests",
-    "monthly_package": "paid monthly packages",
-}
-
 
 def collection_templates_install(*, practice: Practice) -> None:
     """Give a practice the shipped templates (idempotent; edits are kept)."""
@@ -95,6 +86,15 @@ def collection_templates_install(*, practice: Practice) -> None:
             if spec["name"] not in existing
         ]
     )
+
+
+@transaction.atomic
+def practice_set_up(*, owner: User, name: str, time_zone: str = "Europe/London") -> Practice:
+    """A new practice ready to coach in: the practice, its owner and the shipped templates."""
+    practice = practice_create(owner=owner, name=name, time_zone=time_zone)
+    with practice_scope(practice):
+        collection_templates_install(practice=practice)
+    return practice
 
 
 def _coach_must_be_member(practice: Practice, coach: User | None, field: str = "coach") -> None:
@@ -131,7 +131,6 @@ def _client_insert(*, practice: Practice, actor: User, fields: dict[str, Any]) -
     client = Client(practice=practice, **fields)
     client.validate_for_save()
     client.save()
-    client.__dict__[CREATED_WITHOUT_SEAT] = True
     audit_record(practice=practice, actor=actor, action="client.create", obj=client)
     return client
 
@@ -142,25 +141,34 @@ def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Clien
     if "email" in data:
         data = {**data, "email": (data["email"] or "").strip().lower()}
         _email_must_be_free(client.practice, data["email"], except_pk=client.pk)
-    client, changed = model_update(instance=client, data=data, fields=CLIENT_FIELDS)
-    if changed:
-        audit_record(
-            practice=client.practice,
-            actor=actor,
-            action="client.update",
-            obj=client,
-            fields=",".join(changed),
-        )
+    model_update(
+        instance=client, data=data, fields=CLIENT_FIELDS, actor=actor, action="client.update"
+    )
     return client
 
 
 def client_private_notes_update(*, client: Client, membership: Membership, notes: str) -> Client:
-    if not membership.can_read_private_notes:
-        raise PermissionDenied("Assistants cannot read or write private notes.")
+    require(membership, "clients.notes")
     client.private_notes = notes
     client.save(update_fields=["private_notes"])
     audit_record(practice=client.practice, actor=membership.user, action="client.notes", obj=client)
     return client
+
+
+def clients_mark_alumni(*, practice: Practice, actor: User, clients: list[Client]) -> int:
+    """Clients whose coaching is over (the admin's bulk action), each change audited."""
+    marked = 0
+    for client in clients:
+        marked += bool(
+            model_update(
+                instance=client,
+                data={"status": ClientStatus.ALUMNI},
+                fields=["status"],
+                actor=actor,
+                action="client.update",
+            )
+        )
+    return marked
 
 
 def client_find_or_create(
@@ -175,29 +183,38 @@ def client_find_or_create(
     return _client_insert(practice=practice, actor=actor, fields=fields), True
 
 
-def seat_client_refuse(*, client: Client | None, feature: str) -> None:
-    """Refuse a feature that does not apply to seat clients, with a clear reason."""
-    if client is None:
+@dataclass(frozen=True)
+class NewClient:
+    """A client typed into a form: found by e-mail if the practice knows them, else created."""
+
+    name: str
+    email: str
+
+
+def client_resolve(
+    *, practice: Practice, actor: User | None, client: Client | NewClient, coach: User
+) -> tuple[Client, bool]:
+    """The client a set-up is for: the one chosen, or the one typed in (created if new)."""
+    if isinstance(client, Client):
+        return client, False
+    return client_find_or_create(
+        practice=practice, actor=actor, email=client.email, name=client.name, coach=coach
+    )
+
+
+def seat_client_refuse(*, client: Client | None, feature: str, client_is_new: bool = False) -> None:
+    """Refuse a feature that does not apply to seat clients, with a clear reason.
+
+    `client_is_new`: the client was created in this unit of work, so has no seat (no query).
+    """
+    if client is None or client_is_new:
         return
-    seat = open_seat_of(client)
-    if seat is not None:
-        label = SEAT_RESTRICTED_FEATURES.get(feature, feature)
-        raise ValidationError(
-            f"{client.name} is on a company seat ({seat.contract.organization}); "
-            f"{label} do not apply to seat clients — their sessions come from the "
-            "contract's monthly allowance."
-        )
-
-
-# --- Companies, contracts, seats --------------------------------------------------
-def _owner_only(practice: Practice, actor: User) -> None:
-    membership = membership_of(practice, actor)
-    if membership is None or not membership.can_manage_contracts:
-        raise PermissionDenied("Only the practice owner manages companies and contracts.")
+    if refusal := seat_client_refusal(client, feature=feature):
+        raise ValidationError(refusal)
 
 
 def organization_create(*, practice: Practice, actor: User, **fields: Any) -> Organization:
-    _owner_only(practice, actor)
+    require(membership_of(practice, actor), "companies.manage")
     organization = Organization(practice=practice, **fields)
     organization.full_clean()
     organization.save()
@@ -208,17 +225,14 @@ def organization_create(*, practice: Practice, actor: User, **fields: Any) -> Or
 def organization_update(
     *, organization: Organization, actor: User, data: dict[str, Any]
 ) -> Organization:
-    _owner_only(organization.practice, actor)
-    organization, changed = model_update(
-        instance=organization, data=data, fields=["name", "billing_email", "notes"]
+    require(membership_of(organization.practice, actor), "companies.manage")
+    model_update(
+        instance=organization,
+        data=data,
+        fields=["name", "billing_email", "notes"],
+        actor=actor,
+        action="organization.update",
     )
-    if changed:
-        audit_record(
-            practice=organization.practice,
-            actor=actor,
-            action="organization.update",
-            obj=organization,
-        )
     return organization
 
 
@@ -236,7 +250,7 @@ CONTRACT_FIELDS = [
 def contract_create(
     *, practice: Practice, actor: User, organization: Organization, **fields: Any
 ) -> Contract:
-    _owner_only(practice, actor)
+    require(membership_of(practice, actor), "companies.manage")
     if organization.practice_id != practice.pk:
         raise ValidationError({"organization": "Choose a company of this practice."})
     contract = Contract(practice=practice, organization=organization, **fields)
@@ -247,12 +261,10 @@ def contract_create(
 
 
 def contract_update(*, contract: Contract, actor: User, data: dict[str, Any]) -> Contract:
-    _owner_only(contract.practice, actor)
-    contract, changed = model_update(instance=contract, data=data, fields=CONTRACT_FIELDS)
-    if changed:
-        audit_record(
-            practice=contract.practice, actor=actor, action="contract.update", obj=contract
-        )
+    require(membership_of(contract.practice, actor), "companies.manage")
+    model_update(
+        instance=contract, data=data, fields=CONTRACT_FIELDS, actor=actor, action="contract.update"
+    )
     return contract
 
 
@@ -267,7 +279,7 @@ def seat_assign(
     coach_chosen_at: dt.datetime | None = None,
 ) -> SeatAssignment:
     """Put a client on a contract seat with the coach they chose."""
-    _owner_only(practice, actor)
+    require(membership_of(practice, actor), "companies.manage")
     _coach_must_be_member(practice, coach)
     if contract.practice_id != practice.pk or client.practice_id != practice.pk:
         raise ValidationError("Contract and client must belong to this practice.")
@@ -286,7 +298,6 @@ def seat_assign(
     seat = SeatAssignment.objects.create(
         practice=practice, contract=contract, client=client, coach_chosen_at=chosen
     )
-    client.__dict__.pop(CREATED_WITHOUT_SEAT, None)
     client_update(
         client=client, actor=actor, data={"coach": coach, "organization": contract.organization}
     )
@@ -295,9 +306,6 @@ def seat_assign(
 
 
 # --- Checklists ------------------------------------------------------------------
-StepOutcome = tuple[str, str]  # (state, reason)
-
-
 def checklist_seed(*, engagement: Engagement, outcomes: dict[str, StepOutcome]) -> None:
     """The kind's steps in one INSERT, each in the state the guided flow left it
     (a step the flow did not reach is pending)."""
@@ -346,13 +354,6 @@ def checklist_step_set(
         key=key,
         state=state,
     )
-
-
-def _slack_step_outcomes(practice: Practice, keys: list[str]) -> dict[str, StepOutcome]:
-    """Slack steps wait for the Slack task; without Slack they say so."""
-    if practice.slack_connected:
-        return {}
-    return {key: (StepState.NOT_APPLICABLE, SLACK_NOT_CONNECTED) for key in keys}
 
 
 # --- Collections -----------------------------------------------------------------
@@ -426,13 +427,13 @@ def participants_add(
 
 
 def collection_update(*, collection: Collection, actor: User, data: dict[str, Any]) -> Collection:
-    collection, changed = model_update(
-        instance=collection, data=data, fields=["title", "agenda_items", "prep_questions"]
+    model_update(
+        instance=collection,
+        data=data,
+        fields=["title", "agenda_items", "prep_questions"],
+        actor=actor,
+        action="collection.update",
     )
-    if changed:
-        audit_record(
-            practice=collection.practice, actor=actor, action="collection.update", obj=collection
-        )
     return collection
 
 
@@ -455,12 +456,9 @@ def collection_resource_add(
     return resource
 
 
-# --- Engagements: the three guided flows --------------------------------------------
-def _template(practice: Practice, name: str) -> CollectionTemplate | None:
-    return CollectionTemplate.objects.filter(practice=practice, name=name).first()
-
-
-def _engagement_save(engagement: Engagement, actor: User) -> Engagement:
+# --- Engagements (the guided set-ups, which end in sessions, are in sessions_app) ------
+def engagement_add(*, engagement: Engagement, actor: User | None) -> Engagement:
+    """Save a new engagement a guided set-up has filled in (its coach must coach here)."""
     _coach_must_be_member(engagement.practice, engagement.coach)
     engagement.validate_for_save()
     engagement.save()
@@ -474,270 +472,12 @@ def _engagement_save(engagement: Engagement, actor: User) -> Engagement:
     return engagement
 
 
-@transaction.atomic
-def engagement_create_per_session(
-    *,
-    practice: Practice,
-    actor: User,
-    client: Client,
-    coach: User,
-    session_minutes: int | None = None,
-    first_session_at: dt.datetime | None = None,
-    send_platform_invite: bool = True,
-    aims: str = "",
-    allowance_override_reason: str = "",
-) -> Engagement:
-    """One-off coaching: collection from “Coaching / Mentorship”, first session populated.
-
-    A seat client's per-session coaching is funded by their seat, not by an offer.
-    """
-    from sessions_app.services import session_create
-
-    seat = open_seat_of(client)
-    engagement = _engagement_save(
-        Engagement(
-            practice=practice,
-            kind=EngagementKind.PER_SESSION,
-            title=f"Coaching with {client.name}",
-            client=client,
-            coach=coach,
-            organization=seat.contract.organization if seat else client.organization,
-            funding=Funding.SEAT if seat else Funding.PAID,
-            session_minutes=session_minutes
-            or (seat.contract.session_minutes if seat else practice.default_session_minutes),
-            starts_on=timezone.now().astimezone(practice.zone).date(),
-            send_platform_invite=send_platform_invite,
-            aims=aims,
-        ),
-        actor,
-    )
-    collection = collection_create(
-        engagement=engagement, template=_template(practice, CollectionTemplate.COACHING)
-    )
-    session = session_create(
-        practice=practice,
-        actor=actor,
-        engagement=engagement,
-        collection=collection,
-        starts_at=first_session_at,
-        minutes=engagement.session_minutes,
-        allowance_override_reason=allowance_override_reason,
-    )
-    checklist_seed(
-        engagement=engagement,
-        outcomes={
-            "client": (StepState.DONE, ""),
-            **_slack_step_outcomes(practice, ["slack_invite"]),
-            "collection": (StepState.DONE, ""),
-            "first_session": (StepState.DONE, ""),
-            "session_url": (StepState.DONE, f"Session page: {session.get_absolute_url()}"),
-            "calendar_invite": (
-                StepState.PENDING,
-                "Sent once the session has a time and calendar invites are enabled.",
-            )
-            if send_platform_invite
-            else (
-                StepState.NOT_APPLICABLE,
-                "The booking tool sends its own invite; CoachHub does not send one.",
-            ),
-        },
-    )
-    return engagement
-
-
-def sessions_per_month(hours_per_month: Decimal, session_minutes: int) -> int:
-    return int((Decimal(hours_per_month) * 60) // session_minutes)
-
-
-@transaction.atomic
-def engagement_create_monthly_package(
-    *,
-    practice: Practice,
-    actor: User,
-    client: Client,
-    coach: User,
-    hours_per_month: Decimal,
-    cadence: str = Cadence.BIWEEKLY,
-    session_minutes: int = 60,
-    preferred_weekday: int | None = None,
-    preferred_time: dt.time | None = None,
-    starts_on: dt.date | None = None,
-    months: int = 3,
-    aims: str = "",
-) -> Engagement:
-    """A subscription package: cadence agreed, collection created, sessions generated."""
-    from sessions_app.services import recurring_sessions_generate, recurring_summary
-
-    seat_client_refuse(client=client, feature="monthly_package")
-    if not 1 <= months <= 36:
-        raise ValidationError({"months": "A package runs for 1 to 36 months."})
-    if sessions_per_month(Decimal(hours_per_month), session_minutes) < 1:
-        raise ValidationError(
-            {"hours_per_month": "The monthly hours do not cover even one session of that length."}
-        )
-    starts_on = starts_on or timezone.now().astimezone(practice.zone).date()
-    ends_on = _add_months(starts_on, months) - dt.timedelta(days=1)
-    engagement = _engagement_save(
-        Engagement(
-            practice=practice,
-            kind=EngagementKind.MONTHLY_PACKAGE,
-            title=f"Monthly package — {client.name}",
-            client=client,
-            coach=coach,
-            funding=Funding.PAID,
-            organization=client.organization,
-            hours_per_month=hours_per_month,
-            cadence=cadence,
-            session_minutes=session_minutes,
-            preferred_weekday=preferred_weekday,
-            preferred_time=preferred_time,
-            starts_on=starts_on,
-            ends_on=ends_on,
-            aims=aims,
-        ),
-        actor,
-    )
-    agreed = preferred_weekday is not None and preferred_time is not None
-    outcomes = {
-        "client": (StepState.DONE, ""),
-        "cadence": (StepState.DONE, "")
-        if agreed
-        else (
-            StepState.PENDING,
-            "Agree a day and time with the client to generate the sessions.",
-        ),
-        "collection": (StepState.DONE, ""),
-        **_slack_step_outcomes(practice, ["slack_invite", "slack_channel"]),
-    }
-    collection_create(
-        engagement=engagement, template=_template(practice, CollectionTemplate.COACHING)
-    )
-    if agreed:
-        result = recurring_sessions_generate(engagement=engagement, actor=actor)
-        outcomes["recurring_sessions"] = (
-            StepState.DONE,
-            recurring_summary(result, engagement.coach.time_zone),
-        )
-    checklist_seed(engagement=engagement, outcomes=outcomes)
-    return engagement
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return dt.date(year, month, 1)
-
-
-@transaction.atomic
-def engagement_create_team_workshop(
-    *,
-    practice: Practice,
-    actor: User,
-    coach: User,
-    title: str,
-    core_subject: str,
-    participants: list[Participant],
-    organization: Organization | None = None,
-    template: CollectionTemplate | None = None,
-    agenda_items: list[str] | None = None,
-    starts_at: dt.datetime | None = None,
-    session_minutes: int = 120,
-) -> Engagement:
-    """A group session bought once: team collection, participants, the workshop session."""
-    from sessions_app.services import session_create
-
-    if organization is not None and organization.practice_id != practice.pk:
-        raise ValidationError({"organization": "Choose a company of this practice."})
-    if template is not None and template.practice_id != practice.pk:
-        raise ValidationError({"template": "Choose a template of this practice."})
-    engagement = _engagement_save(
-        Engagement(
-            practice=practice,
-            kind=EngagementKind.TEAM_WORKSHOP,
-            title=title,
-            coach=coach,
-            organization=organization,
-            core_subject=core_subject,
-            session_minutes=session_minutes,
-            starts_on=starts_at.astimezone(practice.zone).date() if starts_at else None,
-        ),
-        actor,
-    )
-    template = template or (None if agenda_items else _template(practice, "Team workshop"))
-    collection = collection_create(engagement=engagement, template=template)
-    if agenda_items:
-        collection.agenda_items = agenda_items
-        collection.save(update_fields=["agenda_items"])
-    outcomes = {
-        "subject": (StepState.DONE, ""),
-        "collection": (StepState.DONE, ""),
-        **_slack_step_outcomes(practice, ["slack_invite"]),
-    }
-    if starts_at:
-        outcomes["workshop_session"] = (StepState.DONE, "")
-    checklist_seed(engagement=engagement, outcomes=outcomes)
-    if participants:
-        participants_add(collection=collection, actor=actor, participants=participants)
-    session_create(
-        practice=practice,
-        actor=actor,
-        engagement=engagement,
-        collection=collection,
-        starts_at=starts_at,
-        minutes=session_minutes,
-        title=title,
-    )
-    return engagement
-
-
 def engagement_update(*, engagement: Engagement, actor: User, data: dict[str, Any]) -> Engagement:
-    engagement, changed = model_update(
+    model_update(
         instance=engagement,
         data=data,
         fields=["title", "status", "aims", "core_subject", "ends_on", "send_platform_invite"],
-    )
-    if changed:
-        audit_record(
-            practice=engagement.practice,
-            actor=actor,
-            action="engagement.update",
-            obj=engagement,
-            fields=",".join(changed),
-        )
-    return engagement
-
-
-@transaction.atomic
-def engagement_schedule_change(
-    *,
-    engagement: Engagement,
-    actor: User,
-    cadence: str,
-    preferred_weekday: int,
-    preferred_time: dt.time,
-) -> Engagement:
-    """A new cadence, day or time for a monthly package: future sessions only are
-    regenerated; past and completed ones stay as they were."""
-    from sessions_app.services import recurring_sessions_generate, recurring_summary
-
-    membership = membership_of(engagement.practice, actor)
-    if membership is None or not membership.can_edit_engagements:
-        raise PermissionDenied("Assistants cannot change an engagement's schedule.")
-    if engagement.kind != EngagementKind.MONTHLY_PACKAGE:
-        raise ValidationError("Only monthly packages have a recurring schedule.")
-    engagement.cadence = cadence
-    engagement.preferred_weekday = preferred_weekday
-    engagement.preferred_time = preferred_time
-    engagement.validate_for_save()
-    engagement.save(update_fields=["cadence", "preferred_weekday", "preferred_time"])
-    result = recurring_sessions_generate(engagement=engagement, actor=actor)
-    checklist_mark(
-        engagement=engagement,
-        key="recurring_sessions",
-        state=StepState.DONE,
-        reason=recurring_summary(result, engagement.coach.time_zone),
-    )
-    audit_record(
-        practice=engagement.practice, actor=actor, action="engagement.schedule", obj=engagement
+        actor=actor,
+        action="engagement.update",
     )
     return engagement

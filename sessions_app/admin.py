@@ -5,12 +5,16 @@ from coachhub.admin_site import PracticeAdminMixin
 from .models import (
     Booking,
     BookingLink,
+    BusyInterval,
     CalendarFeedToken,
+    CreditEntry,
     DateOverride,
+    ExternalCalendar,
     ReminderSent,
     Session,
     WeeklyHours,
 )
+from .services import external_calendar_refresh
 
 
 @admin.register(Session)
@@ -89,3 +93,46 @@ class ReminderSentAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_display = ["session", "lead_minutes", "starts_at", "sent_at"]
     list_select_related = ["session"]
     raw_id_fields = ["session"]
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    """Append-only: entries are viewed here, never edited or deleted."""
+
+    list_display = ["created_at", "client", "engagement", "kind", "amount", "effect_key"]
+    list_filter = ["kind"]
+    search_fields = ["client__email", "effect_key"]
+    list_select_related = ["client", "engagement"]
+
+    def has_change_permission(self, request, obj=None):
+        # No entry can be changed. With no object (a missing or another practice's
+        # id) Django checks this *before* looking; answering "no" there would be a
+        # 403 that tells the id exists elsewhere, so the lookup's 404 decides.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ExternalCalendar)
+class ExternalCalendarAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "coach", "practice", "busy_count", "last_success_at", "last_error"]
+    search_fields = ["name", "coach__email"]
+    list_select_related = ["coach", "practice"]
+    readonly_fields = ["etag", "content_hash", "last_fetched_at", "last_success_at", "busy_count"]
+    actions = ["refresh"]
+
+    @admin.action(description="Re-read the selected calendars now")
+    def refresh(self, request, queryset):
+        outcomes = [external_calendar_refresh(calendar=calendar) for calendar in queryset]
+        self.message_user(request, f"Outcomes: {', '.join(outcomes) or 'none'}")
+
+
+@admin.register(BusyInterval)
+class BusyIntervalAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    list_display = ["calendar", "coach", "starts_at", "ends_at"]
+    list_select_related = ["calendar", "coach"]
+    date_hierarchy = "starts_at"

@@ -1,4 +1,4 @@
-"""Coaching sessions: the records the coach works from."""
+"""Sessions, the coach's availability and busy time, bookings, feeds, and the credit ledger."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ class SessionSource(models.TextChoices):
     STRIPE_PURCHASE = "stripe_purchase", "Stripe purchase"
 
 
-class Consumes(models.TextChoices):
+class Consumption(models.TextChoices):
+    """What a session uses up: nothing, one of the engagement's credits, or a seat-month."""
+
     NOTHING = "nothing", "Nothing"
     CREDIT = "credit", "A session credit"
     SEAT_MONTH = "seat_month", "Seat allowance"
@@ -94,7 +96,9 @@ class Session(PracticeScoped):
     source = models.CharField(
         max_length=20, choices=SessionSource.choices, default=SessionSource.MANUAL
     )
-    consumes = models.CharField(max_length=12, choices=Consumes.choices, default=Consumes.NOTHING)
+    consumes = models.CharField(
+        max_length=12, choices=Consumption.choices, default=Consumption.NOTHING
+    )
     seat = models.ForeignKey(
         "engagements.SeatAssignment",
         on_delete=models.PROTECT,
@@ -245,6 +249,29 @@ class DateOverride(PracticeScoped):
         return _minutes_of(self.starts), _minutes_of(self.ends) or 24 * 60
 
 
+# What a coach sets on a booking link, on the page and through the API alike.
+BOOKING_LINK_EDITABLE_FIELDS = [
+    "title",
+    "slug",
+    "description",
+    "duration_minutes",
+    "step_minutes",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "minimum_notice_minutes",
+    "horizon_days",
+    "max_per_day",
+    "capacity",
+    "engagement",
+    "requires_payment",
+    "offer",
+    "location",
+    "reschedule_cutoff_hours",
+    "max_reschedules",
+    "is_active",
+]
+
+
 class BookingLink(PracticeScoped):
     """A coach's public calendar link: `/book/<practice slug>/<slug>/`."""
 
@@ -325,7 +352,7 @@ class BookingLink(PracticeScoped):
             raise ValidationError(
                 {"requires_payment": "Group links join a workshop that is bought once."}
             )
-        if self.offer_id and self.offer.kind not in ("single_session", "session_pack"):
+        if self.offer_id and not self.offer.sold_through_booking_links:
             raise ValidationError(
                 {"offer": "A booking link sells a single session or a package of sessions."}
             )
@@ -462,3 +489,135 @@ class ReminderSent(PracticeScoped):
 
     def __str__(self) -> str:
         return f"{self.lead_minutes} min reminder for {self.session}"
+
+
+# --- What a session uses up: the credit ledger (seat allowances are counted from sessions)
+class CreditKind(models.TextChoices):
+    GRANT = "grant", "Granted"
+    CONSUME = "consume", "Used for a session"
+    RESTORE = "restore", "Restored (timely cancel)"
+    EXPIRE = "expire", "Expired"
+    REVOKE = "revoke", "Revoked (refund)"
+    ADJUST = "adjust", "Adjusted by the coach"
+
+
+class CreditEntry(PracticeScoped):
+    """One line of the append-only credit ledger; a balance is the sum of its lines.
+
+    `effect_key` names the effect (`grant:invoice:in_123`, `consume:session:42`) and
+    is unique per practice, so replaying an event can never apply it twice.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="credit_entries")
+    client = models.ForeignKey(
+        "engagements.Client", on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    engagement = models.ForeignKey(
+        "engagements.Engagement", on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    purchase = models.ForeignKey(
+        "billing.Purchase",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_entries",
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries"
+    )
+    kind = models.CharField(max_length=10, choices=CreditKind.choices)
+    amount = models.SmallIntegerField(help_text="+ adds credits, − takes them.")
+    effect_key = models.CharField(max_length=160)
+    note = models.CharField(max_length=255, blank=True)
+    override_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why the balance may go below zero."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "effect_key"], name="credit_effect_once")
+        ]
+        # Table and index keep the names they had in billing, where the ledger began.
+        db_table = "billing_creditentry"
+        indexes = [
+            models.Index(fields=["engagement", "created_at"], name="billing_cre_engagem_68df7d_idx")
+        ]
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "credit entries"
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The credit ledger is append-only: add a new entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The credit ledger is append-only: add a new entry instead.")
+
+
+# --- External calendars: the coach's busy time elsewhere (read by integrations.calendar)
+class AllDayEvents(models.TextChoices):
+    BUSY = "busy", "Block the whole day"
+    IGNORE = "ignore", "Ignore all-day events"
+
+
+class ExternalCalendar(PracticeScoped):
+    """A coach's calendar "secret address" (ICS URL), polled by a periodic task.
+
+    Busy time is stored as `BusyInterval` rows, so a booking page never parses a feed.
+    A failed fetch is recorded here and the old busy time kept until a good fetch.
+    """
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="external_calendars"
+    )
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_calendars"
+    )
+    name = models.CharField(max_length=120, default="My calendar")
+    # webcal:// addresses are stored as https:// by external_calendar_add.
+    url = models.URLField(max_length=1000, help_text="The calendar's secret iCal address.")
+    all_day_events = models.CharField(
+        max_length=8, choices=AllDayEvents.choices, default=AllDayEvents.BUSY
+    )
+    transparent_events_block = models.BooleanField(
+        default=False,
+        help_text="Events marked “free” (TRANSP:TRANSPARENT) also block booking.",
+    )
+    etag = models.CharField(max_length=200, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    busy_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "integrations_externalcalendar"  # where it began
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.coach})"
+
+
+class BusyInterval(PracticeScoped):
+    """One expanded busy occurrence from an external calendar, in UTC."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    calendar = models.ForeignKey(
+        ExternalCalendar, on_delete=models.CASCADE, related_name="busy_intervals"
+    )
+    coach = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "integrations_busyinterval"  # where it began
+        indexes = [models.Index(fields=["coach", "ends_at"], name="busy_coach_end")]
+
+    def __str__(self) -> str:
+        return f"busy {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M} UTC"

@@ -1,4 +1,5 @@
-"""E-mails about sessions, each with its RFC 5545 invite, and the feed contents.
+"""E-mails about sessions, each with its RFC 5545 invite, the task that sends them, and the
+contents of subscription feeds.
 
 Each attendee gets their own invite (their own reschedule/cancel link in it); the
 coach gets one too. The engagement option "do not send our invite" (the booking
@@ -8,20 +9,26 @@ tool sends its own) keeps the e-mail but leaves the .ics out.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from coachhub.links import absolute
+from coachhub.tasks import PracticeTask
+from engagements.models import Engagement
 from integrations.calendar import ics
 
 from .booking_tokens import manage_token
-from .models import Booking, BookingStatus, Session, SessionStatus
+from .models import Booking, BookingStatus, Session, SessionSource, SessionStatus
 
-SUBJECTS = {
+NoticeKind = Literal["confirmed", "rescheduled", "cancelled", "reminder"]
+
+SUBJECTS: dict[str, str] = {
     "confirmed": "Confirmed: {title}, {when}",
     "rescheduled": "Moved: {title}, now {when}",
     "cancelled": "Cancelled: {title}, {when}",
@@ -67,7 +74,7 @@ def _bookings_to_tell(session: Session, kind: str) -> list[Booking]:
     return bookings
 
 
-def session_emails(session: Session, kind: str, *, now: dt.datetime | None = None) -> list:
+def session_emails(session: Session, kind: NoticeKind, *, now: dt.datetime | None = None) -> list:
     """The messages for one change to a session: one per attendee, one for the coach."""
     now = now or timezone.now()
     with_invite = session.engagement.send_platform_invite
@@ -151,7 +158,7 @@ CADENCE_RULES = {"weekly": "FREQ=WEEKLY;INTERVAL=1", "biweekly": "FREQ=WEEKLY;IN
 BYDAY = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 
-def schedule_invite(engagement, *, now: dt.datetime | None = None) -> bytes | None:
+def schedule_invite(engagement: Engagement, *, now: dt.datetime | None = None) -> bytes | None:
     """The recurring schedule of a monthly package as one RRULE event, whose EXDATEs and
     RDATEs make it produce exactly the sessions generated (months capped by hours)."""
     now = now or timezone.now()
@@ -159,7 +166,7 @@ def schedule_invite(engagement, *, now: dt.datetime | None = None) -> bytes | No
         Session.objects.filter(
             practice_id=engagement.practice_id,
             engagement=engagement,
-            source="recurring",
+            source=SessionSource.RECURRING,
             status__in=[SessionStatus.SCHEDULED, SessionStatus.COMPLETED],
         )
         .select_related("coach", "client", "practice")
@@ -195,3 +202,22 @@ def schedule_invite(engagement, *, now: dt.datetime | None = None) -> bytes | No
         rdates=rdates,
     )
     return ics.invite(data, now=now)
+
+
+@shared_task(base=PracticeTask, bind=True, max_retries=5)
+def session_notify(self, *, practice_id: int, session_id: int, kind: NoticeKind) -> int:
+    """E-mail attendees and the coach about a change, with the invite attached."""
+    session = (
+        Session.objects.select_related("practice", "coach", "client", "engagement", "booking_link")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        return 0
+    messages = session_emails(session, kind)
+    try:
+        for message in messages:
+            message.send()
+    except OSError as error:  # SMTP down: try again later rather than lose it
+        raise self.retry_later(error) from error
+    return len(messages)

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import TruncMonth
 from django.http import Http404
+from django_scopes import scopes_disabled
 
-from coachhub.models import Membership
+from coachhub.models import Membership, Practice
+from coachhub.permissions import can
 from coachhub.timezones import last_months, months_span, zone_names
 
 from .models import (
@@ -18,6 +20,7 @@ from .models import (
     STATUSES_THAT_USE_ALLOWANCE,
     BookingLink,
     BookingStatus,
+    BusyInterval,
     DateOverride,
     Session,
     SessionStatus,
@@ -28,7 +31,7 @@ from .slots import MAX_SESSION_LENGTH, Availability, free_slots
 
 def sessions_visible_to(membership: Membership) -> QuerySet[Session]:
     sessions = Session.objects.filter(practice=membership.practice)
-    if membership.sees_all_clients:
+    if can(membership, "clients.see_all"):
         return sessions
     return sessions.filter(coach_id=membership.user_id)
 
@@ -143,8 +146,6 @@ def coach_busy_time(
     Each query reads only start/end through an index on (coach, time), so the cost
     follows the window, not the coach's history.
     """
-    from integrations.models import BusyInterval
-
     sessions = (
         Session.objects.filter(
             practice_id=link.practice_id,
@@ -264,7 +265,7 @@ class MonthSessions:
         return self.held + self.scheduled
 
 
-def sessions_per_month(
+def sessions_by_month(
     membership: Membership, *, now: dt.datetime, months: int = 12
 ) -> list[MonthSessions]:
     """Sessions that use a coach's time, per calendar month of the practice (one query)."""
@@ -293,3 +294,47 @@ def sessions_per_month(
             )
         )
     return result
+
+
+# --- Reminders --------------------------------------------------------------------
+# Reminders run every few minutes; one that is this late is not worth sending.
+REMINDER_GRACE = dt.timedelta(hours=2)
+
+
+def practices_with_sessions_to_remind(*, now: dt.datetime) -> list[int]:
+    """Practices with a scheduled session inside their longest reminder lead (beat's fan-out;
+    the one read across practices, so it runs unscoped)."""
+    leads = dict(Practice.objects.values_list("pk", "reminder_lead_minutes"))
+    horizon = max((max(lead or [0]) for lead in leads.values()), default=0)
+    with scopes_disabled():
+        return sorted(
+            set(
+                Session.objects.filter(
+                    status=SessionStatus.SCHEDULED,
+                    starts_at__gt=now,
+                    starts_at__lte=now + dt.timedelta(minutes=horizon),
+                ).values_list("practice_id", flat=True)
+            )
+        )
+
+
+def reminders_due(practice: Practice, *, now: dt.datetime) -> list[tuple[Session, int]]:
+    """(session, lead minutes) of this practice whose reminder time has come. A session
+    booked after a reminder's time skips that reminder (it was just confirmed)."""
+    leads = [int(lead) for lead in practice.reminder_lead_minutes or []]
+    if not leads:
+        return []
+    sessions = Session.objects.filter(
+        practice=practice,
+        status=SessionStatus.SCHEDULED,
+        starts_at__gt=now,
+        starts_at__lte=now + dt.timedelta(minutes=max(leads)),
+    ).select_related("practice", "coach", "client", "engagement", "booking_link")
+    due = []
+    for session in sessions:
+        for lead in leads:
+            remind_at = session.starts_at - dt.timedelta(minutes=lead)
+            booked_before = session.scheduled_at is None or session.scheduled_at <= remind_at
+            if remind_at <= now < remind_at + REMINDER_GRACE and booked_before:
+                due.append((session, lead))
+    return due

@@ -1,105 +1,83 @@
-"""Background work for sessions: e-mails with invites, reminders, releasing holds.
+"""Background work for sessions: beat's sweeps, each fanned out one task per practice.
 
-Tasks take ids, restore the practice scope and call services or selectors.
+The tasks services enqueue live beside their work: `notifications.session_notify`
+(e-mails with invites) and `services.calendars.external_calendar_refresh_task`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from celery import shared_task
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from coachhub.tenancy import practice_id_of, practice_scope
+from coachhub.models import Practice
+from coachhub.tasks import PracticeTask
 
-from .models import ReminderSent, Session, SessionStatus
+from . import selectors, services
+from .models import ExternalCalendar, Session, SessionStatus
+from .notifications import session_notify
+from .services.calendars import external_calendar_refresh_task
 
-logger = logging.getLogger(__name__)
-# Reminders run every few minutes; one that is this late is not worth sending.
-REMINDER_GRACE = dt.timedelta(hours=2)
-
-
-@shared_task(bind=True, max_retries=5, default_retry_delay=60, retry_backoff=True)
-def session_notify(self, session_id: int, kind: str) -> int:
-    """E-mail attendees and the coach about a change, with the invite attached."""
-    from .notifications import session_emails
-
-    practice_id = practice_id_of(Session, session_id)
-    if practice_id is None:
-        return 0
-    with practice_scope(practice_id):
-        session = Session.objects.select_related(
-            "practice", "coach", "client", "engagement", "booking_link"
-        ).get(pk=session_id)
-        messages = session_emails(session, kind)
-        try:
-            for message in messages:
-                message.send()
-        except OSError as error:  # SMTP down: try again later rather than lose it
-            raise self.retry(exc=error) from error
-    return len(messages)
-
-
-@shared_task
-def holds_release() -> int:
-    from .services import holds_release_expired
-
-    with scopes_disabled():
-        return holds_release_expired()
-
-
-def _due_reminders(now: dt.datetime) -> list[tuple[Session, int]]:
-    """(session, lead minutes) whose reminder time has come and that were not yet sent."""
-    with scopes_disabled():
-        horizon = max((max(leads or [0]) for leads in _practice_leads().values()), default=0)
-        sessions = Session.objects.filter(
-            status=SessionStatus.SCHEDULED,
-            starts_at__gt=now,
-            starts_at__lte=now + dt.timedelta(minutes=horizon),
-        ).select_related("practice")
-        due = []
-        for session in sessions:
-            for lead in session.practice.reminder_lead_minutes or []:
-                remind_at = session.starts_at - dt.timedelta(minutes=int(lead))
-                booked_before = session.scheduled_at is None or session.scheduled_at <= remind_at
-                if remind_at <= now < remind_at + REMINDER_GRACE and booked_before:
-                    due.append((session, int(lead)))
-        return due
-
-
-def _practice_leads() -> dict[int, list[int]]:
-    from coachhub.models import Practice
-
-    return dict(Practice.objects.values_list("pk", "reminder_lead_minutes"))
+__all__ = [
+    "external_calendar_refresh_task",
+    "external_calendars_refresh",
+    "holds_release",
+    "holds_release_for_practice",
+    "reminders_send",
+    "reminders_send_for_practice",
+    "session_notify",
+]
 
 
 @shared_task
 def reminders_send(now_iso: str | None = None) -> int:
-    """Send the reminders that are due, once each even if this task runs twice.
-
-    The ReminderSent row (unique per session, lead and start time) is claimed before
-    sending; a rescheduled session has a new start, so it is reminded again.
-    """
-    from .notifications import session_emails
-
+    """Beat: a task for each practice with a session to remind soon; returns how many."""
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
-    sent = 0
-    for session, lead in _due_reminders(now):
-        with practice_scope(session.practice_id):
-            try:
-                with transaction.atomic():
-                    ReminderSent.objects.create(
-                        practice_id=session.practice_id,
-                        session=session,
-                        lead_minutes=lead,
-                        starts_at=session.starts_at,
-                    )
-                    for message in session_emails(session, "reminder", now=now):
-                        message.send()
-            except IntegrityError:
-                continue  # another run claimed it
-            sent += 1
-    return sent
+    practice_ids = selectors.practices_with_sessions_to_remind(now=now)
+    for practice_id in practice_ids:
+        reminders_send_for_practice.delay(practice_id=practice_id, now_iso=now.isoformat())
+    return len(practice_ids)
+
+
+@shared_task(base=PracticeTask)
+def reminders_send_for_practice(*, practice_id: int, now_iso: str) -> int:
+    """Send this practice's due reminders, once each even if the task runs twice."""
+    now = dt.datetime.fromisoformat(now_iso)
+    practice = Practice.objects.get(pk=practice_id)
+    return sum(
+        services.reminder_send(session=session, lead_minutes=lead, now=now)
+        for session, lead in selectors.reminders_due(practice, now=now)
+    )
+
+
+@shared_task
+def holds_release() -> int:
+    """Beat: a task for each practice with a hold past its expiry; returns how many."""
+    with scopes_disabled():
+        practice_ids = sorted(
+            set(
+                Session.objects.filter(
+                    status=SessionStatus.HELD, hold_expires_at__lte=timezone.now()
+                ).values_list("practice_id", flat=True)
+            )
+        )
+    for practice_id in practice_ids:
+        holds_release_for_practice.delay(practice_id=practice_id)
+    return len(practice_ids)
+
+
+@shared_task(base=PracticeTask)
+def holds_release_for_practice(*, practice_id: int) -> int:
+    return services.holds_release_expired()
+
+
+@shared_task
+def external_calendars_refresh() -> int:
+    """Beat: re-read every external calendar, one task per feed."""
+    with scopes_disabled():
+        calendars = list(ExternalCalendar.objects.values_list("practice_id", "pk"))
+    for practice_id, calendar_id in calendars:
+        external_calendar_refresh_task.delay(practice_id=practice_id, calendar_id=calendar_id)
+    return len(calendars)

@@ -17,13 +17,13 @@ from django_scopes import scopes_disabled
 
 from billing.models import CompanyInvoice
 from coachhub.models import Membership, Practice, Role, User
-from coachhub.services import api_token_create, practice_create
+from coachhub.services import api_token_create
 from engagements import services
 from engagements.models import Collection
 from engagements.participants import Participant
-from integrations.models import ExternalCalendar
+from engagements.services import practice_set_up
 from sessions_app import services as sessions_services
-from sessions_app.models import Booking, Session
+from sessions_app.models import Booking, ExternalCalendar, Session
 
 from .factories import UserFactory
 
@@ -68,7 +68,7 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
     owner = UserFactory(email=f"owner-{label}@example.com", first_name=f"{marker}Owner")
     coach = UserFactory(email=f"coach-{label}@example.com", first_name=f"{marker}Coach")
     assistant = UserFactory(email=f"assistant-{label}@example.com", first_name=f"{marker}Asst")
-    practice = practice_create(owner=owner, name=f"{marker}Practice {label}")
+    practice = practice_set_up(owner=owner, name=f"{marker}Practice {label}")
     Membership.objects.create(practice=practice, user=coach, role=Role.COACH)
     Membership.objects.create(practice=practice, user=assistant, role=Role.ASSISTANT)
     world = PracticeWorld(practice, owner, coach, assistant)
@@ -111,14 +111,14 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             coach=coach,
             coach_chosen_at=now - dt.timedelta(days=30),
         )
-        engagement = services.engagement_create_per_session(
+        engagement = sessions_services.engagement_create_per_session(
             practice=practice,
             actor=owner,
             client=client,
             coach=coach,
             first_session_at=now + dt.timedelta(days=2),
         )
-        workshop = services.engagement_create_team_workshop(
+        workshop = sessions_services.engagement_create_team_workshop(
             practice=practice,
             actor=owner,
             coach=coach,
@@ -180,8 +180,9 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
 def _billing_objects(practice, coach, client, marker: str) -> dict:
     """An offer, a checkout, a stored Stripe event, a purchase and a ledger line."""
     from billing import services as billing_services
-    from billing.ledger import credit_entry_add
-    from billing.models import Checkout, CreditKind, Purchase, StripeEvent
+    from billing.models import Checkout, Purchase, StripeEvent
+    from sessions_app.ledger import credit_entry_add
+    from sessions_app.models import CreditKind
 
     offer = billing_services.offer_save(
         practice=practice,
@@ -215,7 +216,7 @@ def _billing_objects(practice, coach, client, marker: str) -> dict:
         kind=CreditKind.GRANT,
         amount=5,
         effect_key=f"grant:purchase:{purchase.pk}",
-        purchase=purchase,
+        purchase_id=purchase.pk,
     )
     event = StripeEvent.objects.create(
         practice=practice,

@@ -95,11 +95,12 @@ def seat_client_engagement(*, year: int, chosen_at: dt.datetime, name: str = "Se
 
     Returns (practice, owner, seat, engagement).
     """
-    from coachhub.services import practice_create
     from engagements import services
+    from engagements.services import practice_set_up
+    from sessions_app import services as session_services
 
     owner = UserFactory(time_zone="Europe/London")
-    practice = practice_create(owner=owner, name=name, time_zone="Europe/London")
+    practice = practice_set_up(owner=owner, name=name, time_zone="Europe/London")
     with scopes_disabled():
         organization = services.organization_create(practice=practice, actor=owner, name="Acme")
         contract = services.contract_create(
@@ -124,7 +125,7 @@ def seat_client_engagement(*, year: int, chosen_at: dt.datetime, name: str = "Se
             coach=owner,
             coach_chosen_at=chosen_at,
         )
-        engagement = services.engagement_create_per_session(
+        engagement = session_services.engagement_create_per_session(
             practice=practice, actor=owner, client=client, coach=owner
         )
     return practice, owner, seat, engagement

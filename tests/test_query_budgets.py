@@ -11,6 +11,7 @@ from django_scopes import scopes_disabled
 from coachhub.models import Role
 from engagements import services
 from engagements.participants import Participant
+from sessions_app import services as session_services
 
 from .conftest import login
 from .factories import MembershipFactory, PracticeFactory, UserFactory
@@ -28,10 +29,10 @@ API_LISTS = [
 
 
 def practice_with_rows(rows: int):
-    from coachhub.services import practice_create
+    from engagements.services import practice_set_up
 
     owner = UserFactory()
-    practice = practice_create(owner=owner, name=f"Budget {rows}")
+    practice = practice_set_up(owner=owner, name=f"Budget {rows}")
     now = timezone.now()
     with scopes_disabled():
         for index in range(rows):
@@ -62,14 +63,14 @@ def practice_with_rows(rows: int):
                 services.seat_assign(
                     practice=practice, actor=owner, contract=contract, client=client, coach=owner
                 )
-            services.engagement_create_per_session(
+            session_services.engagement_create_per_session(
                 practice=practice,
                 actor=owner,
                 client=client,
                 coach=owner,
                 first_session_at=now + dt.timedelta(days=1, hours=index),
             )
-        services.engagement_create_team_workshop(
+        session_services.engagement_create_team_workshop(
             practice=practice,
             actor=owner,
             coach=owner,

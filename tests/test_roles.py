@@ -10,6 +10,7 @@ from django_scopes import scopes_disabled
 
 from engagements import services
 from engagements.models import Client
+from sessions_app import services as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +154,7 @@ def test_coach_cannot_see_engagements_of_other_coaches(world, as_member):
         own = services.client_create(
             practice=world.home.practice, actor=world.home.owner, name="Solo", email="solo@e.org"
         )
-        engagement = services.engagement_create_per_session(
+        engagement = session_services.engagement_create_per_session(
             practice=world.home.practice,
             actor=world.home.owner,
             client=own,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from coachhub.celery import app
 
 
 @never_cache
@@ -26,8 +29,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["broker"] = {"ok": True, "kind": "in-process (tasks run eagerly)"}
         checks["workers"] = {"ok": True, "kind": "in-process"}
     else:
-        import redis
-
         try:
             redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
             checks["broker"] = {"ok": True, "kind": "redis"}
@@ -42,8 +43,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _worker_check() -> dict:
-    from coachhub.celery import app
-
     try:
         replies = app.control.ping(timeout=0.5)
     except Exception as error:  # noqa: BLE001

@@ -8,6 +8,7 @@ and the cache (and real workers).
 
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env
 from marshmallow.validate import OneOf
@@ -153,7 +154,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "external-calendars-refresh": {
-        "task": "integrations.calendar.tasks.external_calendars_refresh",
+        "task": "sessions_app.tasks.external_calendars_refresh",
         "schedule": env.int("CALENDAR_REFRESH_SECONDS", 900),
     },
     "stripe-reconcile": {
@@ -195,8 +196,6 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", [])
 
 def fernet_keys_checked(keys: list[str]) -> list[str]:
     """Fail at start, naming the variable, rather than at the first stored secret."""
-    from cryptography.fernet import Fernet
-
     for key in keys:
         try:
             Fernet(key)

@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_scopes import scopes_disabled
 
-from billing.ledger import credit_balance, credit_entry_add
-from billing.models import CreditEntry, CreditKind
+from sessions_app.ledger import credit_balance, credit_entry_add
+from sessions_app.models import CreditEntry, CreditKind
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ from django_scopes import scopes_disabled
 
 from billing import services as billing_services
 from billing.models import Offer, Payment, Purchase
-from billing.selectors import revenue_by_month, revenue_metrics
+from billing.selectors import revenue_by_month, revenue_metrics, seat_utilisation
 from coachhub.models import Membership, Role
 from coachhub.money import from_minor, money_shown, to_minor
-from coachhub.services import practice_create
 from engagements import services as engagement_services
-from engagements.selectors import seat_utilisation
+from engagements.services import practice_set_up
+from sessions_app import services as session_services
 from sessions_app.models import Session, SessionStatus
-from sessions_app.selectors import sessions_per_month
+from sessions_app.selectors import sessions_by_month
 from tests.conftest import login
 from tests.factories import UserFactory
 from web.dashboard.charts import ChartPoint, axis_ticks, bar_chart
@@ -43,7 +43,7 @@ class Shop:
     def __init__(self):
         self.owner = UserFactory(time_zone="Pacific/Auckland")
         self.coach = UserFactory(time_zone="Pacific/Auckland")
-        self.practice = practice_create(
+        self.practice = practice_set_up(
             owner=self.owner, name="Metrics", time_zone="Pacific/Auckland"
         )
         Membership.objects.create(practice=self.practice, user=self.coach, role=Role.COACH)
@@ -182,7 +182,7 @@ def _engagement(shop: Shop, client=None):
         client = client or engagement_services.client_create(
             practice=shop.practice, actor=shop.owner, name="Sessions", email="s@example.org"
         )
-        return engagement_services.engagement_create_per_session(
+        return session_services.engagement_create_per_session(
             practice=shop.practice, actor=shop.owner, client=client, coach=shop.owner
         )
 
@@ -210,8 +210,8 @@ def test_sessions_per_month_counts_time_used_in_the_practice_calendar():
     _session(engagement, "2026-04-21T00:00", SessionStatus.CANCELLED)  # not counted
     _session(engagement, "2026-06-20T00:00", SessionStatus.SCHEDULED)
     with scopes_disabled():
-        months = sessions_per_month(shop.membership(shop.owner), now=NOW)
-        coach_view = sessions_per_month(shop.membership(shop.coach), now=NOW)
+        months = sessions_by_month(shop.membership(shop.owner), now=NOW)
+        coach_view = sessions_by_month(shop.membership(shop.coach), now=NOW)
     by_month = {month.month: (month.held, month.scheduled) for month in months}
     assert by_month[dt.date(2026, 3, 1)] == (0, 0)
     assert by_month[dt.date(2026, 4, 1)] == (2, 0)

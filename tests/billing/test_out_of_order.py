@@ -10,11 +10,11 @@ import pytest
 from django.db import transaction
 from django_scopes import scopes_disabled
 
-from billing.ledger import credit_balance
-from billing.models import CreditEntry, EventStatus, Payment, Purchase, StripeEvent
+from billing.models import EventStatus, Payment, Purchase, StripeEvent
 from billing.tasks import stripe_event_process
 from engagements.models import Client, Engagement
-from sessions_app.models import Session
+from sessions_app.ledger import credit_balance
+from sessions_app.models import CreditEntry, Session
 
 from .conftest import deliver, make_offer
 from .test_pipeline import buy
@@ -81,13 +81,15 @@ def _retry_failed_until_done(capture) -> None:
     for _ in range(5):
         with scopes_disabled():
             failed = list(
-                StripeEvent.objects.filter(status=EventStatus.FAILED).values_list("pk", flat=True)
+                StripeEvent.objects.filter(status=EventStatus.FAILED).values_list(
+                    "practice_id", "pk"
+                )
             )
         if not failed:
             return
-        for event_id in failed:
+        for practice_id, event_id in failed:
             with capture(execute=True):
-                stripe_event_process.delay(event_id)
+                stripe_event_process.delay(practice_id=practice_id, event_id=event_id)
 
 
 @pytest.mark.django_db

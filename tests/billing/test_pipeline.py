@@ -10,11 +10,9 @@ import pytest
 from django.core import mail
 from django_scopes import scopes_disabled
 
-from billing.ledger import credit_balance
 from billing.models import (
     Checkout,
     CheckoutStatus,
-    CreditEntry,
     EventStatus,
     Purchase,
     PurchaseStatus,
@@ -22,7 +20,15 @@ from billing.models import (
     SubscriptionState,
 )
 from engagements.models import Client, Collection, EngagementKind
-from sessions_app.models import Booking, BookingStatus, Consumes, Session, SessionStatus
+from sessions_app.ledger import credit_balance
+from sessions_app.models import (
+    Booking,
+    BookingStatus,
+    Consumption,
+    CreditEntry,
+    Session,
+    SessionStatus,
+)
 
 from ..sessions_app.test_booking import first_slots, open_all_week
 from .conftest import deliver, make_offer
@@ -160,7 +166,7 @@ def test_paid_booking_link_holds_the_slot_and_payment_books_it_with_one_credit(
         session = booking.session
         session.refresh_from_db()
         assert booking.status == BookingStatus.CONFIRMED
-        assert session.status == SessionStatus.SCHEDULED and session.consumes == Consumes.CREDIT
+        assert session.status == SessionStatus.SCHEDULED and session.consumes == Consumption.CREDIT
         assert credit_balance(session.engagement) == 0  # granted one, used one
         assert Purchase.objects.get(checkout=checkout).engagement == session.engagement
     invites = [m for m in mail.outbox if m.to == ["bo@example.net"] and m.attachments]
@@ -271,7 +277,7 @@ def test_a_partial_refund_after_use_revokes_only_unused_credits(
         engagement = purchase.engagement
         # Three of the four sessions used.
         first = Session.objects.get(engagement=engagement)
-        from billing.ledger import credit_consume_for_session
+        from sessions_app.ledger import credit_consume_for_session
 
         credit_consume_for_session(first)
         for number in range(2):
@@ -327,7 +333,7 @@ def test_a_refund_before_its_purchase_is_known_waits_and_is_retried(
     # What a worker's retry (or the admin's "process again") does:
     from billing.tasks import stripe_event_process
 
-    stripe_event_process.delay(event.pk)
+    stripe_event_process.delay(practice_id=event.practice_id, event_id=event.pk)
     with scopes_disabled():
         event.refresh_from_db()
         assert event.status == EventStatus.PROCESSED

@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
-from billing.ledger import credit_entry_add
-from billing.models import CreditKind
 from coachhub.models import Role
-from engagements import services as engagement_services
+from sessions_app import services as session_services
+from sessions_app.ledger import credit_entry_add
+from sessions_app.models import CreditKind
 
 from ..conftest import login
 from ..factories import MembershipFactory, UserFactory
@@ -51,7 +51,7 @@ def test_listing_purchases_costs_the_same_for_one_or_many(world):
     with scopes_disabled():
         purchase = home.objects["purchase"]
         for number in range(5):
-            engagement = engagement_services.engagement_create_per_session(
+            engagement = session_services.engagement_create_per_session(
                 practice=home.practice, actor=home.owner, client=purchase.client, coach=home.coach
             )
             purchase.pk = None

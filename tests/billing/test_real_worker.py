@@ -17,8 +17,8 @@ from django.db import connection
 from django_scopes import scopes_disabled
 
 from billing import services
-from billing.ledger import credit_balance
 from billing.models import EventStatus, Purchase, StripeEvent
+from sessions_app.ledger import credit_balance
 
 from ..conftest import build_practice
 from .conftest import connect, serving_standin

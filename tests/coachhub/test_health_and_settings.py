@@ -128,7 +128,8 @@ def test_redis_url_switches_celery_to_real_workers():
 def test_visibility_timeout_outlasts_every_task_limit():
     from django.conf import settings
 
-    from billing.tasks import MAX_EVENT_RETRIES, retry_countdown
+    from billing.tasks import MAX_EVENT_RETRIES
+    from coachhub.tasks import retry_countdown
 
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert timeout > settings.CELERY_TASK_TIME_LIMIT

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from coachhub.timezones import month_bounds
 from engagements.seat_billing import FirstMonthOutcome, first_month_charge
-from engagements.selectors import seat_allowance
+from sessions_app.allowances import seat_allowance
 from sessions_app.services import session_create
 
 from ..factories import UserFactory, seat_client_engagement

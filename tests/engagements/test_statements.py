@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django_scopes import scopes_disabled
 
-from engagements.selectors import contract_statement
+from billing.statements import contract_statement
 from sessions_app.models import Session, SessionStatus
 
 from ..conftest import login

@@ -287,7 +287,7 @@ def test_late_cancel_counts_as_used_and_timely_cancel_restores_the_seat_allowanc
     practice, owner, seat, engagement = seat_client_engagement(
         year=2030, chosen_at=dt.datetime(2030, 1, 2, tzinfo=dt.UTC), name="Cancel"
     )
-    from engagements.selectors import seat_allowance
+    from sessions_app.allowances import seat_allowance
 
     with scopes_disabled():
         link = open_all_week(practice, owner)
@@ -334,7 +334,7 @@ def test_seat_month_boundary_is_the_practice_zone():
     practice, owner, seat, engagement = seat_client_engagement(
         year=2030, chosen_at=dt.datetime(2030, 1, 2, tzinfo=dt.UTC), name="Boundary"
     )
-    from engagements.selectors import seat_allowance
+    from sessions_app.allowances import seat_allowance
 
     with scopes_disabled():
         practice.time_zone = "Pacific/Auckland"

@@ -58,13 +58,13 @@ def test_twenty_concurrent_bookings_never_exceed_the_allowance():
 @pytest.mark.django_db(transaction=True)
 def test_twenty_visitors_racing_for_one_slot_one_wins_the_rest_are_told_cleanly():
     """Separate threads and connections; the exclusion constraint decides."""
-    from coachhub.services import practice_create
+    from engagements.services import practice_set_up
     from sessions_app import services
 
     from ..factories import UserFactory
 
     coach = UserFactory(time_zone="UTC")
-    practice = practice_create(owner=coach, name="Race for a slot")
+    practice = practice_set_up(owner=coach, name="Race for a slot")
     now = dt.datetime(2030, 5, 1, 8, tzinfo=UTC)
     slot = dt.datetime(2030, 5, 6, 10, tzinfo=UTC)
     with scopes_disabled():
@@ -125,18 +125,19 @@ def test_the_database_itself_refuses_overlapping_sessions():
     """Even a write that skips the service cannot overlap: the constraint is the last word."""
     from django.db import IntegrityError
 
-    from coachhub.services import practice_create
     from engagements import services as engagement_services
+    from engagements.services import practice_set_up
+    from sessions_app import services as session_services
 
     from ..factories import UserFactory
 
     coach = UserFactory()
-    practice = practice_create(owner=coach, name="Constraint")
+    practice = practice_set_up(owner=coach, name="Constraint")
     with scopes_disabled():
         client = engagement_services.client_create(
             practice=practice, actor=coach, name="C", email="c@example.net"
         )
-        engagement = engagement_services.engagement_create_per_session(
+        engagement = session_services.engagement_create_per_session(
             practice=practice,
             actor=coach,
             client=client,

@@ -12,10 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
-from integrations.calendar.services import external_calendar_refresh
-from integrations.models import ExternalCalendar
 from sessions_app import services
-from sessions_app.models import DateOverride, WeeklyHours
+from sessions_app.models import DateOverride, ExternalCalendar, WeeklyHours
+from sessions_app.services import external_calendar_refresh
 from sessions_app.slot_cache import SlotCacheEntry, coach_availability_changed
 
 from .test_booking import open_all_week

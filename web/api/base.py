@@ -1,4 +1,4 @@
-"""The API's tenancy edge: practice-scoped tokens and a base viewset that scopes every request.
+"""The API's edge: a base viewset that scopes every request to the token's practice.
 
 A token belongs to one member of one practice; the practice always comes from
 the token (or the signed-in session), never from the request body.
@@ -14,6 +14,7 @@ from rest_framework import exceptions, mixins, permissions, serializers, viewset
 from rest_framework.views import exception_handler
 
 from coachhub.models import User
+from coachhub.permissions import can, refusal
 from coachhub.tenancy import coaches_of
 from web.api.auth import PracticeTokenAuthentication
 
@@ -52,8 +53,8 @@ class PracticeViewSet(
     """
 
     model = None
-    # (Membership property, message): who may write; every member may read.
-    write_rule: tuple[str, str] | None = None
+    # The ability (coachhub.permissions) a member needs to write; every member may read.
+    write_ability: str | None = None
     permission_classes = [permissions.IsAuthenticated, IsPracticeMember]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
 
@@ -82,10 +83,9 @@ class PracticeViewSet(
 
     def check_permissions(self, request):
         super().check_permissions(request)
-        if self.write_rule and request.method not in permissions.SAFE_METHODS:
-            allowed, message = self.write_rule
-            if not getattr(self.membership, allowed):
-                raise exceptions.PermissionDenied(message)
+        if self.write_ability and request.method not in permissions.SAFE_METHODS:
+            if not can(self.membership, self.write_ability):
+                raise exceptions.PermissionDenied(refusal(self.write_ability))
 
     @property
     def practice(self):

@@ -9,7 +9,6 @@ offer no longer on sale, Stripe not connected).
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -28,8 +27,6 @@ from billing.models import (
 from coachhub.links import absolute
 from coachhub.models import User
 from web.api.base import PracticeRelatedField, PracticeViewSet
-
-OFFER_WRITERS = ("can_edit_engagements", "Offers belong to coaches and owners.")
 
 
 # --- Offers --------------------------------------------------------------------------
@@ -86,7 +83,7 @@ class OfferViewSet(PracticeViewSet):
 
     model = Offer
     serializer_class = OfferSerializer
-    write_rule = OFFER_WRITERS
+    write_ability = "offers.manage"
     filterset_class = OfferFilter
     ordering_fields = ["name", "price", "created_at"]
     ordering = ["kind", "price"]
@@ -164,13 +161,12 @@ class CheckoutViewSet(PracticeViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            with transaction.atomic():
-                checkout = services.checkout_start(
-                    offer=data["offer"],
-                    name=data["name"],
-                    email=data["email"],
-                    time_zone=data.get("time_zone", ""),
-                )
+            checkout = services.checkout_start(
+                offer=data["offer"],
+                name=data["name"],
+                email=data["email"],
+                time_zone=data.get("time_zone", ""),
+            )
         except DjangoValidationError as error:
             code = getattr(error, "code", None) or "invalid"
             raise exceptions.ValidationError(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 
 from coachhub.models import User
+from coachhub.permissions import can, require
 from coachhub.timezones import validate_time_zone
 from engagements import selectors, services
 from engagements.models import (
@@ -25,6 +25,7 @@ from engagements.models import (
     Organization,
 )
 from engagements.participants import Participant
+from sessions_app import services as session_services
 from web.api.base import PracticeRelatedField, PracticeViewSet
 
 
@@ -66,7 +67,7 @@ class ClientSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if not self.context["request"].membership.can_read_private_notes:
+        if not can(self.context["request"].membership, "clients.notes"):
             data.pop("private_notes", None)
         return data
 
@@ -93,8 +94,8 @@ class ClientViewSet(PracticeViewSet):
         return selectors.client_list(self.membership)
 
     def _refuse_notes_for_assistants(self, serializer) -> None:
-        if "private_notes" in self.request.data and not self.membership.can_read_private_notes:
-            raise PermissionDenied("Assistants cannot read or write private notes.")
+        if "private_notes" in self.request.data:
+            require(self.membership, "clients.notes")
 
     def perform_create(self, serializer):
         self._refuse_notes_for_assistants(serializer)
@@ -125,11 +126,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
         validators = []
 
 
-OWNER_WRITES = ("can_manage_contracts", "Only the practice owner manages companies and contracts.")
-
-
 class OrganizationViewSet(PracticeViewSet):
-    write_rule = OWNER_WRITES
+    write_ability = "companies.manage"
     model = Organization
     serializer_class = OrganizationSerializer
     search_fields = ["name"]
@@ -175,7 +173,7 @@ class ContractSerializer(serializers.ModelSerializer):
 
 
 class ContractViewSet(PracticeViewSet):
-    write_rule = OWNER_WRITES
+    write_ability = "companies.manage"
     model = Contract
     serializer_class = ContractSerializer
     filterset_class = ContractFilter
@@ -280,7 +278,7 @@ class EngagementViewSet(PracticeViewSet):
     """Engagements; creating one runs the same guided set-up (and checklist) as the dashboard."""
 
     model = Engagement
-    write_rule = ("can_edit_engagements", "Assistants can view engagements but not change them.")
+    write_ability = "engagements.change"
     serializer_class = EngagementSerializer
     filterset_class = EngagementFilter
     search_fields = ["title", "client__name"]
@@ -299,7 +297,7 @@ class EngagementViewSet(PracticeViewSet):
         common = {"practice": self.practice, "actor": self.request.user, "coach": data["coach"]}
         kind = data["kind"]
         if kind == EngagementKind.PER_SESSION:
-            engagement = services.engagement_create_per_session(
+            engagement = session_services.engagement_create_per_session(
                 **common,
                 client=data["client"],
                 session_minutes=data.get("session_minutes"),
@@ -308,7 +306,7 @@ class EngagementViewSet(PracticeViewSet):
                 aims=data.get("aims", ""),
             )
         elif kind == EngagementKind.MONTHLY_PACKAGE:
-            engagement = services.engagement_create_monthly_package(
+            engagement = session_services.engagement_create_monthly_package(
                 **common,
                 client=data["client"],
                 hours_per_month=data["hours_per_month"],
@@ -321,7 +319,7 @@ class EngagementViewSet(PracticeViewSet):
                 aims=data.get("aims", ""),
             )
         else:
-            engagement = services.engagement_create_team_workshop(
+            engagement = session_services.engagement_create_team_workshop(
                 **common,
                 title=data["title"],
                 core_subject=data["core_subject"],
@@ -378,7 +376,7 @@ class CollectionViewSet(PracticeViewSet):
     """Collections are created with their engagement; here they are read and edited."""
 
     model = Collection
-    write_rule = ("can_edit_engagements", "Assistants can view collections but not change them.")
+    write_ability = "engagements.change"
     serializer_class = CollectionSerializer
     filterset_class = CollectionFilter
     ordering_fields = ["created_at", "title"]

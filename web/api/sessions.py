@@ -14,12 +14,18 @@ from rest_framework.response import Response
 
 from billing.models import Offer
 from coachhub.models import User
+from coachhub.permissions import can
 from engagements.models import Engagement
 from sessions_app import selectors, services
-from sessions_app.models import BookingLink, DateOverride, Session, SessionStatus, WeeklyHours
+from sessions_app.models import (
+    BOOKING_LINK_EDITABLE_FIELDS,
+    BookingLink,
+    DateOverride,
+    Session,
+    SessionStatus,
+    WeeklyHours,
+)
 from web.api.base import PracticeRelatedField, PracticeViewSet
-
-COACHES_ONLY = ("can_edit_engagements", "Assistants cannot change availability or booking links.")
 
 
 class SessionFilter(filters.FilterSet):
@@ -148,12 +154,12 @@ class DateOverrideSerializer(CoachScopedSerializer):
 class _RuleViewSet(mixins.DestroyModelMixin, PracticeViewSet):
     """A coach's availability rows: created by `create_service`, deleted by the service."""
 
-    write_rule = COACHES_ONLY
+    write_ability = "availability.manage"
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def practice_queryset(self):
         rows = self.model.objects.filter(practice=self.practice).select_related("coach", "practice")
-        if not self.membership.sees_all_clients:
+        if not can(self.membership, "clients.see_all"):
             rows = rows.filter(coach=self.request.user)
         return rows
 
@@ -193,29 +199,7 @@ class BookingLinkSerializer(CoachScopedSerializer):
 
     class Meta:
         model = BookingLink
-        fields = [
-            "id",
-            "public_url",
-            "coach",
-            "slug",
-            "title",
-            "description",
-            "duration_minutes",
-            "step_minutes",
-            "buffer_before_minutes",
-            "buffer_after_minutes",
-            "minimum_notice_minutes",
-            "horizon_days",
-            "max_per_day",
-            "capacity",
-            "engagement",
-            "requires_payment",
-            "offer",
-            "location",
-            "reschedule_cutoff_hours",
-            "max_reschedules",
-            "is_active",
-        ]
+        fields = ["id", "public_url", "coach", *BOOKING_LINK_EDITABLE_FIELDS]
         # Uniqueness of (practice, slug) is checked by the model in the service.
         validators: list = []
 
@@ -228,14 +212,14 @@ class BookingLinkViewSet(PracticeViewSet):
 
     model = BookingLink
     serializer_class = BookingLinkSerializer
-    write_rule = COACHES_ONLY
+    write_ability = "availability.manage"
     ordering = ["title"]
 
     def practice_queryset(self):
         links = BookingLink.objects.filter(practice=self.practice).select_related(
             "coach", "practice"
         )
-        if not self.membership.sees_all_clients:
+        if not can(self.membership, "clients.see_all"):
             links = links.filter(coach=self.request.user)
         return links
 

@@ -1,11 +1,12 @@
-"""Forms for booking pages and the coach's availability and links."""
+"""Forms for the coach's availability: weekly hours, date overrides and booking links."""
 
 from __future__ import annotations
 
 from django import forms
 
+from billing.selectors import offers_for_booking_links
 from engagements.models import Engagement, EngagementKind
-from sessions_app.models import BookingLink, DateOverride, WeeklyHours
+from sessions_app.models import BOOKING_LINK_EDITABLE_FIELDS, BookingLink, DateOverride, WeeklyHours
 
 
 class WeeklyHoursForm(forms.ModelForm):
@@ -44,36 +45,11 @@ class BookingLinkForm(forms.ModelForm):
 
     class Meta:
         model = BookingLink
-        fields = [
-            "title",
-            "slug",
-            "description",
-            "duration_minutes",
-            "step_minutes",
-            "buffer_before_minutes",
-            "buffer_after_minutes",
-            "minimum_notice_minutes",
-            "horizon_days",
-            "max_per_day",
-            "capacity",
-            "engagement",
-            "requires_payment",
-            "offer",
-            "location",
-            "reschedule_cutoff_hours",
-            "max_reschedules",
-            "is_active",
-        ]
+        fields = BOOKING_LINK_EDITABLE_FIELDS
 
     def __init__(self, *args, practice=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["engagement"].queryset = Engagement.objects.filter(
             practice=practice, kind=EngagementKind.TEAM_WORKSHOP
         )
-        from billing.models import Offer, OfferKind
-
-        self.fields["offer"].queryset = Offer.objects.filter(
-            practice=practice,
-            is_active=True,
-            kind__in=[OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK],
-        )
+        self.fields["offer"].queryset = offers_for_booking_links(practice)

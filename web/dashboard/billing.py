@@ -1,21 +1,23 @@
-"""Billing pages: the Stripe connection, offers, purchases, and the public buy/checkout pages."""
+"""Dashboard pages for billing: the Stripe connection, offers, purchases, company invoices."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import selectors, services
+from billing.events import HANDLERS, event_process_again
 from billing.models import CompanyInvoice, EventStatus, Offer, StripeEvent
 from coachhub.links import absolute
 from coachhub.models import Practice
 from coachhub.money import money_shown
-from coachhub.tenancy import member_required, owner_required
+from coachhub.tenancy import ability_required, member_required
 from coachhub.timezones import parse_month
+from engagements.selectors import contract_get_for_member
 from integrations.errors import IntegrationError
 from web.dashboard.billing_forms import OfferForm, StripeConnectForm
 from web.forms import apply_validation_error
@@ -25,7 +27,7 @@ def webhook_url(practice: Practice) -> str:
     return absolute(reverse("stripe_webhook", kwargs={"practice_public_id": practice.public_id}))
 
 
-@owner_required
+@ability_required("payments.manage")
 @require_http_methods(["GET", "POST"])
 def stripe_settings(request: HttpRequest) -> HttpResponse:
     practice = request.practice
@@ -63,8 +65,6 @@ def stripe_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _handled_events() -> list[str]:
-    from billing.events import HANDLERS
-
     return list(HANDLERS)
 
 
@@ -78,11 +78,9 @@ def offer_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@member_required
+@ability_required("offers.manage")
 @require_http_methods(["GET", "POST"])
 def offer_edit(request: HttpRequest, offer_pk: int | None = None) -> HttpResponse:
-    if not request.membership.can_edit_engagements:
-        raise PermissionDenied("Offers belong to coaches and owners.")
     offer = None
     if offer_pk is not None:
         offer = Offer.objects.filter(practice=request.practice, pk=offer_pk).first()
@@ -115,29 +113,22 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/purchase_list.html", {"purchases": purchases})
 
 
-@owner_required
+@ability_required("payments.manage")
 @require_POST
 def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
     """Process a failed event again (after fixing what its error says)."""
     event = StripeEvent.objects.filter(practice=request.practice, pk=event_pk).first()
     if event is None:
         raise Http404("No such event.")
-    from billing.events import event_enqueue
-
-    StripeEvent.objects.filter(pk=event.pk, status=EventStatus.DEAD).update(
-        status=EventStatus.FAILED
-    )
-    event_enqueue(event.pk, event.practice_id)
+    event_process_again(event=event, actor=request.user)
     messages.success(request, f"{event.type} queued for processing again.")
     return redirect("stripe_settings")
 
 
-@owner_required
+@ability_required("payments.manage")
 @require_POST
 def company_invoice_create(request: HttpRequest, contract_pk: int) -> HttpResponse:
     """Invoice one month of a seat contract's statement to the company, on Stripe."""
-    from engagements.selectors import contract_get_for_member
-
     contract = contract_get_for_member(request.membership, contract_pk)
     statement_url = reverse("contract_statement", kwargs={"contract_pk": contract.pk})
     parsed = parse_month(request.POST.get("month", ""))
@@ -166,12 +157,10 @@ def company_invoice_create(request: HttpRequest, contract_pk: int) -> HttpRespon
     return redirect(f"{statement_url}?month={year}-{month:02d}")
 
 
-@owner_required
+@ability_required("payments.manage")
 @require_POST
 def company_invoice_void(request: HttpRequest, contract_pk: int, invoice_pk: int) -> HttpResponse:
     """Void an unpaid company invoice on Stripe, so the month can be invoiced again."""
-    from engagements.selectors import contract_get_for_member
-
     contract = contract_get_for_member(request.membership, contract_pk)
     invoice = CompanyInvoice.objects.filter(
         practice=request.practice, contract=contract, pk=invoice_pk

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from billing.models import OFFER_EDITABLE_FIELDS, Offer
+from coachhub.tenancy import coaches_of
 
 
 class StripeConnectForm(forms.Form):
@@ -33,7 +34,5 @@ class OfferForm(forms.ModelForm):
 
     def __init__(self, *args, practice=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from coachhub.tenancy import coaches_of
-
         self.fields["coach"].queryset = coaches_of(practice)
         self.fields["price"].help_text = f"In {practice.currency}; per month for a monthly package."

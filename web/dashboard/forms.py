@@ -7,20 +7,24 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
-from coachhub.models import Role, User
+from coachhub.models import User
+from coachhub.permissions import can
 from coachhub.tenancy import coaches_of
 from coachhub.timezones import time_zone_choices
 from engagements.models import (
     Cadence,
     Client,
     ClientStatus,
+    CollectionKind,
     CollectionTemplate,
     EngagementStatus,
     Organization,
     ResourceKind,
+    StepState,
     Weekday,
 )
 from engagements.participants import parse_participant_csv, parse_participant_lines
+from engagements.selectors import clients_visible_to
 from web.forms import CoachChoiceField, LocalDateTimeField, MemberForm
 
 
@@ -41,7 +45,7 @@ class ClientForm(MemberForm):
         if not self.is_bound and "time_zone" not in self.initial:
             self.initial["time_zone"] = self.practice.time_zone
         if (
-            self.membership.role == Role.COACH
+            can(self.membership, "clients.coached_by_default")
             and not self.is_bound
             and not self.initial.get("coach")
         ):
@@ -108,11 +112,9 @@ class ClientOrNewMixin(MemberForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from engagements.selectors import clients_visible_to
-
         self.fields["client"].queryset = clients_visible_to(self.membership).order_by("name")
         self.fields["coach"].queryset = coaches_of(self.practice)
-        if self.membership.role == Role.COACH and not self.is_bound:
+        if can(self.membership, "clients.coached_by_default") and not self.is_bound:
             self.initial.setdefault("coach", self.membership.user_id)
 
     def clean(self):
@@ -222,12 +224,12 @@ class TeamWorkshopForm(MemberForm):
         self.fields["organization"].queryset = Organization.objects.filter(practice=self.practice)
         self.fields["coach"].queryset = coaches_of(self.practice)
         self.fields["template"].queryset = CollectionTemplate.objects.filter(
-            practice=self.practice, kind="team"
+            practice=self.practice, kind=CollectionKind.TEAM
         )
         self.fields["starts_at"].zone = self.practice.zone
         if not self.is_bound:
             self.initial.setdefault("template", self.fields["template"].queryset.first())
-            if self.membership.role == Role.COACH:
+            if can(self.membership, "clients.coached_by_default"):
                 self.initial.setdefault("coach", self.membership.user_id)
 
     def clean_participants_csv(self):
@@ -303,14 +305,7 @@ class EngagementEditForm(forms.Form):
 
 
 class ChecklistStepForm(forms.Form):
-    state = forms.ChoiceField(
-        choices=[
-            ("done", "Done"),
-            ("pending", "Pending"),
-            ("failed", "Failed"),
-            ("not_applicable", "Not applicable"),
-        ]
-    )
+    state = forms.ChoiceField(choices=StepState.choices)
     reason = forms.CharField(required=False, max_length=500)
 
 

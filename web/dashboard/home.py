@@ -1,4 +1,4 @@
-"""Core pages: home, dashboard, practice set-up and switching, members, tokens, health."""
+"""The dashboard itself and the practice's own pages: metrics, set-up, members, API tokens."""
 
 from __future__ import annotations
 
@@ -10,16 +10,22 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.selectors import (
+    purchases_needing_attention,
+    revenue_by_month,
+    revenue_metrics,
+    seat_utilisation,
+)
+from coachhub.audit import model_update
 from coachhub.models import ApiToken, Membership
 from coachhub.money import from_minor, money_shown
-from coachhub.services import (
-    api_token_create,
-    api_token_revoke,
-    membership_add,
-    model_update,
-    practice_create,
-)
+from coachhub.services import api_token_create, api_token_revoke, membership_add
 from coachhub.tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
+from engagements.models import EngagementStatus
+from engagements.selectors import engagement_list
+from engagements.services import practice_set_up
+from sessions_app.allowances import seat_usage_this_month
+from sessions_app.selectors import sessions_by_month, upcoming_sessions
 from web.dashboard.charts import BarChart, ChartPoint, bar_chart
 from web.dashboard.practice_forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
 
@@ -32,13 +38,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from billing.selectors import purchases_needing_attention, revenue_by_month
-    from engagements.selectors import engagement_list, seat_usage_this_month
-    from sessions_app.selectors import sessions_per_month, upcoming_sessions
-
     now = timezone.now()
     membership = request.membership
-    setup_in_progress = engagement_list(membership, status="active").filter(open_steps__gt=0)
+    setup_in_progress = engagement_list(membership, status=EngagementStatus.ACTIVE).filter(
+        open_steps__gt=0
+    )
     return render(
         request,
         "dashboard.html",
@@ -48,7 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "seat_usage": seat_usage_this_month(membership, at=now),
             "payment_problems": list(purchases_needing_attention(membership)[:10]),
             "revenue_chart": _revenue_chart(revenue_by_month(membership, now=now)),
-            "sessions_chart": _sessions_chart(sessions_per_month(membership, now=now)),
+            "sessions_chart": _sessions_chart(sessions_by_month(membership, now=now)),
             "now": now,
         },
     )
@@ -84,14 +88,10 @@ def _sessions_chart(sessions) -> BarChart:
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Revenue, order value, offer mix, renewals, sessions and seat use (SPEC §3 metrics)."""
-    from billing.selectors import revenue_metrics
-    from engagements.selectors import seat_utilisation
-    from sessions_app.selectors import sessions_per_month
-
     now = timezone.now()
     membership = request.membership
     revenue = revenue_metrics(membership, now=now)
-    sessions = sessions_per_month(membership, now=now)
+    sessions = sessions_by_month(membership, now=now)
     return render(
         request,
         "coachhub/metrics.html",
@@ -111,7 +111,7 @@ def practice_create_view(request: HttpRequest) -> HttpResponse:
     form = PracticeCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            practice = practice_create(
+            practice = practice_set_up(
                 owner=request.user,
                 name=form.cleaned_data["name"],
                 time_zone=form.cleaned_data["time_zone"],
@@ -148,7 +148,14 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            model_update(instance=practice, data=form.cleaned_data, fields=fields)
+            model_update(
+                instance=practice,
+                data=form.cleaned_data,
+                fields=fields,
+                actor=request.user,
+                action="practice.settings",
+                practice=practice,
+            )
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)

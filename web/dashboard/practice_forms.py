@@ -1,6 +1,11 @@
+"""Forms for the practice itself: sign-up, a new practice, its settings, adding members."""
+
 from django import forms
 
+from coachhub.models import Role
+from coachhub.tenancy import SESSION_KEY
 from coachhub.timezones import time_zone_choices
+from engagements.services import practice_set_up
 
 
 class PracticeSignupForm(forms.Form):
@@ -12,10 +17,7 @@ class PracticeSignupForm(forms.Form):
     time_zone = forms.ChoiceField(choices=time_zone_choices, initial="Europe/London")
 
     def signup(self, request, user) -> None:
-        from coachhub.services import practice_create
-        from coachhub.tenancy import SESSION_KEY
-
-        practice = practice_create(
+        practice = practice_set_up(
             owner=user,
             name=self.cleaned_data["practice_name"],
             time_zone=self.cleaned_data["time_zone"],
@@ -42,6 +44,4 @@ class PracticeSettingsForm(forms.Form):
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField()
-    role = forms.ChoiceField(
-        choices=[("coach", "Coach"), ("assistant", "Assistant"), ("owner", "Owner")]
-    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.COACH)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.dashboard import billing, engagements, home, sessions
+from web.dashboard import availability, billing, clients, engagements, home, sessions
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -13,28 +13,28 @@ urlpatterns = [
     path("practice/settings/", home.practice_settings, name="practice_settings"),
     path("practice/members/", home.members, name="members"),
     path("practice/api-tokens/", home.api_tokens, name="api_tokens"),
-    path("clients/", engagements.client_list, name="client_list"),
-    path("clients/new/", engagements.client_create, name="client_create"),
-    path("clients/<int:client_pk>/", engagements.client_detail, name="client_detail"),
-    path("clients/<int:client_pk>/edit/", engagements.client_edit, name="client_edit"),
-    path("clients/<int:client_pk>/notes/", engagements.client_notes, name="client_notes"),
-    path("companies/", engagements.organization_list, name="organization_list"),
-    path("companies/new/", engagements.organization_create, name="organization_create"),
+    path("clients/", clients.client_list, name="client_list"),
+    path("clients/new/", clients.client_create, name="client_create"),
+    path("clients/<int:client_pk>/", clients.client_detail, name="client_detail"),
+    path("clients/<int:client_pk>/edit/", clients.client_edit, name="client_edit"),
+    path("clients/<int:client_pk>/notes/", clients.client_notes, name="client_notes"),
+    path("companies/", clients.organization_list, name="organization_list"),
+    path("companies/new/", clients.organization_create, name="organization_create"),
     path(
         "companies/<int:organization_pk>/",
-        engagements.organization_detail,
+        clients.organization_detail,
         name="organization_detail",
     ),
     path(
         "companies/<int:organization_pk>/edit/",
-        engagements.organization_edit,
+        clients.organization_edit,
         name="organization_edit",
     ),
-    path("contracts/new/", engagements.contract_create, name="contract_create"),
-    path("contracts/<int:contract_pk>/", engagements.contract_detail, name="contract_detail"),
+    path("contracts/new/", clients.contract_create, name="contract_create"),
+    path("contracts/<int:contract_pk>/", clients.contract_detail, name="contract_detail"),
     path(
         "contracts/<int:contract_pk>/statement/",
-        engagements.contract_statement,
+        clients.contract_statement,
         name="contract_statement",
     ),
     path("engagements/", engagements.engagement_list, name="engagement_list"),
@@ -98,26 +98,26 @@ urlpatterns = [
         sessions.engagement_schedule_ics,
         name="engagement_schedule_ics",
     ),
-    path("availability/", sessions.availability, name="availability"),
+    path("availability/", availability.availability, name="availability"),
     path(
         "availability/hours/<int:hours_pk>/delete/",
-        sessions.weekly_hours_delete,
+        availability.weekly_hours_delete,
         name="weekly_hours_delete",
     ),
     path(
         "availability/overrides/<int:override_pk>/delete/",
-        sessions.date_override_delete,
+        availability.date_override_delete,
         name="date_override_delete",
     ),
     path(
         "availability/calendars/<int:calendar_pk>/",
-        sessions.external_calendar_action,
+        availability.external_calendar_action,
         name="external_calendar",
     ),
-    path("availability/feed/rotate/", sessions.feed_rotate, name="feed_rotate"),
-    path("links/", sessions.booking_link_list, name="booking_link_list"),
-    path("links/new/", sessions.booking_link_edit, name="booking_link_new"),
-    path("links/<int:link_pk>/", sessions.booking_link_edit, name="booking_link_edit"),
+    path("availability/feed/rotate/", availability.feed_rotate, name="feed_rotate"),
+    path("links/", availability.booking_link_list, name="booking_link_list"),
+    path("links/new/", availability.booking_link_edit, name="booking_link_new"),
+    path("links/<int:link_pk>/", availability.booking_link_edit, name="booking_link_edit"),
     path("billing/stripe/", billing.stripe_settings, name="stripe_settings"),
     path(
         "billing/stripe/events/<int:event_pk>/retry/",

@@ -17,20 +17,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
-from django_scopes import scopes_disabled
 
+from billing.selectors import packages_only_for_new_clients, packages_sold_by
 from billing.services import booking_start
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
 from coachhub.timezones import local_day_start, time_zone_choices, zone_names
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
-from sessions_app.models import Booking, BookingLink, CalendarFeedToken
-from sessions_app.notifications import event_data, feed_events
+from sessions_app.models import Booking, BookingLink
+from sessions_app.notifications import event_data, manage_url
 from sessions_app.selectors import (
     SlotQueryError,
     booking_link_for_page,
-    feed_sessions,
     link_slots,
     parse_slot_query,
 )
@@ -107,24 +106,12 @@ def _picker_context(request, link, *, zone, now, ignore=None) -> dict:
 
 def _offers_context(link: BookingLink) -> dict:
     """Packages the visitor can buy instead of (or before) one paid session."""
-    from billing.models import Offer, OfferKind
-
     if not link.requires_payment or not link.practice.payments_connected:
         return {"packages": [], "packages_only": False}
-    packages = list(
-        Offer.objects.filter(
-            practice=link.practice,
-            coach_id=link.coach_id,
-            is_active=True,
-            kind__in=[OfferKind.SESSION_PACK, OfferKind.MONTHLY_PACKAGE],
-        )
-    )
-    packages_only = bool(
-        not link.practice.one_off_sessions_for_new_clients
-        and link.offer_id
-        and link.offer.kind == OfferKind.SINGLE_SESSION
-    )
-    return {"packages": packages, "packages_only": packages_only}
+    return {
+        "packages": list(packages_sold_by(link.coach_id, practice=link.practice)),
+        "packages_only": bool(link.offer_id and packages_only_for_new_clients(link.offer)),
+    }
 
 
 @require_GET
@@ -331,8 +318,6 @@ def booking_manage(request: HttpRequest, booking: Booking, token: str) -> HttpRe
 @_token_view
 def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpResponse:
     """The booking's invite as a file: "Add to calendar" for any calendar app."""
-    from sessions_app.notifications import manage_url
-
     session = booking.session
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
@@ -406,27 +391,3 @@ def booking_reschedule_view(request: HttpRequest, booking: Booking, token: str) 
         }
     )
     return render(request, "sessions_app/public/booking_page.html", context, status=status)
-
-
-@require_GET
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """A private subscription feed; a wrong token is a 404."""
-    with scopes_disabled():
-        feed_token = (
-            CalendarFeedToken.objects.select_related("coach", "client", "practice")
-            .filter(token=token)
-            .first()
-        )
-    if feed_token is None:
-        raise Http404("No such calendar.")
-    with practice_scope(feed_token.practice_id):
-        sessions = feed_sessions(feed_token, now=timezone.now())
-        owner = feed_token.coach.display_name if feed_token.coach else feed_token.client.name
-        body = ics.feed(
-            f"{feed_token.practice.name} — {owner}",
-            feed_events(sessions, for_client=feed_token.client_id is not None),
-            now=timezone.now(),
-        )
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Cache-Control"] = "private, max-age=300"
-    return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -40,13 +39,12 @@ def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             zone = form.cleaned_data["tz"]
             try:
-                with transaction.atomic():
-                    checkout = services.checkout_start(
-                        offer=offer,
-                        name=form.cleaned_data["name"],
-                        email=form.cleaned_data["email"],
-                        time_zone=zone if zone in zone_names() else "",
-                    )
+                checkout = services.checkout_start(
+                    offer=offer,
+                    name=form.cleaned_data["name"],
+                    email=form.cleaned_data["email"],
+                    time_zone=zone if zone in zone_names() else "",
+                )
             except ValidationError as error:
                 apply_validation_error(form, error)
                 status = 400

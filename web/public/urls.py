@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.public import booking, buy
+from web.public import booking, buy, feeds
 
 urlpatterns = [
     path(
@@ -28,7 +28,7 @@ urlpatterns = [
         booking.booking_reschedule_view,
         name="booking_reschedule",
     ),
-    path("calendar/<str:token>.ics", booking.calendar_feed, name="calendar_feed"),
+    path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("buy/<slug:practice_slug>/<uuid:offer_id>/", buy.buy, name="buy"),
     path("checkout/<uuid:checkout_id>/done/", buy.checkout_done, name="checkout_done"),
     path(

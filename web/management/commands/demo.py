@@ -9,12 +9,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from billing.models import Offer, OfferKind, Payment, Purchase
+from billing.services import offer_save
 from coachhub.models import Membership, Practice, Role, User
-from coachhub.services import practice_create
 from coachhub.tenancy import practice_scope
 from engagements import services
-from engagements.models import Contract, Engagement, EngagementKind, Organization
+from engagements.models import Client, Contract, Engagement, EngagementKind, Organization
 from engagements.participants import Participant
+from engagements.services import practice_set_up
 from sessions_app import services as session_services
 from sessions_app.models import BookingLink, Session, SessionSource, SessionStatus
 
@@ -59,7 +61,7 @@ class Command(BaseCommand):
         owner = _user(OWNER_EMAIL, "Olivia", "Owen", "Europe/London")
         practice = Practice.objects.filter(slug=PRACTICE_SLUG).first()
         if practice is None:
-            practice = practice_create(owner=owner, name="Demo Coaching", time_zone="Europe/London")
+            practice = practice_set_up(owner=owner, name="Demo Coaching", time_zone="Europe/London")
             practice.slug = PRACTICE_SLUG
             practice.save(update_fields=["slug"])
         coach = _user(COACH_EMAIL, "Carlos", "Coach", "America/New_York")
@@ -147,7 +149,7 @@ class Command(BaseCommand):
                 coach=who,
                 coach_chosen_at=now - dt.timedelta(days=20),
             )
-            services.engagement_create_per_session(
+            session_services.engagement_create_per_session(
                 practice=practice,
                 actor=owner,
                 client=client,
@@ -156,9 +158,8 @@ class Command(BaseCommand):
             )
 
     def _per_session_coaching(self, practice, owner, coach, now, today):
-        from engagements.models import Client
 
-        services.engagement_create_per_session(
+        session_services.engagement_create_per_session(
             practice=practice,
             actor=owner,
             client=Client.objects.get(practice=practice, email="jonas@example.com"),
@@ -166,7 +167,7 @@ class Command(BaseCommand):
             first_session_at=_at(now, days=2, hour=15),
             aims="Move into a product lead role.",
         )
-        services.engagement_create_per_session(
+        session_services.engagement_create_per_session(
             practice=practice,
             actor=owner,
             client=Client.objects.get(practice=practice, email="sam@example.com"),
@@ -175,9 +176,8 @@ class Command(BaseCommand):
         )
 
     def _monthly_package(self, practice, owner, coach, now, today):
-        from engagements.models import Client
 
-        services.engagement_create_monthly_package(
+        session_services.engagement_create_monthly_package(
             practice=practice,
             actor=owner,
             client=Client.objects.get(practice=practice, email="maya@example.com"),
@@ -191,7 +191,7 @@ class Command(BaseCommand):
             months=3,
             aims="Grow into the VP role; delegate more.",
         )
-        services.engagement_create_monthly_package(
+        session_services.engagement_create_monthly_package(
             practice=practice,
             actor=owner,
             client=Client.objects.get(practice=practice, email="priya@example.com"),
@@ -205,7 +205,7 @@ class Command(BaseCommand):
 
     def _team_workshop(self, practice, owner, coach, now, today):
         acme = Organization.objects.get(practice=practice, name="Acme Corp")
-        services.engagement_create_team_workshop(
+        session_services.engagement_create_team_workshop(
             practice=practice,
             actor=owner,
             coach=coach,
@@ -302,8 +302,6 @@ class Command(BaseCommand):
 
     def _offers(self, practice: Practice, *, owner: User, coach: User) -> None:
         """What the demo practice sells; the paid link sells the single session."""
-        from billing.models import Offer
-        from billing.services import offer_save
 
         if Offer.objects.filter(practice=practice).exists():
             return
@@ -354,8 +352,6 @@ class Command(BaseCommand):
     def _payment_history(self, practice: Practice) -> None:
         """Half a year of paid orders, so Metrics has something to show before Stripe is
         connected. Their ids start with `demo_`: no Stripe account ever saw them."""
-        from billing.models import Offer, OfferKind, Payment, Purchase
-        from engagements.models import Client
 
         if Purchase.objects.filter(practice=practice).exists():
             return

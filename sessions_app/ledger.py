@@ -1,4 +1,7 @@
-"""The append-only credit ledger: grant, consume, restore, expire, revoke.
+"""The append-only credit ledger: what a session uses up when it is paid with a credit.
+
+Billing grants credits (a purchase, each paid month) and takes them back (a refund, a
+package's end); a session consumes one when booked and restores it on a timely cancel.
 
 A balance is the sum of an engagement's entries, never a counter. Each write names
 its effect (`effect_key`, unique per practice), so replaying the event or request
@@ -12,9 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from engagements.models import Engagement
+from engagements.models import Client, Engagement, EngagementKind, EngagementStatus
 
-from .models import CreditEntry, CreditKind, Purchase
+from .models import CreditEntry, CreditKind, Session
 
 
 def credit_balance(engagement: Engagement) -> int:
@@ -24,15 +27,18 @@ def credit_balance(engagement: Engagement) -> int:
     return total or 0
 
 
-def engagement_with_credit(*, client, coach_id: int) -> Engagement | None:
+OPEN_ENGAGEMENT = (EngagementStatus.PROPOSED, EngagementStatus.ACTIVE)
+
+
+def engagement_with_credit(*, client: Client, coach_id: int) -> Engagement | None:
     """The client's open per-session engagement with this coach that has credits left."""
     candidates = (
         CreditEntry.objects.filter(
             practice_id=client.practice_id,
             client=client,
             engagement__coach_id=coach_id,
-            engagement__kind="per_session",
-            engagement__status__in=["proposed", "active"],
+            engagement__kind=EngagementKind.PER_SESSION,
+            engagement__status__in=OPEN_ENGAGEMENT,
         )
         .values("engagement_id")
         .annotate(balance=Sum("amount"))
@@ -45,30 +51,14 @@ def engagement_with_credit(*, client, coach_id: int) -> Engagement | None:
     return Engagement.objects.select_related("coach", "client").get(pk=first["engagement_id"])
 
 
-def _purchase_total(purchase: Purchase, kind: str) -> int:
-    total = CreditEntry.objects.filter(
-        practice_id=purchase.practice_id, purchase=purchase, kind=kind
-    ).aggregate(total=Sum("amount"))["total"]
-    return total or 0
-
-
-def credits_granted(purchase: Purchase) -> int:
-    return _purchase_total(purchase, CreditKind.GRANT)
-
-
-def credits_revoked(purchase: Purchase) -> int:
-    """Credits taken back for the purchase's refunds (a positive number)."""
-    return -_purchase_total(purchase, CreditKind.REVOKE)
-
-
 def credit_entry_add(
     *,
     engagement: Engagement,
     kind: str,
     amount: int,
     effect_key: str,
-    purchase: Purchase | None = None,
-    session=None,
+    purchase_id: int | None = None,
+    session: Session | None = None,
     note: str = "",
     override_reason: str = "",
 ) -> CreditEntry | None:
@@ -84,7 +74,7 @@ def credit_entry_add(
         practice_id=engagement.practice_id,
         client_id=engagement.client_id,
         engagement=engagement,
-        purchase=purchase,
+        purchase_id=purchase_id,
         session=session,
         kind=kind,
         amount=amount,
@@ -120,7 +110,9 @@ def _insert_once(entry: CreditEntry) -> CreditEntry | None:
     return entry
 
 
-def credit_consume_for_session(session, *, override_reason: str = "") -> CreditEntry | None:
+def credit_consume_for_session(
+    session: Session, *, override_reason: str = ""
+) -> CreditEntry | None:
     return credit_entry_add(
         engagement=session.engagement,
         kind=CreditKind.CONSUME,
@@ -132,7 +124,7 @@ def credit_consume_for_session(session, *, override_reason: str = "") -> CreditE
     )
 
 
-def credit_restore_for_session(session) -> CreditEntry | None:
+def credit_restore_for_session(session: Session) -> CreditEntry | None:
     """A timely cancel gives the credit back (only if one was taken)."""
     consumed = CreditEntry.objects.filter(
         practice_id=session.practice_id,

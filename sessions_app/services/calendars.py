@@ -1,20 +1,27 @@
-"""Writes for external calendars: connect, disconnect, refresh the stored busy time."""
+"""External calendars: connect, disconnect, and refresh the busy time they block.
+
+The feed is fetched and expanded by the calendar provider client
+(`integrations.calendar.feeds`); the busy time it yields is stored here, per coach.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from coachhub.audit import audit_record
 from coachhub.models import Practice, User
-from coachhub.services import audit_record, coach_setup_authorize
-from integrations.models import BusyInterval, ExternalCalendar
-from sessions_app.slot_cache import coach_availability_changed
+from coachhub.services import coach_setup_authorize
+from coachhub.tasks import PracticeTask
+from integrations.calendar import feeds
 
-from . import feeds
+from ..models import AllDayEvents, BusyInterval, ExternalCalendar
+from ..slot_cache import coach_availability_changed
 
 EXPAND_PAST = dt.timedelta(days=1)
 EXPAND_FUTURE = dt.timedelta(days=400)
@@ -33,7 +40,7 @@ def external_calendar_add(
     calendar.full_clean()
     calendar.save()
     audit_record(practice=practice, actor=actor, action="calendar.add", obj=calendar)
-    transaction.on_commit(lambda: _enqueue_refresh(calendar.pk))
+    external_calendar_refresh_task.delay_on_commit(practice_id=practice.pk, calendar_id=calendar.pk)
     return calendar
 
 
@@ -43,12 +50,6 @@ def external_calendar_remove(*, calendar: ExternalCalendar, actor: User) -> None
     audit_record(practice=calendar.practice, actor=actor, action="calendar.remove", obj=calendar)
     calendar.delete()
     coach_availability_changed(calendar.coach_id)
-
-
-def _enqueue_refresh(calendar_id: int) -> None:
-    from .tasks import external_calendar_refresh
-
-    external_calendar_refresh.delay(calendar_id)
 
 
 def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | None = None) -> str:
@@ -73,7 +74,7 @@ def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | 
             start=now - EXPAND_PAST,
             end=now + EXPAND_FUTURE,
             zone=ZoneInfo(calendar.coach.time_zone),
-            all_day_busy=calendar.all_day_events == "busy",
+            all_day_busy=calendar.all_day_events == AllDayEvents.BUSY,
             transparent_blocks=calendar.transparent_events_block,
         )
     except feeds.FeedError as error:
@@ -111,3 +112,12 @@ def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | 
             ]
         )
     return "updated"
+
+
+@shared_task(base=PracticeTask)
+def external_calendar_refresh_task(*, practice_id: int, calendar_id: int) -> str:
+    """Re-read one calendar (after it is connected, and for beat's sweep)."""
+    calendar = ExternalCalendar.objects.select_related("coach").filter(pk=calendar_id).first()
+    if calendar is None:
+        return "gone"
+    return external_calendar_refresh(calendar=calendar)

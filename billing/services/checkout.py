@@ -1,0 +1,142 @@
+"""Checkout: a Stripe Checkout Session for an offer, and the paid booking's held slot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from coachhub.links import absolute
+from coachhub.models import Practice
+from coachhub.timezones import validate_time_zone
+from integrations.errors import IntegrationError
+from integrations.stripe import client as stripe_api
+from sessions_app.models import Booking, BookingLink, BookingStatus
+from sessions_app.services import booking_create, booking_hold_release
+
+from ..models import Checkout, CheckoutStatus, Offer
+from .offers import offer_purchase_check, offer_stripe_sync
+from .stripe_account import stripe_account_of
+
+CHECKOUT_HOURS = 24  # a buy link's checkout stays open as long as Stripe allows
+
+PAYMENTS_NOT_READY = (
+    "This practice has not finished connecting Stripe, so it cannot take payments online "
+    "yet. Please contact the coach."
+)
+
+
+def checkout_start(
+    *,
+    offer: Offer,
+    name: str,
+    email: str,
+    time_zone: str = "",
+    booking: Booking | None = None,
+    now: dt.datetime | None = None,
+) -> Checkout:
+    """Create the Stripe Checkout Session for an offer (and a slot held for the buyer).
+
+    With a held slot the checkout expires exactly when the hold does, so an
+    abandoned payment frees the time (`checkout.session.expired`). Our Checkout row
+    is committed first and Stripe is called after, outside any transaction, keyed by
+    the row's id; if Stripe refuses, the row is removed and nothing is left behind.
+    """
+    now = now or timezone.now()
+    practice = offer.practice
+    account = stripe_account_of(practice)
+    if account is None or not account.ready:
+        raise ValidationError(PAYMENTS_NOT_READY, code="payments_not_connected")
+    if time_zone:
+        validate_time_zone(time_zone)
+    offer_purchase_check(offer=offer, email=email)
+    if booking is not None:
+        expires_at = booking.session.hold_expires_at
+    else:
+        expires_at = now + dt.timedelta(hours=CHECKOUT_HOURS)
+    with transaction.atomic(durable=True):
+        checkout = Checkout.objects.create(
+            practice=practice,
+            offer=offer,
+            email=email.strip().lower(),
+            name=name.strip(),
+            time_zone=time_zone,
+            booking=booking,
+            expires_at=expires_at,
+        )
+    try:
+        offer_stripe_sync(offer=offer, account=account)
+        session = stripe_api.checkout_session_create(
+            account.secret_key,
+            price_id=offer.stripe_price_id,
+            quantity=1,
+            subscription=offer.is_subscription,
+            email=checkout.email,
+            metadata={
+                "coachhub_practice": str(practice.public_id),
+                "coachhub_checkout": str(checkout.public_id),
+                "coachhub_offer": str(offer.public_id),
+            },
+            success_url=absolute(reverse("checkout_done", args=[checkout.public_id]))
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute(reverse("checkout_cancelled", args=[checkout.public_id])),
+            expires_at=expires_at,
+            idempotency_key=f"checkout:{checkout.public_id}",
+        )
+    except IntegrationError as error:
+        Checkout.objects.filter(pk=checkout.pk).delete()
+        raise ValidationError(
+            f"Stripe did not open a checkout ({error}). Nothing was charged; please try again.",
+            code="stripe_unavailable",
+        ) from None
+    checkout.stripe_id, checkout.url = session.id, session.url
+    checkout.save(update_fields=["stripe_id", "url"])
+    return checkout
+
+
+def booking_start(
+    *,
+    link: BookingLink,
+    name: str,
+    email: str,
+    starts_at: dt.datetime,
+    time_zone: str,
+    now: dt.datetime | None = None,
+) -> tuple[Booking, Checkout | None]:
+    """Book on a public link; when payment is due, hold the slot and open its checkout.
+
+    The hold commits first (the slot is the visitor's while they pay), then Stripe is
+    asked for the checkout; if Stripe refuses, the hold is released at once.
+    """
+    booking = booking_create(
+        link=link, name=name, email=email, starts_at=starts_at, time_zone=time_zone, now=now
+    )
+    if booking.status != BookingStatus.HELD:
+        return booking, None
+    try:
+        checkout = checkout_start(
+            offer=link.offer, name=name, email=email, time_zone=time_zone, booking=booking, now=now
+        )
+    except ValidationError:
+        booking_hold_release(booking=booking, now=now)
+        raise
+    return booking, checkout
+
+
+def checkout_expired_apply(*, practice: Practice, checkout_public_id: str) -> None:
+    """The visitor never paid: the checkout closes and its held slot is freed."""
+    checkout = (
+        Checkout.objects.select_for_update(of=("self",))
+        .select_related("booking")
+        .filter(practice=practice, public_id=checkout_public_id)
+        .first()
+    )
+    if checkout is None or checkout.status == CheckoutStatus.COMPLETE:
+        return
+    checkout.status = CheckoutStatus.EXPIRED
+    checkout.save(update_fields=["status"])
+    if checkout.booking is not None:
+        booking_hold_release(booking=checkout.booking)

@@ -1,0 +1,45 @@
+"""The one base for background work about one practice (pretix's EventTask is the model).
+
+A `PracticeTask` takes `practice_id` (tasks take ids, never model instances), runs
+inside that practice's scope, and calls a service. Retries are bounded and back off;
+`retry_later` is the one way a task asks for another go.
+"""
+
+from __future__ import annotations
+
+from celery.contrib.django.task import DjangoTask
+
+from .tenancy import practice_scope
+
+MAX_RETRY_COUNTDOWN = 3600  # seconds; far below the broker's visibility timeout
+
+
+def retry_countdown(retries: int) -> int:
+    """30 s, 60 s, 2 min … capped at an hour: whatever failed has time to come back."""
+    return min(30 * 2**retries, MAX_RETRY_COUNTDOWN)
+
+
+class PracticeTask(DjangoTask):
+    """Runs the task inside the scope of the practice named by its `practice_id` argument.
+
+    Enqueue with `task.delay_on_commit(practice_id=…, …)` from a service, so the
+    worker always finds the rows the transaction wrote.
+    """
+
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        practice_id = kwargs.get("practice_id")
+        if practice_id is None:
+            raise TypeError(f"{self.name} needs practice_id=")
+        with practice_scope(int(practice_id)):
+            return super().__call__(*args, **kwargs)
+
+    @property
+    def is_eager(self) -> bool:
+        """Run in-process (no broker): there is no worker to retry later."""
+        return bool(getattr(self.request, "is_eager", False))
+
+    def retry_later(self, error: Exception):
+        """Try again after the backoff (`raise self.retry_later(error)`)."""
+        return self.retry(exc=error, countdown=retry_countdown(self.request.retries))

@@ -1,0 +1,108 @@
+"""Stripe's webhooks, read as Stripe sends them: the signature check and the object shapes.
+
+Verification is the `stripe` library's own HMAC-SHA256 check over "t.payload" with
+the endpoint's signing secret; the readers below take what CoachHub needs from the
+2025+ API shapes and the older ones. Nothing here knows our models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.utils import timezone
+
+
+class WebhookRefused(Exception):
+    """A delivery we do not accept (answered 400, nothing stored)."""
+
+
+def _signature_timestamp(header: str) -> int | None:
+    match = re.search(r"(?:^|,)t=(\d+)", header or "")
+    return int(match.group(1)) if match else None
+
+
+def event_verify(*, webhook_secret: str | None, payload: bytes, signature: str | None) -> dict:
+    """Stripe's own verification (HMAC-SHA256 over "t.payload", 300 s tolerance).
+
+    `stripe.WebhookSignature.verify_header` is the check `stripe.Webhook.construct_event`
+    makes; the library recommends it for "validating incoming webhooks before storing
+    them for later processing", which is what we do — so the body is parsed once as
+    plain JSON instead of being built into a StripeObject and turned back into a dict.
+
+    Stripe's library only refuses *old* timestamps. A timestamp more than the same
+    tolerance in the *future* is refused too: no honest sender is that far ahead,
+    and accepting it would let a captured signature be replayed for that long.
+    """
+    if not webhook_secret:
+        raise WebhookRefused("This practice has not set a Stripe webhook signing secret.")
+    if not signature:
+        raise WebhookRefused("Missing Stripe-Signature header.")
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, webhook_secret, tolerance)
+    except stripe.SignatureVerificationError as error:
+        raise WebhookRefused(f"Bad signature: {error.user_message or error}") from None
+    timestamp = _signature_timestamp(signature)
+    if timestamp is not None and timestamp > timezone.now().timestamp() + tolerance:
+        raise WebhookRefused("The signature's timestamp is in the future.")
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise WebhookRefused("The body is not a JSON Stripe event.") from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("id"), str)
+        or not isinstance(data.get("type"), str)
+    ):
+        raise WebhookRefused("The event has no id or type.")
+    return data
+
+
+@dataclass(frozen=True)
+class PaidObject:
+    """What a paid Stripe object tells us about the purchase behind it."""
+
+    checkout_public_id: str
+    checkout_stripe_id: str = ""
+    subscription_id: str = ""
+    customer_id: str = ""
+    payment_intent_id: str = ""
+    amount_total: int = 0
+    currency: str = ""
+    paid_at: dt.datetime | None = None
+
+
+# --- Processing ---------------------------------------------------------------------
+def checkout_reference(obj: dict[str, Any]) -> str:
+    metadata = obj.get("metadata") or {}
+    return metadata.get("coachhub_checkout") or obj.get("client_reference_id") or ""
+
+
+def paid_from_checkout(obj: dict[str, Any]) -> PaidObject:
+    """A Checkout Session's payment, as our purchase pipeline reads it."""
+    return PaidObject(
+        checkout_public_id=checkout_reference(obj),
+        checkout_stripe_id=obj["id"],
+        subscription_id=obj.get("subscription") or "",
+        customer_id=obj.get("customer") or "",
+        payment_intent_id=obj.get("payment_intent") or "",
+        amount_total=int(obj.get("amount_total") or 0),
+        currency=obj.get("currency") or "",
+        paid_at=dt.datetime.fromtimestamp(int(obj.get("created") or 0), tz=dt.UTC)
+        if obj.get("created")
+        else None,
+    )
+
+
+def invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:
+    """(subscription id, its metadata) of an invoice in either API shape; ('', {}): one-off."""
+    details = ((obj.get("parent") or {}).get("subscription_details")) or {}
+    subscription = details.get("subscription") or obj.get("subscription") or ""
+    metadata = details.get("metadata") or obj.get("subscription_details", {}).get("metadata") or {}
+    return subscription, metadata
