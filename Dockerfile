@@ -8,6 +8,7 @@ COPY engagements engagements
 COPY billing billing
 COPY sessions_app sessions_app
 COPY integrations integrations
+COPY web web
 RUN pip install .
 COPY . .
 # collectstatic needs settings but no database or secrets of its own.
