@@ -76,6 +76,12 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> None:
     audit_record(practice=token.practice, actor=actor, action="api_token.revoke", obj=token)
 
 
+def coach_must_coach_here(practice: Practice, coach: User | None, field: str = "coach") -> None:
+    """Refuse a coach (of a client, an engagement, an offer) who does not coach here."""
+    if coach is not None and not coaches_here(practice, coach):
+        raise ValidationError({field: refusal("clients.coach")})
+
+
 def coach_setup_authorize(practice: Practice, actor: User, coach: User) -> None:
     """A coach's own set-up (hours, links, calendars, offers): coaches edit their own, owners
     anyone's, assistants none; and the coach must be a coach or owner of the practice."""
@@ -83,5 +89,4 @@ def coach_setup_authorize(practice: Practice, actor: User, coach: User) -> None:
     require(membership, "availability.manage")
     if coach.pk != actor.pk:
         require(membership, "availability.manage_anyones")
-    if not coaches_here(practice, coach):
-        raise ValidationError({"coach": refusal("clients.coach")})
+    coach_must_coach_here(practice, coach)

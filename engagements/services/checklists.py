@@ -1,0 +1,62 @@
+"""An engagement's setup checklist: seeded by its guided set-up, ticked by tasks and coaches."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from coachhub.audit import audit_record
+from coachhub.models import User
+
+from ..checklists import CHECKLISTS, StepOutcome
+from ..models import ChecklistStep, Engagement, StepState
+
+
+def checklist_seed(*, engagement: Engagement, outcomes: dict[str, StepOutcome]) -> None:
+    """The kind's steps in one INSERT, each in the state the guided flow left it
+    (a step the flow did not reach is pending)."""
+    unknown = set(outcomes) - {key for key, _ in CHECKLISTS[engagement.kind]}
+    if unknown:
+        raise ValueError(f"{engagement.kind} has no checklist steps {sorted(unknown)}")
+    steps = []
+    for position, (key, label) in enumerate(CHECKLISTS[engagement.kind], start=1):
+        state, reason = outcomes.get(key, (StepState.PENDING, ""))
+        steps.append(
+            ChecklistStep(
+                practice_id=engagement.practice_id,
+                engagement=engagement,
+                key=key,
+                label=label,
+                position=position,
+                state=state,
+                reason=reason,
+            )
+        )
+    ChecklistStep.objects.bulk_create(steps)
+
+
+def checklist_mark(*, engagement: Engagement, key: str, state: str, reason: str = "") -> None:
+    updated = ChecklistStep.objects.filter(
+        practice_id=engagement.practice_id, engagement=engagement, key=key
+    ).update(state=state, reason=reason, updated_at=timezone.now())
+    if not updated:
+        raise ValueError(f"{engagement.kind} has no checklist step {key!r}")
+
+
+def checklist_step_set(
+    *, engagement: Engagement, actor: User, key: str, state: str, reason: str = ""
+) -> None:
+    """A coach ticks off (or reopens) a step by hand."""
+    if state not in StepState.values:
+        raise ValidationError({"state": "Unknown step state."})
+    if state == StepState.FAILED and not reason.strip():
+        raise ValidationError({"reason": "Say why the step failed."})
+    checklist_mark(engagement=engagement, key=key, state=state, reason=reason.strip())
+    audit_record(
+        practice=engagement.practice,
+        actor=actor,
+        action="checklist.set",
+        obj=engagement,
+        key=key,
+        state=state,
+    )
