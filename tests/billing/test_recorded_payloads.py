@@ -441,17 +441,7 @@ def company_invoice(world, connected) -> CompanyInvoice:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "fixture",
-    [
-        "invoice.paid.one-off",
-        pytest.param(
-            "invoice.paid.one-off.pre-2025",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="on_invoice reads obj.get('subscription_details', {}).get(...), and "
-                "Stripe sends subscription_details null on a one-off invoice (fixed next)",
-            ),
-        ),
-    ],
+    ["invoice.paid.one-off", "invoice.paid.one-off.pre-2025"],
     ids=["parent null", "subscription_details null"],
 )
 def test_a_company_pays_its_statement_invoice(fixture, company_invoice, send):
