@@ -49,7 +49,7 @@ beat: install
 
 ## The local Stripe stand-in (API + hosted checkout + dashboard) on 127.0.0.1:12111.
 stripe-standin: install
-	$(MANAGE) stripe_standin
+	$(BIN)/python -m devtools.stripe_standin
 
 ## Benchmarks (PostgreSQL + Redis on 127.0.0.1, gunicorn on loopback); see README "Benchmarks".
 benchmark: benchmark-slots benchmark-webhooks benchmark-worker

@@ -122,7 +122,7 @@ def noop_baseline(queue, worker_env: dict[str, str], count: int) -> float:
 
 def deliver_all(shop, deliveries: list[dict]) -> Counter:
     """POST every delivery, signed just before it leaves, from four connections."""
-    from integrations.stripe.signing import signature_header
+    from devtools.stripe_standin import signature_header
 
     answers: Counter = Counter()
     lock = threading.Lock()
@@ -207,9 +207,9 @@ def main() -> None:
     from django.db.models import Count, Sum
 
     from benchmarks import stripe_seed
-    from billing.models import CreditEntry, EventStatus, Payment, Purchase, StripeEvent
+    from billing.models import EventStatus, Payment, Purchase, StripeEvent
     from engagements.models import Client
-    from sessions_app.models import Session
+    from sessions_app.models import CreditEntry, Session
 
     queue = redis.Redis.from_url(broker)
     standin = stripe_seed.serve_standin()

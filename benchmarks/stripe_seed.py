@@ -1,6 +1,6 @@
 """A practice connected to the local Stripe stand-in, as an owner connects it.
 
-The stand-in (`integrations/stripe/standin.py`, the one the tests use) runs in the
+The stand-in (`devtools/stripe_standin`, the one the tests use) runs in the
 benchmark's own process; the app reaches it through the real `stripe` library at
 $STRIPE_API_BASE, and its request counter shows any call the app makes.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from integrations.stripe.standin import StandIn
+from devtools.stripe_standin import StandIn
 
 
 def serve_standin() -> StandIn:

@@ -40,7 +40,7 @@ class EventFactory:
         self.made = 0
 
     def signed(self, count: int) -> list[tuple[bytes, str]]:
-        from integrations.stripe.signing import signature_header
+        from devtools.stripe_standin import signature_header
 
         now = int(time.time())
         bodies = []

@@ -210,7 +210,7 @@ def fernet_keys_checked(keys: list[str]) -> list[str]:
 
 FIELD_ENCRYPTION_KEYS = fernet_keys_checked(FIELD_ENCRYPTION_KEYS)
 # Where the `stripe` library sends API calls. Stripe itself by default; the local
-# stand-in (`manage.py stripe_standin`) in development and tests.
+# stand-in (`python -m devtools.stripe_standin`, not shipped) in development and tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
 # Webhook signatures older than this (or this far in the future) are refused.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)

@@ -104,5 +104,7 @@ def invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:
     """(subscription id, its metadata) of an invoice in either API shape; ('', {}): one-off."""
     details = ((obj.get("parent") or {}).get("subscription_details")) or {}
     subscription = details.get("subscription") or obj.get("subscription") or ""
-    metadata = details.get("metadata") or obj.get("subscription_details", {}).get("metadata") or {}
-    return subscription, metadata
+    # Before 2025-03-31 the metadata sat in a top-level `subscription_details`, which is
+    # nullable: null on an invoice no subscription made (a company statement).
+    metadata = details.get("metadata") or (obj.get("subscription_details") or {}).get("metadata")
+    return subscription, metadata or {}

@@ -16,8 +16,7 @@ from django_scopes import scopes_disabled
 
 from billing import services
 from billing.models import Offer, StripeAccount
-from integrations.stripe.signing import signature_header
-from integrations.stripe.standin import StandIn
+from devtools.stripe_standin import StandIn, signature_header
 
 
 @contextmanager
