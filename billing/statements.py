@@ -1,4 +1,4 @@
-"""A seat contract's monthly statement: what the company owes, seat by seat (SPEC §2).
+"""A seat contract's monthly statement: what the company owes, by seat (docs/product.md §2).
 
 A seat's first month (the month its coach was chosen) follows the first-month rule
 (`engagements.seat_billing`); any later month the contract covers is a seat-month.

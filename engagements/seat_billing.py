@@ -1,4 +1,4 @@
-"""Seat allowances and the first-month billing rule for corporate seat clients (SPEC §2).
+"""Seat allowances and the first-month billing rule for seat clients (docs/product.md §2).
 
 Months are calendar months in the practice's time zone: a session at 23:30 on the
 31st in London belongs to that month even though it is already the 1st in UTC+1.

@@ -1,6 +1,6 @@
 """Reads for engagements: what each member may see, and a client's seat.
 
-Visibility (SPEC §1): owners and assistants see every client of the practice;
+Visibility (docs/product.md §1): owners and assistants see every client of the practice;
 coaches see the clients they coach (as main coach, engagement coach or workshop
 coach). Another practice's rows are never reachable: the scoped manager filters
 them out and every `*_get_for_member` turns a miss into a 404.
@@ -74,7 +74,7 @@ def client_private_notes_for_member(membership: Membership, client: Client) -> s
     return client.private_notes
 
 
-# Features that do not apply to seat clients (SPEC §2); refused server-side.
+# Features that do not apply to seat clients (docs/product.md §2); refused server-side.
 SEAT_RESTRICTED_FEATURES = {
     "offers": "offers",
     "payment_plans": "payment plans",

@@ -26,7 +26,7 @@ class SessionStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
-# Late cancels and no-shows count as used (SPEC §4: "late cancel counts as used").
+# Late cancels and no-shows count as used (docs/product.md §4: "late cancel counts as used").
 STATUSES_THAT_USE_ALLOWANCE = (
     SessionStatus.SCHEDULED,
     SessionStatus.COMPLETED,

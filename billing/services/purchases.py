@@ -1,4 +1,4 @@
-"""The purchase pipeline (SPEC §3): a paid checkout becomes records the coach works from.
+"""The purchase pipeline (docs/product.md §3): a paid checkout becomes the coach's records.
 
 purchase → client (found by e-mail or created) → engagement + collection from the offer
 kind's set-up → credits in the ledger → the held slot confirmed (or the first session

@@ -1,4 +1,4 @@
-"""The three guided set-ups of an engagement (SPEC §2), each ending in its first sessions.
+"""The three guided set-ups of an engagement (docs/product.md §2), each ending in sessions.
 
 They create the engagement, its collection and checklist (engagements) and the
 sessions (here), which is why they live above sessions rather than in engagements.

@@ -87,7 +87,7 @@ def _sessions_chart(sessions) -> BarChart:
 @member_required
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Revenue, order value, offer mix, renewals, sessions and seat use (SPEC §3 metrics)."""
+    """Revenue, order value, offer mix, renewals, sessions and seat use (docs/product.md §3)."""
     now = timezone.now()
     membership = request.membership
     revenue = revenue_metrics(membership, now=now)
