@@ -68,19 +68,21 @@ def is_returning_client(practice: Practice, email: str) -> bool:
     return Purchase.objects.filter(practice=practice, client__email=email.strip().lower()).exists()
 
 
+def sells_packages_only_to_new_clients(practice: Practice) -> bool:
+    """The practice's policy: people who have never bought before are offered packages only."""
+    return not practice.one_off_sessions_for_new_clients
+
+
 def single_sessions_refused_to(practice: Practice, email: str) -> bool:
-    """The practice's "packages only for new clients" policy, for this buyer."""
-    return not practice.one_off_sessions_for_new_clients and not is_returning_client(
-        practice, email
-    )
+    """The packages-only policy, for this buyer (a returning client may buy single sessions)."""
+    return sells_packages_only_to_new_clients(practice) and not is_returning_client(practice, email)
 
 
 def packages_only_for_new_clients(offer: Offer) -> bool:
-    """Whether a new client is refused this offer (a single session where the practice sells
-    packages only to new clients): what the booking page tells a visitor up front."""
-    return (
-        offer.kind == OfferKind.SINGLE_SESSION
-        and not offer.practice.one_off_sessions_for_new_clients
+    """Whether a new client is refused this offer (a single session under the packages-only
+    policy): what the booking page tells a visitor before it knows who they are."""
+    return offer.kind == OfferKind.SINGLE_SESSION and sells_packages_only_to_new_clients(
+        offer.practice
     )
 
 
@@ -107,7 +109,7 @@ def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
     client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
     if client is not None and (seat_refusal := seat_client_refusal(client, feature="offers")):
         return Refusal(seat_refusal)
-    if packages_only_for_new_clients(offer) and not is_returning_client(practice, email):
+    if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
         return Refusal(PACKAGES_ONLY, code="packages_only")
     return None
 

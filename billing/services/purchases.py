@@ -9,7 +9,6 @@ effect key, so an event processed twice, late or out of order ends in the same r
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -20,6 +19,7 @@ from coachhub.models import Practice, User
 from engagements.models import Client, Engagement, EngagementStatus
 from engagements.participants import Participant
 from engagements.services import client_find_or_create, seat_client_refuse
+from integrations.stripe.webhooks import PaidObject
 from sessions_app.ledger import credit_consume_for_session, credit_entry_add
 from sessions_app.models import BookingStatus, Consumption, CreditKind
 from sessions_app.services import (
@@ -45,20 +45,6 @@ from .refunds import refund_revocation_settle
 
 class NotYetProcessable(Exception):
     """The event refers to something we have not heard of yet; retry later (with backoff)."""
-
-
-@dataclass(frozen=True)
-class PaidObject:
-    """What a paid Stripe object tells us about the purchase behind it."""
-
-    checkout_public_id: str
-    checkout_stripe_id: str = ""
-    subscription_id: str = ""
-    customer_id: str = ""
-    payment_intent_id: str = ""
-    amount_total: int = 0
-    currency: str = ""
-    paid_at: dt.datetime | None = None
 
 
 def purchase_ensure(*, practice: Practice, paid: PaidObject) -> Purchase:
