@@ -11,8 +11,10 @@ COPY integrations integrations
 COPY web web
 RUN pip install .
 COPY . .
-# collectstatic needs settings but no database or secrets of its own.
+# collectstatic needs settings but no database or secrets of its own: the key and the
+# Fernet key here exist only for this build step and are never used at run time.
 RUN DJANGO_ENV=production SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
+    FIELD_ENCRYPTION_KEYS=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY= \
     python manage.py collectstatic --noinput
 RUN useradd --create-home coachhub
 USER coachhub
