@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from engagements.models import Client, Engagement, EngagementKind, EngagementStatus
+from engagements.models import OPEN_ENGAGEMENT_STATUSES, Client, Engagement, EngagementKind
 
 from .models import CreditEntry, CreditKind, Session
 
@@ -27,9 +27,6 @@ def credit_balance(engagement: Engagement) -> int:
     return total or 0
 
 
-OPEN_ENGAGEMENT = (EngagementStatus.PROPOSED, EngagementStatus.ACTIVE)
-
-
 def engagement_with_credit(*, client: Client, coach_id: int) -> Engagement | None:
     """The client's open per-session engagement with this coach that has credits left."""
     candidates = (
@@ -38,7 +35,7 @@ def engagement_with_credit(*, client: Client, coach_id: int) -> Engagement | Non
             client=client,
             engagement__coach_id=coach_id,
             engagement__kind=EngagementKind.PER_SESSION,
-            engagement__status__in=OPEN_ENGAGEMENT,
+            engagement__status__in=OPEN_ENGAGEMENT_STATUSES,
         )
         .values("engagement_id")
         .annotate(balance=Sum("amount"))

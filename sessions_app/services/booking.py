@@ -41,7 +41,6 @@ PAYMENTS_NOT_CONNECTED = (
 )
 
 
-# --- Public booking -------------------------------------------------------------
 def _offered(link: BookingLink, starts_at: dt.datetime, now: dt.datetime, **kwargs) -> bool:
     return starts_at in link_slots(
         link,
