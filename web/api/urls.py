@@ -1,3 +1,5 @@
+"""The REST API's routes under `/api/v1/`: one viewset per resource, each over the services."""
+
 from rest_framework.routers import DefaultRouter
 
 from web.api import billing as billing_api

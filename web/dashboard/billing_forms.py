@@ -1,4 +1,4 @@
-"""Forms for the Stripe connection, offers and the public buy page."""
+"""Forms for the Stripe connection and for offers."""
 
 from __future__ import annotations
 
