@@ -3,6 +3,9 @@ loopback, Redis when it answers, and latency figures read the same way."""
 
 from __future__ import annotations
 
+# Django and everything that imports models are imported inside the functions below:
+# a benchmark chooses its database and settings at run time, before Django starts.
+
 import os
 import signal
 import subprocess

@@ -23,6 +23,9 @@ PostgreSQL and Redis on 127.0.0.1 (or $BENCH_DATABASE_URL, $BENCH_REDIS_URL).
 
 from __future__ import annotations
 
+# Django and everything that imports models are imported inside the functions below:
+# a benchmark chooses its database and settings at run time, before Django starts.
+
 import http.client
 import json
 import os

@@ -11,6 +11,9 @@ window's own content stays the same. Uses $BENCH_DATABASE_URL, else PostgreSQL o
 
 from __future__ import annotations
 
+# Django and everything that imports models are imported inside the functions below:
+# a benchmark chooses its database and settings at run time, before Django starts.
+
 import datetime as dt
 import os
 import re

@@ -7,6 +7,9 @@ $STRIPE_API_BASE, and its request counter shows any call the app makes.
 
 from __future__ import annotations
 
+# Django and everything that imports models are imported inside the functions below:
+# a benchmark chooses its database and settings at run time, before Django starts.
+
 import threading
 from dataclasses import dataclass
 

@@ -15,6 +15,9 @@ benchmark refuses to run.
 
 from __future__ import annotations
 
+# Django and everything that imports models are imported inside the functions below:
+# a benchmark chooses its database and settings at run time, before Django starts.
+
 import http.client
 import json
 import os
