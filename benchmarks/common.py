@@ -1,10 +1,11 @@
 """What every benchmark needs: its own database, Django set up on it, gunicorn on
-loopback, Redis when it answers, and latency figures read the same way."""
+loopback, Redis when it answers, and latency figures read the same way.
+
+Django, and all that imports models, is imported inside functions: a benchmark chooses
+its database and settings at run time, before Django starts.
+"""
 
 from __future__ import annotations
-
-# Django and everything that imports models are imported inside the functions below:
-# a benchmark chooses its database and settings at run time, before Django starts.
 
 import os
 import signal

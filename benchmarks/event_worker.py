@@ -19,12 +19,12 @@ killed (SIGKILL) and restarted midway.
 Throughput is counted over the time the worker was busy (first message taken to the
 queue drained, both lives), for the events and for the no-op tasks alike.
 PostgreSQL and Redis on 127.0.0.1 (or $BENCH_DATABASE_URL, $BENCH_REDIS_URL).
+
+Django, and all that imports models, is imported inside functions: a benchmark chooses
+its database and settings at run time, before Django starts.
 """
 
 from __future__ import annotations
-
-# Django and everything that imports models are imported inside the functions below:
-# a benchmark chooses its database and settings at run time, before Django starts.
 
 import http.client
 import json

@@ -7,12 +7,12 @@ events), starts gunicorn on loopback and loads both URLs with wrk in the same ru
 Sessions *outside* the window grow 500 → ~5,000 → 50,000 between measurements; the
 window's own content stays the same. Uses $BENCH_DATABASE_URL, else PostgreSQL on
 127.0.0.1 when it answers, else SQLite. Needs wrk (apt-get install wrk).
+
+Django, and all that imports models, is imported inside functions: a benchmark chooses
+its database and settings at run time, before Django starts.
 """
 
 from __future__ import annotations
-
-# Django and everything that imports models are imported inside the functions below:
-# a benchmark chooses its database and settings at run time, before Django starts.
 
 import datetime as dt
 import os

@@ -3,12 +3,12 @@
 The stand-in (`devtools/stripe_standin`, the one the tests use) runs in the
 benchmark's own process; the app reaches it through the real `stripe` library at
 $STRIPE_API_BASE, and its request counter shows any call the app makes.
+
+Django, and all that imports models, is imported inside functions: a benchmark chooses
+its database and settings at run time, before Django starts.
 """
 
 from __future__ import annotations
-
-# Django and everything that imports models are imported inside the functions below:
-# a benchmark chooses its database and settings at run time, before Django starts.
 
 import threading
 from dataclasses import dataclass

@@ -11,12 +11,12 @@ queries one delivery makes and any outbound HTTP (Stripe calls land on the stand
 whose counter must not move). PostgreSQL and Redis on 127.0.0.1 (or $BENCH_DATABASE_URL,
 $BENCH_REDIS_URL); without Redis the app would process events in the request, so the
 benchmark refuses to run.
+
+Django, and all that imports models, is imported inside functions: a benchmark chooses
+its database and settings at run time, before Django starts.
 """
 
 from __future__ import annotations
-
-# Django and everything that imports models are imported inside the functions below:
-# a benchmark chooses its database and settings at run time, before Django starts.
 
 import http.client
 import json
