@@ -25,7 +25,7 @@ from engagements.services import practice_set_up
 from sessions_app import services as sessions_services
 from sessions_app.models import Booking, ExternalCalendar, Session
 
-from .factories import UserFactory
+from .kit.factories import UserFactory
 
 OTHER_MARKER = "ZZOTHERPRACTICE"
 

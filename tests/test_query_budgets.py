@@ -14,7 +14,7 @@ from engagements.participants import Participant
 from sessions_app import services as session_services
 
 from .conftest import login
-from .factories import MembershipFactory, PracticeFactory, UserFactory
+from .kit.factories import MembershipFactory, PracticeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

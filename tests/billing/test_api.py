@@ -153,7 +153,7 @@ def test_purchases_are_read_only_and_coaches_see_what_their_offers_sold(connecte
     # The world's purchase was sold by an offer of the world's coach, not of a new coach.
     from coachhub.models import Role
 
-    from ..factories import MembershipFactory, UserFactory
+    from ..kit.factories import MembershipFactory, UserFactory
 
     other_coach = UserFactory()
     MembershipFactory(practice=connected.practice, user=other_coach, role=Role.COACH)

@@ -16,7 +16,7 @@ from engagements import services as engagement_services
 from integrations.stripe import client as stripe_api
 
 from ..conftest import login
-from ..factories import MembershipFactory, UserFactory, seat_client_engagement
+from ..kit.factories import MembershipFactory, UserFactory, seat_client_engagement
 from .conftest import connect, deliver
 
 UTC = dt.UTC

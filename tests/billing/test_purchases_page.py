@@ -15,7 +15,7 @@ from sessions_app.ledger import credit_entry_add
 from sessions_app.models import CreditKind
 
 from ..conftest import login
-from ..factories import MembershipFactory, UserFactory
+from ..kit.factories import MembershipFactory, UserFactory
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from engagements.seat_billing import FirstMonthOutcome, first_month_charge
 from sessions_app.allowances import seat_allowance
 from sessions_app.services import session_create
 
-from ..factories import UserFactory, seat_client_engagement
+from ..kit.factories import UserFactory, seat_client_engagement
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")

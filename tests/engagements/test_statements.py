@@ -15,7 +15,7 @@ from billing.statements import contract_statement
 from sessions_app.models import Session, SessionStatus
 
 from ..conftest import login
-from ..factories import seat_client_engagement
+from ..kit.factories import seat_client_engagement
 
 UTC = dt.UTC
 

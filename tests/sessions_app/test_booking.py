@@ -23,7 +23,7 @@ from sessions_app.models import (
     WeeklyHours,
 )
 
-from ..factories import seat_client_engagement
+from ..kit.factories import seat_client_engagement
 
 TOKYO = "Asia/Tokyo"
 
