@@ -26,6 +26,7 @@ from sessions_app import services as sessions_services
 from sessions_app.models import Booking, ExternalCalendar, Session
 
 from .kit.factories import UserFactory
+from .kit.http import login
 
 OTHER_MARKER = "ZZOTHERPRACTICE"
 
@@ -248,16 +249,6 @@ class World:
 @pytest.fixture
 def world(db) -> World:
     return World(home=build_practice("home"), other=build_practice("other", marker=OTHER_MARKER))
-
-
-def login(user: User, practice: Practice | None = None) -> HttpClient:
-    client = HttpClient()
-    client.force_login(user)
-    if practice is not None:
-        session = client.session
-        session["active_practice_id"] = practice.pk
-        session.save()
-    return client
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from billing.models import Checkout, Offer
 from coachhub.models import Membership
 from coachhub.services import api_token_create
 
-from ..test_api import token_client
+from ..kit.http import token_client
 from .conftest import make_offer
 
 pytestmark = pytest.mark.django_db

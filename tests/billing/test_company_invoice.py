@@ -15,8 +15,8 @@ from coachhub.models import Role
 from engagements import services as engagement_services
 from integrations.stripe import client as stripe_api
 
-from ..conftest import login
 from ..kit.factories import MembershipFactory, UserFactory, seat_client_engagement
+from ..kit.http import login
 from .conftest import connect, deliver
 
 UTC = dt.UTC

@@ -30,6 +30,7 @@ from sessions_app.models import (
     SessionStatus,
 )
 
+from ..kit.http import login
 from ..sessions_app.test_booking import first_slots, open_all_week
 from .conftest import deliver, make_offer
 
@@ -236,8 +237,6 @@ def test_a_monthly_package_renews_fails_and_ends(connected, standin, client, str
         purchase.refresh_from_db()
         assert purchase.subscription_state == SubscriptionState.PAST_DUE
     # The dashboard's purchases page shows it.
-    from tests.conftest import login
-
     owner_browser = login(connected.owner, connected.practice)
     assert "past due" in owner_browser.get("/billing/purchases/").content.decode()
     dashboard = owner_browser.get("/dashboard/").content.decode()

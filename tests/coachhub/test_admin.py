@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from ..conftest import OTHER_MARKER, login
+from ..conftest import OTHER_MARKER
+from ..kit.http import login
 
 pytestmark = pytest.mark.django_db
 
