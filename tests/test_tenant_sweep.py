@@ -14,8 +14,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scopes_disabled
 
-from .conftest import OTHER_MARKER
 from .kit.http import login
+from .kit.world import OTHER_MARKER
 
 # Parameter name → how to get the value from a PracticeWorld's objects.
 TENANT_PARAMS = {

@@ -20,7 +20,7 @@ from billing import services
 from billing.models import EventStatus, Purchase, StripeEvent
 from sessions_app.ledger import credit_balance
 
-from ..conftest import build_practice
+from ..kit.world import build_practice
 from .conftest import connect, serving_standin
 
 ROOT = Path(__file__).resolve().parents[2]
