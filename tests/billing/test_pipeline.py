@@ -30,8 +30,8 @@ from sessions_app.models import (
     SessionStatus,
 )
 
+from ..kit.booking import first_slots, open_all_week
 from ..kit.http import login
-from ..sessions_app.test_booking import first_slots, open_all_week
 from .conftest import deliver, make_offer
 
 

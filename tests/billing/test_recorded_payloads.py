@@ -38,8 +38,8 @@ from engagements.models import EngagementKind, EngagementStatus
 from sessions_app.ledger import credit_balance
 from sessions_app.models import Booking, BookingStatus, SessionStatus
 
+from ..kit.booking import first_slots
 from ..kit.http import login
-from ..sessions_app.test_booking import first_slots
 from .conftest import deliver, make_offer
 from .test_pipeline import book_paid, buy, paid_link
 

@@ -22,7 +22,7 @@ from sessions_app.models import BusyInterval, ExternalCalendar, ReminderSent, Se
 from sessions_app.services import external_calendar_refresh
 from sessions_app.tasks import reminders_send
 
-from .test_booking import open_all_week
+from ..kit.booking import open_all_week
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -17,7 +17,7 @@ from sessions_app.models import DateOverride, ExternalCalendar, WeeklyHours
 from sessions_app.services import external_calendar_refresh
 from sessions_app.slot_cache import SlotCacheEntry, coach_availability_changed
 
-from .test_booking import open_all_week
+from ..kit.booking import open_all_week
 from .test_calendars import feed_server  # noqa: F401  (fixture)
 
 DAY = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).date()
