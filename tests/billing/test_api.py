@@ -14,7 +14,7 @@ from coachhub.models import Membership
 from coachhub.services import api_token_create
 
 from ..kit.http import token_client
-from .conftest import make_offer
+from ..kit.stripe import make_offer
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from integrations.stripe import client as stripe_api
 
 from ..kit.factories import MembershipFactory, UserFactory, seat_client_engagement
 from ..kit.http import login
-from .conftest import connect, deliver
+from ..kit.stripe import connect, deliver
 
 UTC = dt.UTC
 

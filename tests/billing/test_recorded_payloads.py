@@ -40,8 +40,7 @@ from sessions_app.models import Booking, BookingStatus, SessionStatus
 
 from ..kit.booking import first_slots
 from ..kit.http import login
-from .conftest import deliver, make_offer
-from .test_pipeline import book_paid, buy, paid_link
+from ..kit.stripe import book_paid, buy, deliver, make_offer, paid_link
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEHOLDER = re.compile(r"\{\{(\w+)([+-]\d+)?\}\}")
