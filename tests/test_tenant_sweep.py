@@ -1,7 +1,9 @@
 """Every route, found automatically, refuses another practice's objects with a 404.
 
 A route added later is covered without editing this file: its parameters must be
-one of the known kinds below, or the test fails and says which one to add.
+one of the known kinds below, or the test fails and says which one to add. No sweep can
+pass by checking nothing: list pages must answer 200 before they are read, and each
+sweep counts what it checked against a floor (MIN_* below).
 """
 
 from __future__ import annotations
@@ -46,6 +48,33 @@ PUBLIC_PARAMS = {
 }
 # Routes whose parameters are not tenant objects (account keys, admin app labels).
 NON_TENANT_MODULES = ("allauth.", "django.contrib.admin.sites", "drf_spectacular.")
+# Parameterless routes that are not pages to read, and what they answer the signed-in
+# owner instead of 200. Every other parameterless route must answer 200 to be inspected.
+NOT_LIST_PAGES = {
+    "": 302,  # the home page sends a member on to the dashboard
+    "practice/switch/": 405,  # POST only
+    "availability/feed/rotate/": 405,  # POST only
+    "admin/login/": 302,  # already signed in: on to the admin index
+    "admin/logout/": 405,  # POST only
+    "admin/autocomplete/": 403,  # answers only with app_label, model_name and field_name
+    # Read-only admins: these rows are never added by hand.
+    "admin/coachhub/auditentry/add/": 403,
+    "admin/billing/stripeaccount/add/": 403,
+    "admin/billing/companyinvoice/add/": 403,
+    "admin/sessions_app/creditentry/add/": 403,
+}
+# How much each sweep must at least check: the numbers counted when these floors were set
+# (routes as found in the URLconf, and the world of tests/kit/world.py). Removing a route
+# or an object kind by accident, or a sweep that starts skipping, fails; new routes raise
+# the counts (raise the floor with them).
+MIN_TENANT_ROUTES_FOUND = 202  # routes taking a tenant parameter
+MIN_PUBLIC_ROUTES_FOUND = 12  # public routes (slugs, signed tokens, public ids)
+MIN_CROSS_PRACTICE_ROUTES = 150  # routes built with another practice's object and requested
+MIN_CROSS_PRACTICE_REQUESTS = 300  # of their requests, those asserted to be a 404
+MIN_ANONYMOUS_ROUTES = 150  # routes asserted to send an anonymous visitor to log in
+MIN_OUTSIDER_ROUTES = 40  # non-admin routes asserted to be a 404 for an outsider
+MIN_LIST_PAGES = 117  # list pages and API lists asserted 200 and read for leaks
+MIN_PUBLIC_REQUESTS = 42  # public requests with a foreign or forged slug/token/id
 
 
 @dataclass
@@ -184,6 +213,9 @@ def test_sweep_finds_the_routes_it_must_cover():
     assert "clients/{client_pk}/" in templates
     assert "api/v1/clients/{pk}/" in templates
     assert "admin/engagements/client/{object_id}/change/" in templates
+    assert len(templates) >= MIN_TENANT_ROUTES_FOUND, sorted(templates)
+    public = {route.template for route in public_routes()}
+    assert len(public) >= MIN_PUBLIC_ROUTES_FOUND, sorted(public)
 
 
 @pytest.mark.django_db
@@ -197,36 +229,40 @@ def test_every_route_answers_404_for_another_practices_objects(world):
     staff_owner.user_permissions.set(Permission.objects.all())
     browser = login(staff_owner, home.practice)
     failures = []
-    checked = 0
+    routes = asserted = 0
     for route in tenant_routes():
         values = _values_for(route, world.other.objects)
         if values is None:
             continue
         url = route.build(values)
+        routes += 1
         methods = ("get", "post", "patch", "put") if url.startswith("/api/") else ("get", "post")
         for method in methods:
             response = _send(browser, method, url)
-            checked += 1
             if (
                 response.status_code == 405
                 and _send(browser, method, _with_missing_ids(route)).status_code == 405
             ):
                 continue  # the route never takes this method: answers the same for any id
+            asserted += 1
             if response.status_code != 404:
                 failures.append(f"{method.upper()} {url} → {response.status_code}")
-    assert checked > 40
     assert not failures, "Reachable across practices:\n" + "\n".join(failures)
+    assert routes >= MIN_CROSS_PRACTICE_ROUTES, f"only {routes} routes checked"
+    assert asserted >= MIN_CROSS_PRACTICE_REQUESTS, f"only {asserted} requests checked"
 
 
 @pytest.mark.django_db
 def test_every_route_sends_anonymous_visitors_to_login(world, client):
     failures = []
+    checked = 0
     for route in tenant_routes():
         values = _values_for(route, world.home.objects)
         if values is None:
             continue
         url = route.build(values)
         response = client.get(url)
+        checked += 1
         ok = (
             response.status_code == 401
             if url.startswith("/api/")
@@ -235,12 +271,14 @@ def test_every_route_sends_anonymous_visitors_to_login(world, client):
         if not ok:
             failures.append(f"GET {url} → {response.status_code}")
     assert not failures, "\n".join(failures)
+    assert checked >= MIN_ANONYMOUS_ROUTES, f"only {checked} routes checked"
 
 
 @pytest.mark.django_db
 def test_outsider_gets_404_for_every_home_object(world):
     """A member of another practice only (the outsider persona) sees nothing of ours."""
     outsider = login(world.other.owner, world.other.practice)
+    checked = 0
     for route in tenant_routes():
         if route.namespace == "admin":
             continue
@@ -252,6 +290,8 @@ def test_outsider_gets_404_for_every_home_object(world):
         if status == 405 and outsider.get(_with_missing_ids(route)).status_code == 405:
             status = outsider.post(url, data="{}", content_type="application/json").status_code
         assert status == 404, url
+        checked += 1
+    assert checked >= MIN_OUTSIDER_ROUTES, f"only {checked} routes checked"
 
 
 @pytest.mark.django_db
@@ -264,15 +304,31 @@ def test_list_pages_and_api_lists_never_show_another_practice(world):
     home.owner.user_permissions.set(Permission.objects.all())
     browser = login(home.owner, home.practice)
     api = login(home.owner, home.practice)
-    leaks = []
+    leaks, unanswered, not_pages = [], [], set()
+    inspected = 0
     for route in all_routes():
         if route.params or _module(route.callback).startswith(("allauth.", "drf_spectacular.")):
             continue
         url = route.build({})
         response = (api if url.startswith("/api/") else browser).get(url)
-        if response.status_code == 200 and OTHER_MARKER.encode() in response.content:
+        expected = NOT_LIST_PAGES.get(route.template, 200)
+        if route.template in NOT_LIST_PAGES:
+            not_pages.add(route.template)
+        if response.status_code != expected:
+            unanswered.append(f"GET {url} → {response.status_code} (expected {expected})")
+        elif expected == 200:
+            inspected += 1
+        if OTHER_MARKER.encode() in response.content:
             leaks.append(url)
     assert not leaks, f"Another practice's rows shown on: {leaks}"
+    assert not unanswered, (
+        "List pages that did not answer the owner as expected (a page that is not a list "
+        "belongs in NOT_LIST_PAGES):\n" + "\n".join(unanswered)
+    )
+    assert not_pages == set(NOT_LIST_PAGES), (
+        f"NOT_LIST_PAGES names routes that no longer exist: {set(NOT_LIST_PAGES) - not_pages}"
+    )
+    assert inspected >= MIN_LIST_PAGES, f"only {inspected} list pages inspected"
 
 
 @pytest.mark.django_db
@@ -313,6 +369,7 @@ def test_public_routes_never_cross_practices(world, client):
         "webhooks/stripe/{practice_public_id}/",
     } <= {r.template for r in routes}
     failures = []
+    checked = 0
     for route in routes:
         cases = []
         if "link_slug" in route.params:
@@ -337,6 +394,8 @@ def test_public_routes_never_cross_practices(world, client):
             url = _public_url(route, values)
             for method in ("get", "post"):
                 status = getattr(client, method)(url).status_code
+                checked += 1
                 if status not in (404, 405):
                     failures.append(f"{method.upper()} {url} → {status}")
     assert not failures, "\n".join(failures)
+    assert checked >= MIN_PUBLIC_REQUESTS, f"only {checked} public requests checked"
