@@ -8,13 +8,19 @@ sweep counts what it checked against a floor (MIN_* below).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_scopes import scopes_disabled
+
+from billing.models import Payment, StripeAccount
+from engagements.models import CollectionResource
+from sessions_app.models import BusyInterval, ReminderSent
 
 from .kit.http import login
 from .kit.world import OTHER_MARKER
@@ -64,14 +70,14 @@ NOT_LIST_PAGES = {
     "admin/sessions_app/creditentry/add/": 403,
 }
 # How much each sweep must at least check: the numbers counted when these floors were set
-# (routes as found in the URLconf, and the world of tests/kit/world.py). Removing a route
-# or an object kind by accident, or a sweep that starts skipping, fails; new routes raise
-# the counts (raise the floor with them).
+# (routes as found in the URLconf; the world of tests/kit/world.py plus _admin_only_objects).
+# Removing a route or an object kind by accident, or a sweep that starts skipping, fails;
+# new routes raise the counts (raise the floor with them).
 MIN_TENANT_ROUTES_FOUND = 202  # routes taking a tenant parameter
 MIN_PUBLIC_ROUTES_FOUND = 12  # public routes (slugs, signed tokens, public ids)
-MIN_CROSS_PRACTICE_ROUTES = 150  # routes built with another practice's object and requested
-MIN_CROSS_PRACTICE_REQUESTS = 300  # of their requests, those asserted to be a 404
-MIN_ANONYMOUS_ROUTES = 150  # routes asserted to send an anonymous visitor to log in
+MIN_CROSS_PRACTICE_ROUTES = 170  # routes built with another practice's object and requested
+MIN_CROSS_PRACTICE_REQUESTS = 340  # of their requests, those asserted to be a 404
+MIN_ANONYMOUS_ROUTES = 170  # routes asserted to send an anonymous visitor to log in
 MIN_OUTSIDER_ROUTES = 40  # non-admin routes asserted to be a 404 for an outsider
 MIN_LIST_PAGES = 117  # list pages and API lists asserted 200 and read for leaks
 MIN_PUBLIC_REQUESTS = 42  # public requests with a foreign or forged slug/token/id
@@ -170,7 +176,7 @@ def _values_for(route: Route, objects: dict) -> dict | None:
 
 
 def _admin_object(model, objects):
-    """Any object of `model` that belongs to the given practice."""
+    """Any object of `model` that belongs to the given practice (None: not tenant data)."""
     practice = objects["client"].practice
     from coachhub.models import Practice, User
 
@@ -181,7 +187,55 @@ def _admin_object(model, objects):
     field_names = {f.name for f in model._meta.fields}
     if "practice" not in field_names:
         return None
-    return model._default_manager.filter(practice=practice).first()
+    found = model._default_manager.filter(practice=practice).first()
+    assert found is not None, (
+        f"The world has no {model._meta.label} of this practice, so its admin pages would go "
+        "unchecked: add one to _admin_only_objects()."
+    )
+    return found
+
+
+def _admin_only_objects(side, marker: str) -> dict:
+    """One row of each tenant kind the admin shows that tests/kit/world.py does not make."""
+    objects, now = side.objects, timezone.now()
+    session = objects["session"]
+    return {
+        "stripe_account": StripeAccount.objects.create(
+            practice=side.practice,
+            secret_key="sk_test_sweep0123456789",
+            account_name=f"{marker}Stripe account",
+        ),
+        "payment": Payment.objects.create(
+            practice=side.practice,
+            purchase=objects["purchase"],
+            stripe_id=f"cs_test_{marker}payment",
+            amount=45000,
+            currency="EUR",
+            paid_at=now,
+        ),
+        "reminder": ReminderSent.objects.create(
+            practice=side.practice, session=session, lead_minutes=60, starts_at=session.starts_at
+        ),
+        "busy": BusyInterval.objects.create(
+            practice=side.practice,
+            calendar=objects["calendar"],
+            coach=side.coach,
+            starts_at=now + dt.timedelta(days=3),
+            ends_at=now + dt.timedelta(days=3, hours=1),
+        ),
+        "resource": CollectionResource.objects.create(
+            practice=side.practice, collection=objects["collection"], title=f"{marker}Resource"
+        ),
+    }
+
+
+@pytest.fixture
+def every_admin_kind(world):
+    """Both practices get a row of every tenant kind the admin has pages for."""
+    with scopes_disabled():
+        world.home.objects.update(_admin_only_objects(world.home, ""))
+        world.other.objects.update(_admin_only_objects(world.other, OTHER_MARKER))
+    return world
 
 
 def _send(browser, method: str, url: str):
@@ -219,7 +273,7 @@ def test_sweep_finds_the_routes_it_must_cover():
 
 
 @pytest.mark.django_db
-def test_every_route_answers_404_for_another_practices_objects(world):
+def test_every_route_answers_404_for_another_practices_objects(world, every_admin_kind):
     home = world.home
     staff_owner = home.owner
     staff_owner.is_staff = True
@@ -253,7 +307,7 @@ def test_every_route_answers_404_for_another_practices_objects(world):
 
 
 @pytest.mark.django_db
-def test_every_route_sends_anonymous_visitors_to_login(world, client):
+def test_every_route_sends_anonymous_visitors_to_login(world, every_admin_kind, client):
     failures = []
     checked = 0
     for route in tenant_routes():
@@ -295,7 +349,7 @@ def test_outsider_gets_404_for_every_home_object(world):
 
 
 @pytest.mark.django_db
-def test_list_pages_and_api_lists_never_show_another_practice(world):
+def test_list_pages_and_api_lists_never_show_another_practice(world, every_admin_kind):
     home = world.home
     home.owner.is_staff = True
     home.owner.save(update_fields=["is_staff"])
