@@ -10,11 +10,9 @@ from django_scopes import scopes_disabled
 
 from engagements.models import Engagement
 
+from .kit.http import token_client
+
 pytestmark = pytest.mark.django_db
-
-
-def token_client(key: str) -> HttpClient:
-    return HttpClient(HTTP_AUTHORIZATION=f"Token {key}")
 
 
 def test_create_api_token_command_prints_a_working_token(world):

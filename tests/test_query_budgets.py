@@ -13,8 +13,8 @@ from engagements import services
 from engagements.participants import Participant
 from sessions_app import services as session_services
 
-from .conftest import login
-from .factories import MembershipFactory, PracticeFactory, UserFactory
+from .kit.factories import MembershipFactory, PracticeFactory, UserFactory
+from .kit.http import login
 
 pytestmark = pytest.mark.django_db
 

@@ -12,6 +12,8 @@ from engagements import services
 from engagements.models import Client
 from sessions_app import services as session_services
 
+from .kit.http import login
+
 pytestmark = pytest.mark.django_db
 
 
@@ -168,8 +170,6 @@ def test_coach_cannot_see_engagements_of_other_coaches(world, as_member):
 
 def test_practice_switcher_only_offers_own_practices(world):
     from coachhub.models import Membership, Role
-
-    from .conftest import login
 
     Membership.objects.create(practice=world.other.practice, user=world.home.coach, role=Role.COACH)
     browser = login(world.home.coach, world.home.practice)

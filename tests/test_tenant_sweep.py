@@ -1,20 +1,29 @@
 """Every route, found automatically, refuses another practice's objects with a 404.
 
 A route added later is covered without editing this file: its parameters must be
-one of the known kinds below, or the test fails and says which one to add.
+one of the known kinds below, or the test fails and says which one to add. No sweep can
+pass by checking nothing: list pages must answer 200 before they are read, and each
+sweep counts what it checked against a floor (MIN_* below).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from .conftest import OTHER_MARKER, login
+from billing.models import Payment, StripeAccount
+from engagements.models import CollectionResource
+from sessions_app.models import BusyInterval, ReminderSent
+
+from .kit.http import login
+from .kit.world import OTHER_MARKER
 
 # Parameter name → how to get the value from a PracticeWorld's objects.
 TENANT_PARAMS = {
@@ -45,6 +54,33 @@ PUBLIC_PARAMS = {
 }
 # Routes whose parameters are not tenant objects (account keys, admin app labels).
 NON_TENANT_MODULES = ("allauth.", "django.contrib.admin.sites", "drf_spectacular.")
+# Parameterless routes that are not pages to read, and what they answer the signed-in
+# owner instead of 200. Every other parameterless route must answer 200 to be inspected.
+NOT_LIST_PAGES = {
+    "": 302,  # the home page sends a member on to the dashboard
+    "practice/switch/": 405,  # POST only
+    "availability/feed/rotate/": 405,  # POST only
+    "admin/login/": 302,  # already signed in: on to the admin index
+    "admin/logout/": 405,  # POST only
+    "admin/autocomplete/": 403,  # answers only with app_label, model_name and field_name
+    # Read-only admins: these rows are never added by hand.
+    "admin/coachhub/auditentry/add/": 403,
+    "admin/billing/stripeaccount/add/": 403,
+    "admin/billing/companyinvoice/add/": 403,
+    "admin/sessions_app/creditentry/add/": 403,
+}
+# How much each sweep must at least check: the numbers counted when these floors were set
+# (routes as found in the URLconf; the world of tests/kit/world.py plus _admin_only_objects).
+# Removing a route or an object kind by accident, or a sweep that starts skipping, fails;
+# new routes raise the counts (raise the floor with them).
+MIN_TENANT_ROUTES_FOUND = 202  # routes taking a tenant parameter
+MIN_PUBLIC_ROUTES_FOUND = 12  # public routes (slugs, signed tokens, public ids)
+MIN_CROSS_PRACTICE_ROUTES = 170  # routes built with another practice's object and requested
+MIN_CROSS_PRACTICE_REQUESTS = 340  # of their requests, those asserted to be a 404
+MIN_ANONYMOUS_ROUTES = 170  # routes asserted to send an anonymous visitor to log in
+MIN_OUTSIDER_ROUTES = 40  # non-admin routes asserted to be a 404 for an outsider
+MIN_LIST_PAGES = 117  # list pages and API lists asserted 200 and read for leaks
+MIN_PUBLIC_REQUESTS = 42  # public requests with a foreign or forged slug/token/id
 
 
 @dataclass
@@ -140,7 +176,7 @@ def _values_for(route: Route, objects: dict) -> dict | None:
 
 
 def _admin_object(model, objects):
-    """Any object of `model` that belongs to the given practice."""
+    """Any object of `model` that belongs to the given practice (None: not tenant data)."""
     practice = objects["client"].practice
     from coachhub.models import Practice, User
 
@@ -151,7 +187,55 @@ def _admin_object(model, objects):
     field_names = {f.name for f in model._meta.fields}
     if "practice" not in field_names:
         return None
-    return model._default_manager.filter(practice=practice).first()
+    found = model._default_manager.filter(practice=practice).first()
+    assert found is not None, (
+        f"The world has no {model._meta.label} of this practice, so its admin pages would go "
+        "unchecked: add one to _admin_only_objects()."
+    )
+    return found
+
+
+def _admin_only_objects(side, marker: str) -> dict:
+    """One row of each tenant kind the admin shows that tests/kit/world.py does not make."""
+    objects, now = side.objects, timezone.now()
+    session = objects["session"]
+    return {
+        "stripe_account": StripeAccount.objects.create(
+            practice=side.practice,
+            secret_key="sk_test_sweep0123456789",
+            account_name=f"{marker}Stripe account",
+        ),
+        "payment": Payment.objects.create(
+            practice=side.practice,
+            purchase=objects["purchase"],
+            stripe_id=f"cs_test_{marker}payment",
+            amount=45000,
+            currency="EUR",
+            paid_at=now,
+        ),
+        "reminder": ReminderSent.objects.create(
+            practice=side.practice, session=session, lead_minutes=60, starts_at=session.starts_at
+        ),
+        "busy": BusyInterval.objects.create(
+            practice=side.practice,
+            calendar=objects["calendar"],
+            coach=side.coach,
+            starts_at=now + dt.timedelta(days=3),
+            ends_at=now + dt.timedelta(days=3, hours=1),
+        ),
+        "resource": CollectionResource.objects.create(
+            practice=side.practice, collection=objects["collection"], title=f"{marker}Resource"
+        ),
+    }
+
+
+@pytest.fixture
+def every_admin_kind(world):
+    """Both practices get a row of every tenant kind the admin has pages for."""
+    with scopes_disabled():
+        world.home.objects.update(_admin_only_objects(world.home, ""))
+        world.other.objects.update(_admin_only_objects(world.other, OTHER_MARKER))
+    return world
 
 
 def _send(browser, method: str, url: str):
@@ -183,10 +267,13 @@ def test_sweep_finds_the_routes_it_must_cover():
     assert "clients/{client_pk}/" in templates
     assert "api/v1/clients/{pk}/" in templates
     assert "admin/engagements/client/{object_id}/change/" in templates
+    assert len(templates) >= MIN_TENANT_ROUTES_FOUND, sorted(templates)
+    public = {route.template for route in public_routes()}
+    assert len(public) >= MIN_PUBLIC_ROUTES_FOUND, sorted(public)
 
 
 @pytest.mark.django_db
-def test_every_route_answers_404_for_another_practices_objects(world):
+def test_every_route_answers_404_for_another_practices_objects(world, every_admin_kind):
     home = world.home
     staff_owner = home.owner
     staff_owner.is_staff = True
@@ -196,36 +283,40 @@ def test_every_route_answers_404_for_another_practices_objects(world):
     staff_owner.user_permissions.set(Permission.objects.all())
     browser = login(staff_owner, home.practice)
     failures = []
-    checked = 0
+    routes = asserted = 0
     for route in tenant_routes():
         values = _values_for(route, world.other.objects)
         if values is None:
             continue
         url = route.build(values)
+        routes += 1
         methods = ("get", "post", "patch", "put") if url.startswith("/api/") else ("get", "post")
         for method in methods:
             response = _send(browser, method, url)
-            checked += 1
             if (
                 response.status_code == 405
                 and _send(browser, method, _with_missing_ids(route)).status_code == 405
             ):
                 continue  # the route never takes this method: answers the same for any id
+            asserted += 1
             if response.status_code != 404:
                 failures.append(f"{method.upper()} {url} → {response.status_code}")
-    assert checked > 40
     assert not failures, "Reachable across practices:\n" + "\n".join(failures)
+    assert routes >= MIN_CROSS_PRACTICE_ROUTES, f"only {routes} routes checked"
+    assert asserted >= MIN_CROSS_PRACTICE_REQUESTS, f"only {asserted} requests checked"
 
 
 @pytest.mark.django_db
-def test_every_route_sends_anonymous_visitors_to_login(world, client):
+def test_every_route_sends_anonymous_visitors_to_login(world, every_admin_kind, client):
     failures = []
+    checked = 0
     for route in tenant_routes():
         values = _values_for(route, world.home.objects)
         if values is None:
             continue
         url = route.build(values)
         response = client.get(url)
+        checked += 1
         ok = (
             response.status_code == 401
             if url.startswith("/api/")
@@ -234,12 +325,14 @@ def test_every_route_sends_anonymous_visitors_to_login(world, client):
         if not ok:
             failures.append(f"GET {url} → {response.status_code}")
     assert not failures, "\n".join(failures)
+    assert checked >= MIN_ANONYMOUS_ROUTES, f"only {checked} routes checked"
 
 
 @pytest.mark.django_db
 def test_outsider_gets_404_for_every_home_object(world):
     """A member of another practice only (the outsider persona) sees nothing of ours."""
     outsider = login(world.other.owner, world.other.practice)
+    checked = 0
     for route in tenant_routes():
         if route.namespace == "admin":
             continue
@@ -251,10 +344,12 @@ def test_outsider_gets_404_for_every_home_object(world):
         if status == 405 and outsider.get(_with_missing_ids(route)).status_code == 405:
             status = outsider.post(url, data="{}", content_type="application/json").status_code
         assert status == 404, url
+        checked += 1
+    assert checked >= MIN_OUTSIDER_ROUTES, f"only {checked} routes checked"
 
 
 @pytest.mark.django_db
-def test_list_pages_and_api_lists_never_show_another_practice(world):
+def test_list_pages_and_api_lists_never_show_another_practice(world, every_admin_kind):
     home = world.home
     home.owner.is_staff = True
     home.owner.save(update_fields=["is_staff"])
@@ -263,15 +358,31 @@ def test_list_pages_and_api_lists_never_show_another_practice(world):
     home.owner.user_permissions.set(Permission.objects.all())
     browser = login(home.owner, home.practice)
     api = login(home.owner, home.practice)
-    leaks = []
+    leaks, unanswered, not_pages = [], [], set()
+    inspected = 0
     for route in all_routes():
         if route.params or _module(route.callback).startswith(("allauth.", "drf_spectacular.")):
             continue
         url = route.build({})
         response = (api if url.startswith("/api/") else browser).get(url)
-        if response.status_code == 200 and OTHER_MARKER.encode() in response.content:
+        expected = NOT_LIST_PAGES.get(route.template, 200)
+        if route.template in NOT_LIST_PAGES:
+            not_pages.add(route.template)
+        if response.status_code != expected:
+            unanswered.append(f"GET {url} → {response.status_code} (expected {expected})")
+        elif expected == 200:
+            inspected += 1
+        if OTHER_MARKER.encode() in response.content:
             leaks.append(url)
     assert not leaks, f"Another practice's rows shown on: {leaks}"
+    assert not unanswered, (
+        "List pages that did not answer the owner as expected (a page that is not a list "
+        "belongs in NOT_LIST_PAGES):\n" + "\n".join(unanswered)
+    )
+    assert not_pages == set(NOT_LIST_PAGES), (
+        f"NOT_LIST_PAGES names routes that no longer exist: {set(NOT_LIST_PAGES) - not_pages}"
+    )
+    assert inspected >= MIN_LIST_PAGES, f"only {inspected} list pages inspected"
 
 
 @pytest.mark.django_db
@@ -312,6 +423,7 @@ def test_public_routes_never_cross_practices(world, client):
         "webhooks/stripe/{practice_public_id}/",
     } <= {r.template for r in routes}
     failures = []
+    checked = 0
     for route in routes:
         cases = []
         if "link_slug" in route.params:
@@ -336,6 +448,8 @@ def test_public_routes_never_cross_practices(world, client):
             url = _public_url(route, values)
             for method in ("get", "post"):
                 status = getattr(client, method)(url).status_code
+                checked += 1
                 if status not in (404, 405):
                     failures.append(f"{method.upper()} {url} → {status}")
     assert not failures, "\n".join(failures)
+    assert checked >= MIN_PUBLIC_REQUESTS, f"only {checked} public requests checked"

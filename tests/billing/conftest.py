@@ -1,35 +1,11 @@
-"""Billing test kit: the Stripe stand-in on a local port, a connected practice, and
-webhook delivery signed exactly as Stripe signs (timestamp + HMAC-SHA256)."""
+"""Billing fixtures: the Stripe stand-in on a local port and a connected home practice
+(the helpers behind them are in tests/kit/stripe.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass
-
 import pytest
-import stripe
-from django.test import Client as HttpClient
-from django_scopes import scopes_disabled
 
-from billing import services
-from billing.models import Offer, StripeAccount
-from devtools.stripe_standin import StandIn, signature_header
-
-
-@contextmanager
-def serving_standin(settings, *, deliver: bool):
-    """The stand-in, answering the real `stripe` library on 127.0.0.1 (never the network)."""
-    fake = StandIn(deliver=deliver)
-    server = fake.serve()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.STRIPE_API_BASE = fake.base_url
-    try:
-        yield fake
-    finally:
-        server.shutdown()
+from ..kit.stripe import Connected, connect, serving_standin
 
 
 @pytest.fixture
@@ -40,85 +16,9 @@ def standin(settings):
         yield fake
 
 
-@dataclass
-class Connected:
-    practice: object
-    owner: object
-    coach: object
-    account: StripeAccount
-    secret_key: str
-    webhook_secret: str
-
-
-def connect(
-    practice, owner, standin: StandIn, *, suffix: str = "home", site: str = "http://testserver"
-) -> Connected:
-    """Connect a practice as an owner would: keys checked against the stand-in, and a
-    webhook endpoint added at "Stripe" whose signing secret is pasted back."""
-    secret_key = f"sk_test_{suffix}0123456789abcdef"
-    endpoint = stripe.StripeClient(
-        secret_key, base_addresses={"api": standin.base_url}
-    ).v1.webhook_endpoints.create(
-        {"url": f"{site}/webhooks/stripe/{practice.public_id}/", "enabled_events": ["*"]}
-    )
-    with scopes_disabled():
-        account = services.stripe_account_connect(
-            practice=practice,
-            actor=owner,
-            secret_key=secret_key,
-            publishable_key=f"pk_test_{suffix}0123456789abcdef",
-            webhook_secret=endpoint["secret"],
-        )
-    return Connected(
-        practice=practice,
-        owner=owner,
-        coach=None,
-        account=account,
-        secret_key=secret_key,
-        webhook_secret=endpoint["secret"],
-    )
-
-
 @pytest.fixture
 def connected(world, standin) -> Connected:
     home = world.home
     result = connect(home.practice, home.owner, standin)
     result.coach = home.coach
     return result
-
-
-def make_offer(connected: Connected, **fields) -> Offer:
-    defaults = {
-        "kind": "single_session",
-        "name": "Coaching session",
-        "price": "120.00",
-        "session_minutes": 55,
-        "coach": connected.coach,
-    }
-    defaults.update(fields)
-    with scopes_disabled():
-        return services.offer_save(practice=connected.practice, actor=connected.owner, **defaults)
-
-
-def deliver(
-    client: HttpClient,
-    practice,
-    event: dict | bytes,
-    secret: str,
-    *,
-    timestamp: int | None = None,
-    signature: str | None = None,
-):
-    """POST one event to the practice's webhook URL as Stripe would."""
-    payload = event if isinstance(event, bytes) else json.dumps(event).encode()
-    headers = {}
-    if signature is None:
-        signature = signature_header(payload, secret, timestamp=timestamp or int(time.time()))
-    if signature:
-        headers["HTTP_STRIPE_SIGNATURE"] = signature
-    return client.post(
-        f"/webhooks/stripe/{practice.public_id}/",
-        data=payload,
-        content_type="application/json",
-        **headers,
-    )

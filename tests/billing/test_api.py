@@ -13,8 +13,8 @@ from billing.models import Checkout, Offer
 from coachhub.models import Membership
 from coachhub.services import api_token_create
 
-from ..test_api import token_client
-from .conftest import make_offer
+from ..kit.http import token_client
+from ..kit.stripe import make_offer
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,7 @@ def test_purchases_are_read_only_and_coaches_see_what_their_offers_sold(connecte
     # The world's purchase was sold by an offer of the world's coach, not of a new coach.
     from coachhub.models import Role
 
-    from ..factories import MembershipFactory, UserFactory
+    from ..kit.factories import MembershipFactory, UserFactory
 
     other_coach = UserFactory()
     MembershipFactory(practice=connected.practice, user=other_coach, role=Role.COACH)

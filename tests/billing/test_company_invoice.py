@@ -15,9 +15,9 @@ from coachhub.models import Role
 from engagements import services as engagement_services
 from integrations.stripe import client as stripe_api
 
-from ..conftest import login
-from ..factories import MembershipFactory, UserFactory, seat_client_engagement
-from .conftest import connect, deliver
+from ..kit.factories import MembershipFactory, UserFactory, seat_client_engagement
+from ..kit.http import login
+from ..kit.stripe import connect, deliver
 
 UTC = dt.UTC
 

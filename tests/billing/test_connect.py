@@ -9,7 +9,7 @@ from django_scopes import scopes_disabled
 
 from billing.models import StripeAccount
 
-from ..conftest import login
+from ..kit.http import login
 
 
 @pytest.mark.django_db

@@ -23,8 +23,8 @@ from engagements.services import practice_set_up
 from sessions_app import services as session_services
 from sessions_app.models import Session, SessionStatus
 from sessions_app.selectors import sessions_by_month
-from tests.conftest import login
-from tests.factories import UserFactory
+from tests.kit.factories import UserFactory
+from tests.kit.http import login
 from web.dashboard.charts import ChartPoint, axis_ticks, bar_chart
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,7 @@ from engagements.models import Client, Engagement
 from sessions_app.ledger import credit_balance
 from sessions_app.models import CreditEntry, Session
 
-from .conftest import deliver, make_offer
-from .test_pipeline import buy
+from ..kit.stripe import buy, deliver, make_offer
 
 
 def _whole_subscription(standin, connected, client) -> list[dict]:

@@ -30,8 +30,9 @@ from sessions_app.models import (
     SessionStatus,
 )
 
-from ..sessions_app.test_booking import first_slots, open_all_week
-from .conftest import deliver, make_offer
+from ..kit.booking import first_slots
+from ..kit.http import login
+from ..kit.stripe import book_paid, buy, deliver, make_offer, paid_link
 
 
 class Delivery:
@@ -72,36 +73,6 @@ class Delivery:
 @pytest.fixture
 def stripe_side(standin, connected, client, django_capture_on_commit_callbacks):
     return Delivery(standin, connected, client, django_capture_on_commit_callbacks)
-
-
-def buy(client, offer, email="ann@example.net", name="Ann Buyer") -> str:
-    """The buy link's form; returns the Checkout Session id Stripe's page is for."""
-    response = client.post(
-        f"/buy/{offer.practice.slug}/{offer.public_id}/",
-        {"name": name, "email": email, "tz": "Europe/Paris"},
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    assert "/checkout/cs_test_" in response["Location"]
-    return response["Location"].rsplit("/", 1)[-1]
-
-
-def paid_link(connected, offer):
-    """A bookable-around-the-clock link that sells `offer`; one-off sessions allowed."""
-    link = open_all_week(connected.practice, connected.coach, requires_payment=True)
-    with scopes_disabled():
-        link.offer = offer
-        link.save(update_fields=["offer"])
-        connected.practice.one_off_sessions_for_new_clients = True
-        connected.practice.save(update_fields=["one_off_sessions_for_new_clients"])
-    return link
-
-
-def book_paid(client, link, chosen: str, *, name: str, email: str):
-    """The visitor's confirm form for a chosen time (a visitor in Tokyo)."""
-    return client.post(
-        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen}",
-        {"name": name, "email": email, "tz": "Asia/Tokyo", "start": chosen},
-    )
 
 
 @pytest.mark.django_db
@@ -236,8 +207,6 @@ def test_a_monthly_package_renews_fails_and_ends(connected, standin, client, str
         purchase.refresh_from_db()
         assert purchase.subscription_state == SubscriptionState.PAST_DUE
     # The dashboard's purchases page shows it.
-    from tests.conftest import login
-
     owner_browser = login(connected.owner, connected.practice)
     assert "past due" in owner_browser.get("/billing/purchases/").content.decode()
     dashboard = owner_browser.get("/dashboard/").content.decode()

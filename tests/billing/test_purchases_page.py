@@ -14,8 +14,8 @@ from sessions_app import services as session_services
 from sessions_app.ledger import credit_entry_add
 from sessions_app.models import CreditKind
 
-from ..conftest import login
-from ..factories import MembershipFactory, UserFactory
+from ..kit.factories import MembershipFactory, UserFactory
+from ..kit.http import login
 
 
 @pytest.mark.django_db

@@ -20,8 +20,8 @@ from billing import services
 from billing.models import EventStatus, Purchase, StripeEvent
 from sessions_app.ledger import credit_balance
 
-from ..conftest import build_practice
-from .conftest import connect, serving_standin
+from ..kit.stripe import connect, serving_standin
+from ..kit.world import build_practice
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_REDIS_DB = 9

@@ -8,8 +8,7 @@ from django_scopes import scopes_disabled
 
 from billing.models import EventSource, Purchase, StripeEvent
 
-from .conftest import make_offer
-from .test_pipeline import buy
+from ..kit.stripe import buy, make_offer
 
 
 @pytest.mark.django_db

@@ -38,10 +38,9 @@ from engagements.models import EngagementKind, EngagementStatus
 from sessions_app.ledger import credit_balance
 from sessions_app.models import Booking, BookingStatus, SessionStatus
 
-from ..conftest import login
-from ..sessions_app.test_booking import first_slots
-from .conftest import deliver, make_offer
-from .test_pipeline import book_paid, buy, paid_link
+from ..kit.booking import first_slots
+from ..kit.http import login
+from ..kit.stripe import book_paid, buy, deliver, make_offer, paid_link
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEHOLDER = re.compile(r"\{\{(\w+)([+-]\d+)?\}\}")

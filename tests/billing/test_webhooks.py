@@ -12,7 +12,7 @@ from django_scopes import scopes_disabled
 
 from billing.models import EventStatus, StripeEvent
 
-from .conftest import connect, deliver
+from ..kit.stripe import connect, deliver
 
 
 def stripe_event(event_type: str = "customer.created", **data) -> dict:

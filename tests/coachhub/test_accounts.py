@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 from coachhub.models import Membership, Role, User
 from engagements.models import CollectionTemplate
 
-from ..factories import UserFactory
+from ..kit.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from ..conftest import OTHER_MARKER, login
+from ..kit.http import login
+from ..kit.world import OTHER_MARKER
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,8 @@ from django_scopes import scopes_disabled
 from engagements.models import Client, Engagement, EngagementKind, Funding, StepState
 from sessions_app.models import Session, SessionSource, SessionStatus
 
+from ..kit.http import can_log_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -332,8 +334,6 @@ def test_demo_command_is_idempotent_and_prints_a_login(db):
     call_command("demo", stdout=StringIO())
     with scopes_disabled():
         assert Engagement.objects.count() == count
-    from .._login import can_log_in
-
     assert can_log_in("owner@demo.coachhub.test", "coachhub-demo")
 
 

@@ -16,7 +16,8 @@ from engagements.seat_billing import FirstMonthOutcome, first_month_charge
 from sessions_app.allowances import seat_allowance
 from sessions_app.services import session_create
 
-from ..factories import UserFactory, seat_client_engagement
+from ..kit.factories import UserFactory, seat_client_engagement
+from ..kit.http import login
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")
@@ -264,8 +265,6 @@ def test_late_cancels_and_no_shows_count_as_used(seat_setup):
 
 
 def test_seat_client_card_shows_programme_contract_and_usage(seat_setup):
-    from ..conftest import login
-
     practice, owner, seat, engagement = seat_setup
     with time_machine.travel(dt.datetime(2026, 3, 5, 9, 0, tzinfo=UTC), tick=False):
         book(practice, owner, engagement, local(LONDON, 2026, 3, 10, 10, 0))

@@ -14,8 +14,8 @@ from django_scopes import scopes_disabled
 from billing.statements import contract_statement
 from sessions_app.models import Session, SessionStatus
 
-from ..conftest import login
-from ..factories import seat_client_engagement
+from ..kit.factories import seat_client_engagement
+from ..kit.http import login
 
 UTC = dt.UTC
 

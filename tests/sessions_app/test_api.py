@@ -9,7 +9,7 @@ from django_scopes import scopes_disabled
 from coachhub.services import api_token_create
 from sessions_app.models import Session, SessionStatus
 
-from ..test_api import token_client
+from ..kit.http import token_client
 
 pytestmark = pytest.mark.django_db
 

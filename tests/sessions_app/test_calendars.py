@@ -4,8 +4,6 @@ from a local HTTP server, reminders once each, and the slots view's query budget
 from __future__ import annotations
 
 import datetime as dt
-import http.server
-import threading
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +20,7 @@ from sessions_app.models import BusyInterval, ExternalCalendar, ReminderSent, Se
 from sessions_app.services import external_calendar_refresh
 from sessions_app.tasks import reminders_send
 
-from .test_booking import open_all_week
+from ..kit.booking import open_all_week
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -132,94 +130,7 @@ def test_engagement_schedule_download_is_a_recurring_event(world, as_member):
 
 
 # --- External calendar import --------------------------------------------------
-FEED = b"""BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//Test//EN
-BEGIN:VTIMEZONE
-TZID:Europe/London
-BEGIN:STANDARD
-DTSTART:19701025T020000
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0000
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:19700329T010000
-TZOFFSETFROM:+0000
-TZOFFSETTO:+0100
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
-END:DAYLIGHT
-END:VTIMEZONE
-BEGIN:VEVENT
-UID:weekly@test
-DTSTART;TZID=Europe/London:20261102T100000
-DTEND;TZID=Europe/London:20261102T110000
-RRULE:FREQ=WEEKLY;COUNT=4
-EXDATE;TZID=Europe/London:20261109T100000
-SUMMARY:Team meeting
-END:VEVENT
-BEGIN:VEVENT
-UID:allday@test
-DTSTART;VALUE=DATE:20261120
-DTEND;VALUE=DATE:20261121
-SUMMARY:Holiday
-END:VEVENT
-BEGIN:VEVENT
-UID:free@test
-DTSTART:20261118T150000Z
-DTEND:20261118T160000Z
-TRANSP:TRANSPARENT
-SUMMARY:Focus (free)
-END:VEVENT
-END:VCALENDAR
-"""
-
-
-class FeedServer:
-    """A local ICS host: serves `body` with an ETag, answers 304 to If-None-Match."""
-
-    def __init__(self):
-        self.body = FEED
-        self.status = 200
-        self.hits = 0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits += 1
-                etag = f'"{hash(server.body)}"'
-                if server.status != 200:
-                    self.send_response(server.status)
-                    self.end_headers()
-                    return
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/calendar")
-                self.send_header("ETag", etag)
-                self.end_headers()
-                self.wfile.write(server.body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/secret/basic.ics"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-
-
-@pytest.fixture
-def feed_server():
-    server = FeedServer()
-    yield server
-    server.close()
-
-
+# `feed_server` (sessions_app/conftest.py) serves the sample FEED of tests/kit/feeds.py.
 @pytest.mark.django_db
 def test_external_feed_expands_recurrences_and_honours_the_coach_choices(world, feed_server):
     coach = world.home.coach

@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 from sessions_app.models import Session
 from sessions_app.services import session_create
 
-from ..factories import seat_client_engagement
+from ..kit.factories import seat_client_engagement
 
 UTC = dt.UTC
 
@@ -61,7 +61,7 @@ def test_twenty_visitors_racing_for_one_slot_one_wins_the_rest_are_told_cleanly(
     from engagements.services import practice_set_up
     from sessions_app import services
 
-    from ..factories import UserFactory
+    from ..kit.factories import UserFactory
 
     coach = UserFactory(time_zone="UTC")
     practice = practice_set_up(owner=coach, name="Race for a slot")
@@ -129,7 +129,7 @@ def test_the_database_itself_refuses_overlapping_sessions():
     from engagements.services import practice_set_up
     from sessions_app import services as session_services
 
-    from ..factories import UserFactory
+    from ..kit.factories import UserFactory
 
     coach = UserFactory()
     practice = practice_set_up(owner=coach, name="Constraint")

@@ -17,8 +17,7 @@ from sessions_app.models import DateOverride, ExternalCalendar, WeeklyHours
 from sessions_app.services import external_calendar_refresh
 from sessions_app.slot_cache import SlotCacheEntry, coach_availability_changed
 
-from .test_booking import open_all_week
-from .test_calendars import feed_server  # noqa: F401  (fixture)
+from ..kit.booking import open_all_week
 
 DAY = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).date()
 
@@ -80,7 +79,7 @@ def test_rule_changes_show_at_once(world, client):
 
 
 @pytest.mark.django_db
-def test_a_refreshed_feed_shows_at_once(world, client, feed_server):  # noqa: F811
+def test_a_refreshed_feed_shows_at_once(world, client, feed_server):
     home = world.home
     link = open_all_week(home.practice, home.coach)
     assert f"{DAY}T10:00:00+00:00" in _slots(client, link)[0]

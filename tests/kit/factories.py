@@ -1,5 +1,4 @@
-"""factory_boy factories. Tenant rows are created outside any request, so creation
-runs with scopes disabled; reads in tests do the same explicitly."""
+"""factory_boy factories for people, practices and tenant rows, and one seat-client set-up."""
 
 from __future__ import annotations
 
@@ -13,6 +12,8 @@ from coachhub.models import Membership, Practice, Role, User
 from engagements.models import Client, Contract, Organization
 
 
+# Tenant rows are created outside any request, so creation runs with scopes disabled;
+# reads in tests do the same explicitly.
 class ScopedFactory(factory.django.DjangoModelFactory):
     class Meta:
         abstract = True

@@ -1,0 +1,1 @@
+"""The shared test kit: helpers that test modules import (fixtures stay in conftest.py)."""
