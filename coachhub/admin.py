@@ -1,3 +1,7 @@
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin as AllauthAuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -106,3 +110,30 @@ class AuditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
         # Entries are never edited. With no object yet the answer is "yes", so that a
         # missing (or another practice's) entry is a 404 rather than a telling 403.
         return obj is None and super().has_change_permission(request, obj)
+
+
+class MembersOnlyMixin(NotFoundIs404Mixin):
+    """Rows that belong to a person, not a practice (allauth's e-mail addresses and
+    two-factor keys): staff who are not superusers see those of their practices' members."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            user__memberships__practice_id__in=staff_practice_ids(request.user)
+        ).distinct()
+
+
+admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(MembersOnlyMixin, AllauthEmailAddressAdmin):
+    pass
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(MembersOnlyMixin, AllauthAuthenticatorAdmin):
+    pass

@@ -1,4 +1,5 @@
-"""Role rules (SPEC §1): owners see all, coaches their own clients, assistants no private notes.
+"""Role rules (docs/product.md §1): owners see all, coaches their own clients, notes not for
+assistants.
 
 Every endpoint where roles differ has a "read-only role gets 403" test here.
 """
