@@ -14,7 +14,13 @@ from coachhub.tenancy import coaches_here
 from coachhub.timezones import last_months, month_bounds, month_days, months_span
 from engagements.models import Client, Contract, SeatAssignment
 from engagements.selectors import contract_list, open_seat_of, seat_client_refusal
-from sessions_app.models import STATUSES_THAT_USE_ALLOWANCE, CreditEntry, CreditKind, Session
+from sessions_app.models import (
+    STATUSES_THAT_USE_ALLOWANCE,
+    BookingLink,
+    CreditEntry,
+    CreditKind,
+    Session,
+)
 
 from .models import (
     BOOKING_LINK_OFFER_KINDS,
@@ -112,6 +118,17 @@ def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
     if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
         return Refusal(PACKAGES_ONLY, code="packages_only")
     return None
+
+
+def paid_booking_refusal(link: BookingLink, *, email: str) -> Refusal | None:
+    """What would refuse this visitor's checkout on a paid booking link, checked before
+    anything is booked. A seat client books on their allowance, never at checkout."""
+    if not link.requires_payment or link.offer_id is None:
+        return None
+    client = Client.objects.filter(practice=link.practice, email=email.strip().lower()).first()
+    if client is not None and open_seat_of(client) is not None:
+        return None
+    return offer_refusal(link.offer, email=email)
 
 
 def offers_on_sale_to(

@@ -15,9 +15,14 @@ from coachhub.timezones import validate_time_zone
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
 from sessions_app.models import Booking, BookingLink, BookingStatus
-from sessions_app.services import booking_create, booking_hold_release
+from sessions_app.services import (
+    booking_create,
+    booking_hold_release,
+    booking_hold_withdraw,
+)
 
 from ..models import Checkout, CheckoutStatus, Offer
+from ..selectors import paid_booking_refusal
 from .offers import offer_purchase_check, offer_stripe_sync
 from .stripe_account import stripe_account_of
 
@@ -108,9 +113,14 @@ def booking_start(
 ) -> tuple[Booking, Checkout | None]:
     """Book on a public link; when payment is due, hold the slot and open its checkout.
 
-    The hold commits first (the slot is the visitor's while they pay), then Stripe is
-    asked for the checkout; if Stripe refuses, the hold is released at once.
+    What the checkout would refuse (packages only for new clients, an offer no longer on
+    sale) is refused before anything is booked. The hold then commits (the slot is the
+    visitor's while they pay) and Stripe is asked for the checkout; if Stripe refuses,
+    the hold is withdrawn and its session waits for a time again, so trying again books
+    the same engagement rather than a second one.
     """
+    if refusal := paid_booking_refusal(link, email=email):
+        raise ValidationError(refusal.message, code=refusal.code)
     booking = booking_create(
         link=link, name=name, email=email, starts_at=starts_at, time_zone=time_zone, now=now
     )
@@ -121,7 +131,7 @@ def booking_start(
             offer=link.offer, name=name, email=email, time_zone=time_zone, booking=booking, now=now
         )
     except ValidationError:
-        booking_hold_release(booking=booking, now=now)
+        booking_hold_withdraw(booking=booking, now=now)
         raise
     return booking, checkout
 

@@ -26,6 +26,7 @@ from .booking import (
     booking_create,
     booking_hold_confirm,
     booking_hold_release,
+    booking_hold_withdraw,
     booking_reschedule,
 )
 from .calendars import (
@@ -66,6 +67,7 @@ __all__ = [
     "booking_create",
     "booking_hold_confirm",
     "booking_hold_release",
+    "booking_hold_withdraw",
     "booking_link_save",
     "booking_reschedule",
     "coach_time_zone_set",

@@ -263,6 +263,24 @@ def booking_hold_confirm(*, booking: Booking, now: dt.datetime | None = None) ->
     return booking
 
 
+@transaction.atomic(durable=True)
+def booking_hold_withdraw(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
+    """The visitor's checkout could not open: the hold is withdrawn at once and its session
+    waits for a time again (the engagement a retry books is the same one)."""
+    now = now or timezone.now()
+    booking, session = _lock_booking(booking)
+    if booking.status != BookingStatus.HELD or session.status != SessionStatus.HELD:
+        return booking
+    booking.status, booking.cancelled_at = BookingStatus.CANCELLED, now
+    booking.save(update_fields=["status", "cancelled_at"])
+    session.status = SessionStatus.TO_SCHEDULE
+    session.starts_at = session.ends_at = session.hold_expires_at = None
+    session.save(update_fields=["status", "starts_at", "ends_at", "hold_expires_at"])
+    coach_availability_changed(session.coach_id)
+    audit_record(practice=booking.practice, actor=None, action="booking.withdraw", obj=booking)
+    return booking
+
+
 @transaction.atomic
 def booking_hold_release(*, booking: Booking, now: dt.datetime | None = None) -> None:
     """The checkout behind a hold expired or could not open: free its time now."""
