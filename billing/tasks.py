@@ -9,9 +9,11 @@ from __future__ import annotations
 from celery import shared_task
 from django_scopes import scopes_disabled
 
+from coachhub.tenancy import practice_id_of
+
 from .emails import purchase_confirmation_send
 from .events import MAX_EVENT_RETRIES, stripe_event_process, stripe_reconcile_practice
-from .models import StripeAccount
+from .models import Purchase, StripeAccount, StripeEvent
 
 __all__ = [
     "MAX_EVENT_RETRIES",
@@ -34,3 +36,32 @@ def stripe_reconcile_all() -> int:
     for practice_id in practice_ids:
         stripe_reconcile_practice.delay(practice_id=practice_id)
     return len(practice_ids)
+
+
+# --- Messages queued before the task base (old names, positional ids) --------------------
+# A worker of this release still runs them, by handing each to the task that does the work
+# now. Remove once no worker of the earlier release has messages in the queue.
+@shared_task(name="billing.tasks.stripe_event_process")
+def stripe_event_process_queued_before(event_id: int, practice_id: int | None = None) -> str:
+    practice_id = practice_id or practice_id_of(StripeEvent, event_id)
+    if practice_id is None:
+        return "gone"
+    stripe_event_process.delay(practice_id=practice_id, event_id=event_id)
+    return "handed on"
+
+
+@shared_task(name="billing.tasks.stripe_reconcile_practice")
+def stripe_reconcile_practice_queued_before(practice_id: int) -> str:
+    stripe_reconcile_practice.delay(practice_id=practice_id)
+    return "handed on"
+
+
+@shared_task(name="billing.tasks.purchase_confirmation_send")
+def purchase_confirmation_send_queued_before(
+    purchase_id: int, practice_id: int | None = None
+) -> str:
+    practice_id = practice_id or practice_id_of(Purchase, purchase_id)
+    if practice_id is None:
+        return "gone"
+    purchase_confirmation_send.delay(practice_id=practice_id, purchase_id=purchase_id)
+    return "handed on"

@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from coachhub.admin_site import PracticeAdminMixin, PracticeInlineMixin
 
@@ -30,10 +31,16 @@ class ClientAdmin(PracticeAdminMixin, admin.ModelAdmin):
         by_practice: dict[int, list[Client]] = {}
         for client in queryset.select_related("practice"):
             by_practice.setdefault(client.practice_id, []).append(client)
-        marked = sum(
-            clients_mark_alumni(practice=clients[0].practice, actor=request.user, clients=clients)
-            for clients in by_practice.values()
-        )
+        marked = 0
+        for clients in by_practice.values():
+            try:
+                marked += clients_mark_alumni(
+                    practice=clients[0].practice, actor=request.user, clients=clients
+                )
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{clients[0].practice}: {' '.join(error.messages)}", messages.ERROR
+                )
         self.message_user(request, f"{marked} client(s) marked as alumni.")
 
 

@@ -14,6 +14,7 @@ from django_scopes import scopes_disabled
 
 from coachhub.models import Practice
 from coachhub.tasks import PracticeTask
+from coachhub.tenancy import practice_id_of
 
 from . import selectors, services
 from .models import ExternalCalendar, Session, SessionStatus
@@ -33,18 +34,20 @@ __all__ = [
 
 @shared_task
 def reminders_send(now_iso: str | None = None) -> int:
-    """Beat: a task for each practice with a session to remind soon; returns how many."""
+    """Beat: a task for each practice with a session to remind soon; returns how many
+    practices. `now_iso` (tests, a catch-up by hand) judges the reminders at that moment."""
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     practice_ids = selectors.practices_with_sessions_to_remind(now=now)
     for practice_id in practice_ids:
-        reminders_send_for_practice.delay(practice_id=practice_id, now_iso=now.isoformat())
+        reminders_send_for_practice.delay(practice_id=practice_id, now_iso=now_iso)
     return len(practice_ids)
 
 
 @shared_task(base=PracticeTask)
-def reminders_send_for_practice(*, practice_id: int, now_iso: str) -> int:
-    """Send this practice's due reminders, once each even if the task runs twice."""
-    now = dt.datetime.fromisoformat(now_iso)
+def reminders_send_for_practice(*, practice_id: int, now_iso: str | None = None) -> int:
+    """Send this practice's due reminders, once each even if the task runs twice. Judged
+    when the task runs (a late queue never reminds of a session that has begun)."""
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     practice = Practice.objects.get(pk=practice_id)
     return sum(
         services.reminder_send(session=session, lead_minutes=lead, now=now)
@@ -81,3 +84,24 @@ def external_calendars_refresh() -> int:
     for practice_id, calendar_id in calendars:
         external_calendar_refresh_task.delay(practice_id=practice_id, calendar_id=calendar_id)
     return len(calendars)
+
+
+# --- Messages queued before the task base (old names, positional ids) --------------------
+# A worker of this release still runs them, by handing each to the task that does the work
+# now. Remove once no worker of the earlier release has messages in the queue.
+@shared_task(name="sessions_app.tasks.session_notify")
+def session_notify_queued_before(session_id: int, kind: str) -> str:
+    practice_id = practice_id_of(Session, session_id)
+    if practice_id is None:
+        return "gone"
+    session_notify.delay(practice_id=practice_id, session_id=session_id, kind=kind)
+    return "handed on"
+
+
+@shared_task(name="integrations.calendar.tasks.external_calendar_refresh")
+def external_calendar_refresh_queued_before(calendar_id: int) -> str:
+    practice_id = practice_id_of(ExternalCalendar, calendar_id)
+    if practice_id is None:
+        return "gone"
+    external_calendar_refresh_task.delay(practice_id=practice_id, calendar_id=calendar_id)
+    return "handed on"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from coachhub.audit import audit_record, model_update
 from coachhub.models import Membership, Practice, User
@@ -65,8 +66,10 @@ def client_private_notes_update(*, client: Client, membership: Membership, notes
     return client
 
 
+@transaction.atomic(durable=True)
 def clients_mark_alumni(*, practice: Practice, actor: User, clients: list[Client]) -> int:
-    """Clients whose coaching is over (the admin's bulk action), each change audited."""
+    """Clients whose coaching is over (the admin's bulk action), each change audited; all
+    or none (a client that fails validation leaves the others as they were)."""
     marked = 0
     for client in clients:
         marked += bool(

@@ -19,6 +19,16 @@ def content_types_follow(apps, schema_editor):
         )
 
 
+def content_types_go_back(apps, schema_editor):
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    for app_label, model in MOVED:
+        if ContentType.objects.filter(app_label=app_label, model=model).exists():
+            continue
+        ContentType.objects.filter(app_label="sessions_app", model=model).update(
+            app_label=app_label
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
@@ -96,5 +106,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(content_types_follow, migrations.RunPython.noop),
+        migrations.RunPython(content_types_follow, content_types_go_back),
     ]
