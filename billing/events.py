@@ -30,12 +30,13 @@ from integrations.stripe.webhooks import (
     PaidObject,
     checkout_reference,
     event_verify,
+    invoice_payment_intent,
     invoice_subscription,
     paid_from_checkout,
 )
 
 from . import services
-from .models import EventSource, EventStatus, Purchase, StripeAccount, StripeEvent
+from .models import EventSource, EventStatus, Payment, Purchase, StripeAccount, StripeEvent
 
 logger = logging.getLogger(__name__)
 MAX_EVENT_RETRIES = 8
@@ -217,6 +218,7 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
             invoice_id=obj["id"],
             amount_paid=int(obj.get("amount_paid") or 0),
             event_created=created,
+            payment_intent_id=invoice_payment_intent(obj),
         )
     else:
         services.invoice_failed_apply(
@@ -232,6 +234,10 @@ def _purchase_for_charge(event: StripeEvent, obj: dict[str, Any]) -> Purchase:
         purchase = purchases.filter(
             practice=event.practice, stripe_payment_intent_id=intent
         ).first()
+    if purchase is None and intent:
+        # A monthly package's payments: each paid invoice recorded its PaymentIntent.
+        paid = Payment.objects.filter(practice=event.practice, payment_intent_id=intent)
+        purchase = purchases.filter(pk__in=paid.values("purchase_id")).first()
     if purchase is None and obj.get("customer"):
         purchase = (
             purchases.filter(practice=event.practice, stripe_customer_id=obj["customer"])

@@ -360,6 +360,12 @@ class Payment(PracticeScoped):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="payments")
     purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="payments")
     stripe_id = models.CharField(max_length=255, help_text="The checkout or invoice id.")
+    payment_intent_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The PaymentIntent that took the money: refunds and disputes name it.",
+    )
     amount = models.PositiveIntegerField(help_text="Minor units (cents).")
     currency = models.CharField(max_length=3)
     paid_at = models.DateTimeField()

@@ -241,6 +241,7 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
         stripe_id=purchase.stripe_checkout_id or f"purchase:{purchase.pk}",
         amount=purchase.amount_total,
         paid_at=purchase.paid_at,
+        payment_intent_id=purchase.stripe_payment_intent_id,
     )
     if engagement is None:
         return  # nothing set up (purchase.setup_refused): the money is recorded, no credits
@@ -279,7 +280,12 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
 
 
 def payment_record(
-    *, purchase: Purchase, stripe_id: str, amount: int, paid_at: dt.datetime
+    *,
+    purchase: Purchase,
+    stripe_id: str,
+    amount: int,
+    paid_at: dt.datetime,
+    payment_intent_id: str = "",
 ) -> None:
     """Money received, once per Stripe object: the unique (practice, stripe_id) turns
     a replay into nothing (INSERT … ON CONFLICT DO NOTHING, one statement)."""
@@ -289,6 +295,7 @@ def payment_record(
                 practice_id=purchase.practice_id,
                 purchase=purchase,
                 stripe_id=stripe_id,
+                payment_intent_id=payment_intent_id,
                 amount=amount,
                 currency=purchase.currency,
                 paid_at=paid_at,

@@ -88,13 +88,19 @@ def subscription_end(*, purchase: Purchase, now: dt.datetime | None = None) -> N
 
 
 def invoice_paid_apply(
-    *, purchase: Purchase, invoice_id: str, amount_paid: int, event_created: int
+    *,
+    purchase: Purchase,
+    invoice_id: str,
+    amount_paid: int,
+    event_created: int,
+    payment_intent_id: str = "",
 ) -> None:
     """A month paid: its sessions are granted (once per invoice) and the package is current."""
     payment_record(
         purchase=purchase,
         stripe_id=invoice_id,
         amount=amount_paid,
+        payment_intent_id=payment_intent_id,
         paid_at=dt.datetime.fromtimestamp(event_created, tz=dt.UTC)
         if event_created
         else timezone.now(),

@@ -100,6 +100,17 @@ def paid_from_checkout(obj: dict[str, Any]) -> PaidObject:
     )
 
 
+def invoice_payment_intent(obj: dict[str, Any]) -> str:
+    """The PaymentIntent that paid an invoice: in `payments` (2025+ API) or, before
+    2025-03-31, the invoice's own `payment_intent`; "" when none is named."""
+    for payment in (obj.get("payments") or {}).get("data") or []:
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        if intent:
+            return intent if isinstance(intent, str) else intent.get("id", "")
+    intent = obj.get("payment_intent") or ""
+    return intent if isinstance(intent, str) else intent.get("id", "")
+
+
 def invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:
     """(subscription id, its metadata) of an invoice in either API shape; ('', {}): one-off."""
     details = ((obj.get("parent") or {}).get("subscription_details")) or {}

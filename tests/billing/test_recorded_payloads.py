@@ -35,6 +35,7 @@ from billing.models import (
     SubscriptionState,
 )
 from engagements.models import EngagementKind, EngagementStatus
+from integrations.stripe.webhooks import invoice_payment_intent
 from sessions_app.ledger import credit_balance
 from sessions_app.models import Booking, BookingStatus, SessionStatus
 
@@ -406,12 +407,6 @@ def test_a_refund_of_a_monthly_payment_is_found_through_the_customer(connected, 
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="A documented Dispute names its charge and payment_intent but no customer; a "
-    "monthly package's purchase records neither its invoices' PaymentIntents nor their "
-    "charges, so the handler never finds it (NotYetProcessable until the event is dead).",
-)
 def test_a_dispute_of_a_monthly_payment_flags_the_purchase(connected, client, send):
     purchase, values = _subscribed(client, connected, send)
     dispute = recorded("charge.dispute.created", **values)
@@ -420,6 +415,13 @@ def test_a_dispute_of_a_monthly_payment_flags_the_purchase(connected, client, se
     with scopes_disabled():
         purchase.refresh_from_db()
         assert purchase.disputed
+
+
+@pytest.mark.parametrize("shape", ["invoice.paid", "invoice.paid.pre-2025"])
+def test_a_paid_invoice_names_the_payment_intent_a_dispute_will_name(shape):
+    """Both API generations: `payments` (2025+) and the invoice's own `payment_intent`."""
+    invoice = json.loads((FIXTURES / f"{shape}.json").read_text())["data"]["object"]
+    assert invoice_payment_intent(invoice) == SUBSCRIPTION_INTENT
 
 
 @pytest.fixture
