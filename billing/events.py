@@ -125,9 +125,9 @@ def on_checkout_failed_or_expired(event: StripeEvent, reads: StripeReads) -> Non
 class StripeReadNeeded(Exception):
     """A handler needs an object from Stripe first; it is read outside the transaction."""
 
-    def __init__(self, subscription_id: str):
+    def __init__(self, subscription_id: str, *, practice_id: int):
         super().__init__(f"needs subscription {subscription_id} from Stripe")
-        self.subscription_id = subscription_id
+        self.subscription_id, self.practice_id = subscription_id, practice_id
 
 
 class StripeReads:
@@ -138,17 +138,19 @@ class StripeReads:
     def __init__(self) -> None:
         self.subscription_metadata: dict[str, dict] = {}
 
-    def fetch(self, needed: StripeReadNeeded, *, practice_id: int) -> None:
-        account = StripeAccount.objects.get(practice_id=practice_id)
+    def fetch(self, needed: StripeReadNeeded) -> None:
+        account = StripeAccount.objects.get(practice_id=needed.practice_id)
         subscription = stripe_api.subscription_retrieve(account.secret_key, needed.subscription_id)
         self.subscription_metadata[needed.subscription_id] = subscription.get("metadata") or {}
 
 
-def _subscription_metadata(subscription_id: str, metadata: dict, reads: StripeReads) -> dict:
+def _subscription_metadata(
+    event: StripeEvent, subscription_id: str, metadata: dict, reads: StripeReads
+) -> dict:
     if metadata.get("coachhub_checkout"):
         return metadata
     if subscription_id not in reads.subscription_metadata:
-        raise StripeReadNeeded(subscription_id)
+        raise StripeReadNeeded(subscription_id, practice_id=event.practice_id)
     return reads.subscription_metadata[subscription_id]
 
 
@@ -163,7 +165,7 @@ def _purchase_for_subscription(
     )
     if found is not None:
         return found
-    metadata = _subscription_metadata(subscription_id, metadata, reads)
+    metadata = _subscription_metadata(event, subscription_id, metadata, reads)
     if not metadata.get("coachhub_checkout"):
         return None  # not a CoachHub subscription
     return services.purchase_ensure(
@@ -309,14 +311,10 @@ def event_process(*, event_id: int) -> str:
             return _event_process_locked(event_id, reads)
         except StripeReadNeeded as needed:
             try:
-                reads.fetch(needed, practice_id=_practice_id_of(event_id))
+                reads.fetch(needed)
             except IntegrationError as error:
                 _event_failed(event_id, error)
                 raise
-
-
-def _practice_id_of(event_id: int) -> int:
-    return StripeEvent.objects.values_list("practice_id", flat=True).get(pk=event_id)
 
 
 def _event_process_locked(event_id: int, reads: StripeReads) -> str:

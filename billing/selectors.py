@@ -12,8 +12,13 @@ from coachhub.models import Membership, Practice
 from coachhub.permissions import can, roles_with
 from coachhub.tenancy import coaches_here
 from coachhub.timezones import last_months, month_bounds, month_days, months_span
-from engagements.models import Client, Contract, SeatAssignment
-from engagements.selectors import contract_list, open_seat_of, seat_client_refusal
+from engagements.models import Contract, SeatAssignment
+from engagements.selectors import (
+    client_with_email,
+    contract_list,
+    is_seat_client,
+    seat_client_refusal,
+)
 from sessions_app.models import (
     STATUSES_THAT_USE_ALLOWANCE,
     BookingLink,
@@ -112,7 +117,7 @@ def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
     practice = offer.practice
     if not offer.is_active or not coaches_here(practice, offer.coach):
         return Refusal(NOT_ON_SALE)
-    client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
+    client = client_with_email(practice, email)
     if client is not None and (seat_refusal := seat_client_refusal(client, feature="offers")):
         return Refusal(seat_refusal)
     if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
@@ -125,8 +130,7 @@ def paid_booking_refusal(link: BookingLink, *, email: str) -> Refusal | None:
     anything is booked. A seat client books on their allowance, never at checkout."""
     if not link.requires_payment or link.offer_id is None:
         return None
-    client = Client.objects.filter(practice=link.practice, email=email.strip().lower()).first()
-    if client is not None and open_seat_of(client) is not None:
+    if is_seat_client(link.practice, email):
         return None
     return offer_refusal(link.offer, email=email)
 
@@ -137,8 +141,7 @@ def offers_on_sale_to(
     """Of `offers`, those this buyer may buy now: `offer_refusal`'s rule as a query (active,
     sold by someone who still coaches here; none for a seat client; no single session
     for a new client when the practice sells packages only to new clients)."""
-    client = Client.objects.filter(practice=practice, email=email.strip().lower()).first()
-    if client is not None and open_seat_of(client) is not None:
+    if is_seat_client(practice, email):
         return offers.none()
     offers = offers.filter(
         is_active=True,

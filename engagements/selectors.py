@@ -98,6 +98,17 @@ def seat_client_refusal(client: Client, *, feature: str) -> str:
     )
 
 
+def client_with_email(practice: Practice, email: str) -> Client | None:
+    """The practice's client with this e-mail (a client's identity in a practice), or None."""
+    return Client.objects.filter(practice=practice, email=email.strip().lower()).first()
+
+
+def is_seat_client(practice: Practice, email: str) -> bool:
+    """Whether this e-mail is a client on a company seat (their sessions come from it)."""
+    client = client_with_email(practice, email)
+    return client is not None and open_seat_of(client) is not None
+
+
 def open_seat_of(client: Client) -> SeatAssignment | None:
     """The client's current seat, if any."""
     return (

@@ -318,6 +318,18 @@ def practices_with_sessions_to_remind(*, now: dt.datetime) -> list[int]:
         )
 
 
+def practices_with_expired_holds(*, now: dt.datetime) -> list[int]:
+    """Practices with a hold past its expiry (beat's fan-out; reads across practices)."""
+    with scopes_disabled():
+        return sorted(
+            set(
+                Session.objects.filter(
+                    status=SessionStatus.HELD, hold_expires_at__lte=now
+                ).values_list("practice_id", flat=True)
+            )
+        )
+
+
 def reminders_due(practice: Practice, *, now: dt.datetime) -> list[tuple[Session, int]]:
     """(session, lead minutes) of this practice whose reminder time has come. A session
     booked after a reminder's time skips that reminder (it was just confirmed)."""

@@ -17,7 +17,7 @@ from coachhub.tasks import PracticeTask
 from coachhub.tenancy import practice_id_of
 
 from . import selectors, services
-from .models import ExternalCalendar, Session, SessionStatus
+from .models import ExternalCalendar, Session
 from .notifications import session_notify
 from .services.calendars import external_calendar_refresh_task
 
@@ -58,14 +58,7 @@ def reminders_send_for_practice(*, practice_id: int, now_iso: str | None = None)
 @shared_task
 def holds_release() -> int:
     """Beat: a task for each practice with a hold past its expiry; returns how many."""
-    with scopes_disabled():
-        practice_ids = sorted(
-            set(
-                Session.objects.filter(
-                    status=SessionStatus.HELD, hold_expires_at__lte=timezone.now()
-                ).values_list("practice_id", flat=True)
-            )
-        )
+    practice_ids = selectors.practices_with_expired_holds(now=timezone.now())
     for practice_id in practice_ids:
         holds_release_for_practice.delay(practice_id=practice_id)
     return len(practice_ids)

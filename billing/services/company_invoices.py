@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from coachhub.audit import audit_record
@@ -117,7 +118,7 @@ def company_invoice_create(
     return invoice
 
 
-def _refuse_if_invoiced(this_month, first_day: dt.date) -> None:
+def _refuse_if_invoiced(this_month: QuerySet[CompanyInvoice], first_day: dt.date) -> None:
     existing = this_month.exclude(status=CompanyInvoiceStatus.VOID).first()
     if existing is not None:
         raise ValidationError(

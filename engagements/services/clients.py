@@ -14,7 +14,7 @@ from coachhub.permissions import require
 from coachhub.services import coach_must_coach_here
 
 from ..models import Client, ClientStatus
-from ..selectors import seat_client_refusal
+from ..selectors import client_with_email, seat_client_refusal
 
 CLIENT_FIELDS = ["name", "email", "time_zone", "phone", "status", "tags", "organization", "coach"]
 
@@ -89,7 +89,7 @@ def client_find_or_create(
 ) -> tuple[Client, bool]:
     """The client with this e-mail in this practice, or a new one (e-mail is the identity)."""
     email = email.strip().lower()
-    existing = Client.objects.filter(practice=practice, email=email).first()
+    existing = client_with_email(practice, email)
     if existing:
         return existing, False
     fields = {"email": email, "name": name or email.split("@")[0], **defaults}

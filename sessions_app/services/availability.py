@@ -16,7 +16,6 @@ from django.core.exceptions import ValidationError
 from coachhub.audit import audit_record, model_update
 from coachhub.models import Practice, User
 from coachhub.services import coach_setup_authorize
-from coachhub.timezones import validate_time_zone
 from engagements.models import Client
 
 from ..models import BookingLink, CalendarFeedToken, DateOverride, WeeklyHours
@@ -125,7 +124,6 @@ def feed_token_rotate(*, feed_token: CalendarFeedToken, actor: User) -> Calendar
 
 def coach_time_zone_set(*, practice: Practice, actor: User, time_zone: str) -> User:
     """The zone a coach's weekly hours are read in; their public slots move with it."""
-    validate_time_zone(time_zone)
     changed = model_update(
         instance=actor,
         data={"time_zone": time_zone},
