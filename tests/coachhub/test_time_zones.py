@@ -4,6 +4,7 @@ times in that zone; sign-up takes the browser's zone and suggests its currency."
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client as HttpClient
@@ -176,3 +177,28 @@ def test_what_the_person_chose_at_sign_up_wins_over_the_browser():
     )
     practice = Practice.objects.get(memberships__user__email="new@example.com")
     assert (practice.time_zone, practice.currency) == ("Asia/Tokyo", "EUR")
+
+
+@pytest.mark.django_db
+def test_the_demos_new_york_coach_sees_new_york_times():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    call_command("demo", stdout=StringIO())
+    carlos = User.objects.get(email="coach@demo.coachhub.test")
+    assert carlos.time_zone == "America/New_York"
+    browser = HttpClient()
+    browser.force_login(carlos)
+    dashboard = browser.get("/dashboard/").content.decode()
+    assert "Times in America/New_York" in dashboard
+    with scopes_disabled():
+        session = (
+            Session.objects.filter(coach=carlos, starts_at__gt=timezone.now())
+            .order_by("starts_at")
+            .first()
+        )
+    new_york = session.starts_at.astimezone(ZoneInfo("America/New_York"))
+    page = browser.get(session.get_absolute_url()).content.decode()
+    assert f"{new_york:%H:%M}" in page and "(America/New_York)" in page
