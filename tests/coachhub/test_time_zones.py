@@ -91,9 +91,7 @@ def test_moving_a_session_reads_the_new_time_in_the_viewers_zone(world, new_york
     browser, _, session = new_york_coach
     page = browser.get(session.get_absolute_url()).content.decode()
     assert "New time (America/New_York)" in page
-    browser.post(
-        f"/sessions/{session.public_id}/reschedule/", {"starts_at": "2027-01-13T09:30"}
-    )
+    browser.post(f"/sessions/{session.public_id}/reschedule/", {"starts_at": "2027-01-13T09:30"})
     with scopes_disabled():
         session.refresh_from_db()
     assert session.starts_at == dt.datetime(2027, 1, 13, 14, 30, tzinfo=dt.UTC)
@@ -172,9 +170,7 @@ def test_sign_up_takes_the_browsers_zone_and_suggests_its_currency(browser_zone,
 @pytest.mark.django_db
 def test_what_the_person_chose_at_sign_up_wins_over_the_browser():
     browser = HttpClient()
-    _sign_up(
-        browser, browser_time_zone="America/New_York", time_zone="Asia/Tokyo", currency="EUR"
-    )
+    _sign_up(browser, browser_time_zone="America/New_York", time_zone="Asia/Tokyo", currency="EUR")
     practice = Practice.objects.get(memberships__user__email="new@example.com")
     assert (practice.time_zone, practice.currency) == ("Asia/Tokyo", "EUR")
 

@@ -24,9 +24,9 @@ from coachhub.tenancy import SESSION_KEY, member_required, owner_required, set_a
 from engagements.models import EngagementStatus
 from engagements.selectors import engagement_list
 from engagements.services import practice_set_up
-from sessions_app.services import coach_time_zone_set
 from sessions_app.allowances import seat_usage_this_month
 from sessions_app.selectors import sessions_by_month, upcoming_sessions
+from sessions_app.services import coach_time_zone_set
 from web.dashboard.charts import BarChart, ChartPoint, bar_chart
 from web.dashboard.practice_forms import (
     MemberAddForm,
