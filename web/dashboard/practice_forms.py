@@ -21,7 +21,7 @@ from engagements.services import practice_set_up
 
 
 def _zone_choices_with_detect() -> list[tuple[str, str]]:
-    return [("", "My browser's time zone"), *time_zone_choices()]
+    return [("", "Detect from my browser (else Europe/London)"), *time_zone_choices()]
 
 
 def _currency_choices() -> list[tuple[str, str]]:
@@ -68,7 +68,7 @@ class PracticeSignupForm(NewPracticeFields):
     practice_name = forms.CharField(
         max_length=120, label="Practice name", help_text="You can rename it later."
     )
-    field_order = ["practice_name", "time_zone", "currency"]
+    field_order = ["email", "password1", "password2", "practice_name", "time_zone", "currency"]
 
     def signup(self, request, user) -> None:
         practice = practice_set_up(
