@@ -12,7 +12,14 @@ from ..notifications import session_emails
 
 def reminder_send(*, session: Session, lead_minutes: int, now: dt.datetime) -> bool:
     """Claim the reminder (unique per session, lead and start) and send it; False if another
-    run claimed it first. A rescheduled session has a new start, so it is reminded again."""
+    run claimed it first, or if nobody is there to remind (then nothing is recorded).
+    A rescheduled session has a new start, so it is reminded again.
+
+    The claim and the sending share one transaction: a send that fails takes the claim
+    back with it, so a `ReminderSent` row means an e-mail was handed to the backend."""
+    messages = session_emails(session, "reminder", now=now)
+    if not messages:
+        return False
     try:
         with transaction.atomic(durable=True):
             ReminderSent.objects.create(
@@ -21,7 +28,7 @@ def reminder_send(*, session: Session, lead_minutes: int, now: dt.datetime) -> b
                 lead_minutes=lead_minutes,
                 starts_at=session.starts_at,
             )
-            for message in session_emails(session, "reminder", now=now):
+            for message in messages:
                 message.send()
     except IntegrityError:
         return False
