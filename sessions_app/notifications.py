@@ -157,13 +157,22 @@ def _names(clients: list[Client]) -> str:
     return f"{names[0]}, {names[1]} and {len(names) - 2} more"
 
 
-def session_emails(session: Session, kind: NoticeKind, *, now: dt.datetime | None = None) -> list:
+def session_emails(
+    session: Session,
+    kind: NoticeKind,
+    *,
+    now: dt.datetime | None = None,
+    client_ids: list[int] | None = None,
+) -> list:
     """The messages for one change to a session: one per attendee, one for the coach
-    (none at all for a session without a time or without attendees)."""
+    (none at all for a session without a time or without attendees). With `client_ids`,
+    only those attendees (people just added to a workshop), and no copy for the coach."""
     now = now or timezone.now()
     if session.starts_at is None:
         return []
     attendees = session_attendees(session, kind, now=now)
+    if client_ids is not None:
+        attendees = [a for a in attendees if a.client.pk in client_ids]
     if not attendees:
         return []
     with_invite = session.engagement.send_platform_invite
@@ -172,7 +181,7 @@ def session_emails(session: Session, kind: NoticeKind, *, now: dt.datetime | Non
         _attendee_message(session, kind, attendee, invite=with_invite, now=now)
         for attendee in attendees
     ]
-    if kind != "reminder":
+    if kind != "reminder" and client_ids is None:
         messages.append(
             _coach_message(session, kind, attendees, people, invite=with_invite, now=now)
         )
@@ -344,8 +353,16 @@ def schedule_invite(engagement: Engagement, *, now: dt.datetime | None = None) -
 
 
 @shared_task(base=PracticeTask, bind=True, max_retries=5)
-def session_notify(self, *, practice_id: int, session_id: int, kind: NoticeKind) -> int:
-    """E-mail attendees and the coach about a change, with the invite attached."""
+def session_notify(
+    self,
+    *,
+    practice_id: int,
+    session_id: int,
+    kind: NoticeKind,
+    client_ids: list[int] | None = None,
+) -> int:
+    """E-mail attendees and the coach about a change, with the invite attached (only the
+    attendees in `client_ids` when given)."""
     session = (
         Session.objects.select_related("practice", "coach", "client", "engagement", "booking_link")
         .filter(pk=session_id)
@@ -353,13 +370,13 @@ def session_notify(self, *, practice_id: int, session_id: int, kind: NoticeKind)
     )
     if session is None:
         return 0
-    messages = session_emails(session, kind)
+    messages = session_emails(session, kind, client_ids=client_ids)
     try:
         for message in messages:
             message.send()
     except OSError as error:  # SMTP down: try again later rather than lose it
         raise self.retry_later(error) from error
-    if messages and kind in ("confirmed", "rescheduled"):
+    if messages and kind in ("confirmed", "rescheduled") and client_ids is None:
         invite_step_done(session, attendees=[m.to[0] for m in messages[:-1]])
     return len(messages)
 
