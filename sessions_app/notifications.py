@@ -211,6 +211,7 @@ def _attendee_message(session, kind, attendee: Attendee, *, invite, now):
         "when": when,
         "manage_link": attendee.link,
         "manage_label": attendee.link_label,
+        "booked": attendee.booked,
         "practice": session.practice,
         "with_invite": invite,
     }
