@@ -40,7 +40,7 @@ SUBJECTS: dict[str, str] = {
 # The coach's copy names who the session is with ("Jonas Berg booked Free intro call").
 COACH_SUBJECTS: dict[str, str] = {
     "booked": "{names} booked {title}, {when}",
-    "confirmed": "Scheduled: {title}{with_names}, {when}",
+    "confirmed": "Confirmed: {title}{with_names}, {when}",
     "rescheduled": "Moved: {title}{with_names}, now {when}",
     "cancelled": "Cancelled: {title}{with_names}, {when}",
 }
