@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.db import IntegrityError, transaction
 
 from ..models import ReminderSent, Session
 from ..notifications import session_emails
+
+logger = logging.getLogger(__name__)
 
 
 def reminder_send(*, session: Session, lead_minutes: int, now: dt.datetime) -> bool:
@@ -31,5 +34,8 @@ def reminder_send(*, session: Session, lead_minutes: int, now: dt.datetime) -> b
             for message in messages:
                 message.send()
     except IntegrityError:
+        return False
+    except OSError as error:  # the mail server is down: unclaimed, the next run tries again
+        logger.warning("Reminder for session %s not sent: %s", session.pk, error)
         return False
     return True

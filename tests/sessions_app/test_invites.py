@@ -7,12 +7,16 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from engagements.models import Engagement, EngagementKind, StepState
+from engagements.participants import Participant
 from sessions_app import services
+from sessions_app.booking_tokens import attendee_token
 from sessions_app.models import CreditEntry, ReminderSent, Session, SessionStatus
 from sessions_app.tasks import reminders_send
 
@@ -425,3 +429,62 @@ def test_a_visitor_booking_is_still_invited_once_with_their_manage_link(
         book(client, link, first_slots(client, link)[1])
     (message,) = mail_to("visitor@example.net")
     assert "/booking/" in str(event_of(message)[1]["URL"])
+
+
+def test_an_attendee_link_is_only_for_that_attendee_and_expires_after_the_session(world, client):
+    home = world.home
+    session = home.objects["session"]  # the client has a booking for it
+    with scopes_disabled():
+        workshop_session = Session.objects.get(engagement=home.objects["workshop"])
+        participant = workshop_session.collection.participants.get()
+    now = timezone.now()
+
+    def page(session, client_id):
+        return client.get(f"/session/{attendee_token(session, client_id, now=now)}/")
+
+    assert page(workshop_session, participant.pk).status_code == 200
+    assert page(workshop_session, home.objects["client"].pk).status_code == 404
+    assert page(session, home.objects["seat_client"].pk).status_code == 404
+    # A client who has a booking after all is sent to the booking's own page.
+    redirect = page(session, home.objects["client"].pk)
+    assert redirect.status_code == 302 and "/booking/" in redirect["Location"]
+    # Another practice's session under a token of ours is not found either.
+    with scopes_disabled():
+        foreign = Session.objects.get(engagement=world.other.objects["workshop"])
+    assert page(foreign, participant.pk).status_code == 404
+    token = attendee_token(workshop_session, participant.pk, now=now)
+    with time_machine.travel(workshop_session.ends_at + dt.timedelta(days=2)):
+        assert client.get(f"/session/{token}/").status_code == 410
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A mail server that is down."""
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_a_reminder_the_mail_server_refused_is_not_recorded_and_goes_next_time(world, settings):
+    home = world.home
+    starts_at = timezone.now().replace(microsecond=0) + dt.timedelta(days=30)
+    with scopes_disabled():
+        engagement = services.engagement_create_team_workshop(
+            practice=home.practice,
+            actor=home.owner,
+            coach=home.coach,
+            title="Refused",
+            core_subject="Mail",
+            participants=[Participant("Ada", "ada@acme.test")],
+            starts_at=starts_at,
+        )
+        (session,) = Session.objects.filter(engagement=engagement)
+    due = starts_at - dt.timedelta(minutes=59)
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    reminders_send(due.isoformat())
+    with scopes_disabled():
+        assert not ReminderSent.objects.filter(session=session).exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send((due + dt.timedelta(minutes=5)).isoformat())
+    with scopes_disabled():
+        assert ReminderSent.objects.filter(session=session).count() == 1
+    assert [m.to for m in mail.outbox] == [["ada@acme.test"]]

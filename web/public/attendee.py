@@ -8,6 +8,7 @@ practice's scope before it reads anything; forged → 404, expired → 410.
 
 from __future__ import annotations
 
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ from sessions_app.services import session_cancel_by_attendee
 def _attendee_view(view):
     """Resolve the token to (session, client) and run the view in the practice's scope."""
 
+    @wraps(view)
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
         try:
             practice_id, session_id, client_id = read_attendee_token(token, now=timezone.now())
@@ -64,8 +66,6 @@ def _attendee_view(view):
                 return redirect(manage_url(booking, now=timezone.now()))
             return view(request, session, client, token)
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
