@@ -10,7 +10,7 @@
 The guided set-ups that end in sessions are in `sessions_app.services.engagement_setup`.
 """
 
-from .checklists import checklist_mark, checklist_seed, checklist_step_set
+from .checklists import checklist_mark, checklist_seed, checklist_step_done, checklist_step_set
 from .clients import (
     CLIENT_FIELDS,
     NewClient,
@@ -47,6 +47,7 @@ __all__ = [
     "NewClient",
     "checklist_mark",
     "checklist_seed",
+    "checklist_step_done",
     "checklist_step_set",
     "client_create",
     "client_find_or_create",

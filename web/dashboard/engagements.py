@@ -312,7 +312,7 @@ def collection_participants_add(request: HttpRequest, collection_pk: int) -> Htt
     form = ParticipantsAddForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            added = services.participants_add(
+            added = session_services.workshop_participants_add(
                 collection=collection,
                 actor=request.user,
                 participants=form.cleaned_data["participants"],
