@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("contracts/new/", clients.contract_create, name="contract_create"),
     path("contracts/<int:contract_pk>/", clients.contract_detail, name="contract_detail"),
+    path("contracts/<int:contract_pk>/edit/", clients.contract_edit, name="contract_edit"),
     path(
         "contracts/<int:contract_pk>/statement/",
         clients.contract_statement,
