@@ -429,6 +429,11 @@ class ResourceKind(models.TextChoices):
     LINK = "link", "Link"
 
 
+class ResourceAudience(models.TextChoices):
+    CLIENT = "client", "The client"
+    PARTICIPANTS = "participants", "Every participant"
+
+
 class CollectionResource(PracticeScoped):
     """A follow-up resource (handout, action plan) shared with a collection's participants."""
 

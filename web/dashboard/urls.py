@@ -85,6 +85,11 @@ urlpatterns = [
         engagements.collection_resource_add,
         name="collection_resource_add",
     ),
+    path(
+        "collections/<int:collection_pk>/resources/send/",
+        engagements.collection_resource_send,
+        name="collection_resource_send",
+    ),
     path("sessions/<uuid:session_uuid>/", sessions.session_detail, name="session_detail"),
     path(
         "sessions/<uuid:session_uuid>/reschedule/",
