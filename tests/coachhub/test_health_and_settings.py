@@ -51,7 +51,8 @@ def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean, **env},
+        # A developer's own .env must not change what these tests see.
+        env={**clean, "ENV_FILE": str(ROOT / "tests" / "absent.env"), **env},
         capture_output=True,
         text=True,
         timeout=120,
