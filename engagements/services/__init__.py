@@ -25,6 +25,7 @@ from .clients import (
 from .collections import (
     collection_create,
     collection_resource_add,
+    collection_resource_send,
     collection_update,
     participants_add,
     participants_link,
@@ -57,6 +58,7 @@ __all__ = [
     "clients_mark_alumni",
     "collection_create",
     "collection_resource_add",
+    "collection_resource_send",
     "collection_templates_install",
     "collection_update",
     "contract_create",
