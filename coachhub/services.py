@@ -21,10 +21,14 @@ def unique_practice_slug(name: str) -> str:
     return slug
 
 
-def practice_create(*, owner: User, name: str, time_zone: str = "Europe/London") -> Practice:
+def practice_create(
+    *, owner: User, name: str, time_zone: str = "Europe/London", currency: str = "GBP"
+) -> Practice:
     """The practice (the tenant) and its owner's membership. What the domain apps give a new
     practice (the shipped collection templates) comes with `engagements.services.practice_open`."""
-    practice = Practice(name=name.strip(), slug=unique_practice_slug(name), time_zone=time_zone)
+    practice = Practice(
+        name=name.strip(), slug=unique_practice_slug(name), time_zone=time_zone, currency=currency
+    )
     practice.full_clean()
     practice.save()
     Membership.objects.create(practice=practice, user=owner, role=Role.OWNER)

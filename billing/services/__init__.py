@@ -36,6 +36,7 @@ from .stripe_account import (
     stripe_account_connect,
     stripe_account_disconnect,
     stripe_account_of,
+    stripe_trouble,
     verified_stripe_account,
 )
 from .subscriptions import (
@@ -73,6 +74,7 @@ __all__ = [
     "stripe_account_connect",
     "stripe_account_disconnect",
     "stripe_account_of",
+    "stripe_trouble",
     "subscription_end",
     "subscription_state_apply",
     "verified_stripe_account",

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coachhub.tenancy.TenantMiddleware",
+    "coachhub.timezones.ViewerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "web.urls"

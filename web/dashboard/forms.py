@@ -116,7 +116,6 @@ class SeatAssignForm(MemberForm):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = Client.objects.filter(practice=self.practice)
         self.fields["coach"].queryset = coaches_of(self.practice)
-        self.fields["coach_chosen_at"].zone = self.practice.zone
 
 
 class ClientOrNewMixin(MemberForm):
@@ -166,10 +165,6 @@ class PerSessionForm(ClientOrNewMixin):
         label="Override reason (owners only)",
         help_text="Only to book a seat client beyond this month's allowance.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["first_session_at"].zone = self.practice.zone
 
 
 class MonthlyPackageForm(ClientOrNewMixin):
@@ -245,7 +240,6 @@ class TeamWorkshopForm(MemberForm):
         self.fields["template"].queryset = CollectionTemplate.objects.filter(
             practice=self.practice, kind=CollectionKind.TEAM
         )
-        self.fields["starts_at"].zone = self.practice.zone
         if not self.is_bound:
             self.initial.setdefault("template", self.fields["template"].queryset.first())
             if can(self.membership, "clients.coached_by_default"):
@@ -283,10 +277,6 @@ class SessionForm(MemberForm):
     allowance_override_reason = forms.CharField(
         required=False, label="Override reason (owners only)"
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["starts_at"].zone = self.practice.zone
 
 
 class ParticipantsAddForm(forms.Form):

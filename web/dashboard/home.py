@@ -26,8 +26,15 @@ from engagements.selectors import engagement_list
 from engagements.services import practice_set_up
 from sessions_app.allowances import seat_usage_this_month
 from sessions_app.selectors import sessions_by_month, upcoming_sessions
+from sessions_app.services import coach_time_zone_set
 from web.dashboard.charts import BarChart, ChartPoint, bar_chart
-from web.dashboard.practice_forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
+from web.dashboard.practice_forms import (
+    MemberAddForm,
+    MyAccountForm,
+    PracticeCreateForm,
+    PracticeSettingsForm,
+)
+from web.forms import apply_validation_error
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -115,6 +122,7 @@ def practice_create_view(request: HttpRequest) -> HttpResponse:
                 owner=request.user,
                 name=form.cleaned_data["name"],
                 time_zone=form.cleaned_data["time_zone"],
+                currency=form.cleaned_data["currency"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -163,6 +171,23 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Practice settings saved.")
             return redirect("practice_settings")
     return render(request, "coachhub/practice_settings.html", {"form": form})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def my_account(request: HttpRequest) -> HttpResponse:
+    """The member's own zone: the one their pages show, their forms read and their hours use."""
+    form = MyAccountForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        zone = form.cleaned_data["time_zone"]
+        try:
+            coach_time_zone_set(practice=request.practice, actor=request.user, time_zone=zone)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, f"Times are now shown in {zone}.")
+            return redirect("my_account")
+    return render(request, "coachhub/my_account.html", {"form": form})
 
 
 @owner_required

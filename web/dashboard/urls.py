@@ -13,6 +13,7 @@ urlpatterns = [
     path("practice/settings/", home.practice_settings, name="practice_settings"),
     path("practice/members/", home.members, name="members"),
     path("practice/api-tokens/", home.api_tokens, name="api_tokens"),
+    path("account/", home.my_account, name="my_account"),
     path("clients/", clients.client_list, name="client_list"),
     path("clients/new/", clients.client_create, name="client_create"),
     path("clients/<int:client_pk>/", clients.client_detail, name="client_detail"),
