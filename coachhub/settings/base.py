@@ -297,6 +297,9 @@ STORAGES = {
 # `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files browsers ask for at the site's root (/favicon.ico), served as they are with
+# DEBUG on or off, with or without collectstatic.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
