@@ -238,6 +238,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str(
     "ACCOUNT_EMAIL_VERIFICATION", "mandatory", validate=OneOf(["mandatory", "optional", "none"])
 )
+# Accepts the invitation a visitor followed once they sign in or up (coachhub.invitations).
+ACCOUNT_ADAPTER = "coachhub.accounts.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "web.dashboard.practice_forms.PracticeSignupForm"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {

@@ -9,6 +9,7 @@
 - `calendars`: external calendars and the busy time they block
 - `invites`: e-mails with invites after commit
 - `reminders`: reminders before a session, once each
+- `reassign`: a departing coach's links closed, their sessions given to another coach
 """
 
 from .availability import (
@@ -42,6 +43,7 @@ from .engagement_setup import (
     engagement_create_team_workshop,
     engagement_schedule_change,
 )
+from .reassign import booking_links_close_for_coach, session_coach_change
 from .recurring import RecurringResult, recurring_sessions_generate, recurring_summary
 from .reminders import reminder_send
 from .scheduling import (
@@ -69,6 +71,7 @@ __all__ = [
     "booking_hold_release",
     "booking_hold_withdraw",
     "booking_link_save",
+    "booking_links_close_for_coach",
     "booking_reschedule",
     "coach_time_zone_set",
     "date_override_add",
@@ -89,6 +92,7 @@ __all__ = [
     "seat_booking_check",
     "session_cancel",
     "session_cancel_as_package_ended",
+    "session_coach_change",
     "session_create",
     "session_reschedule",
     "session_schedule",

@@ -1,4 +1,4 @@
-"""The dashboard itself and the practice's own pages: metrics, set-up, members, API tokens."""
+"""The dashboard itself and the practice's own pages: metrics, set-up, API tokens."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from billing.selectors import (
     seat_utilisation,
 )
 from coachhub.audit import model_update
-from coachhub.models import ApiToken, Membership
+from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
-from coachhub.services import api_token_create, api_token_revoke, membership_add
+from coachhub.services import api_token_create, api_token_revoke
 from coachhub.tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
 from engagements.models import EngagementStatus
 from engagements.selectors import engagement_list
@@ -27,7 +27,7 @@ from engagements.services import practice_set_up
 from sessions_app.allowances import seat_usage_this_month
 from sessions_app.selectors import sessions_by_month, upcoming_sessions
 from web.dashboard.charts import BarChart, ChartPoint, bar_chart
-from web.dashboard.practice_forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
+from web.dashboard.practice_forms import PracticeCreateForm, PracticeSettingsForm
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -163,23 +163,6 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Practice settings saved.")
             return redirect("practice_settings")
     return render(request, "coachhub/practice_settings.html", {"form": form})
-
-
-@owner_required
-@require_http_methods(["GET", "POST"])
-def members(request: HttpRequest) -> HttpResponse:
-    form = MemberAddForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            membership_add(practice=request.practice, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(request, "Member added.")
-            return redirect("members")
-    memberships = Membership.objects.filter(practice=request.practice).select_related("user")
-    return render(request, "coachhub/members.html", {"form": form, "member_list": memberships})
 
 
 @member_required

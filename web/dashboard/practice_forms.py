@@ -1,4 +1,4 @@
-"""Forms for the practice itself: sign-up, a new practice, its settings, adding members."""
+"""Forms for the practice itself: sign-up, a new practice, its settings, inviting members."""
 
 from django import forms
 
@@ -42,6 +42,6 @@ class PracticeSettingsForm(forms.Form):
     one_off_sessions_for_new_clients = forms.BooleanField(required=False)
 
 
-class MemberAddForm(forms.Form):
-    email = forms.EmailField()
+class InvitationForm(forms.Form):
+    email = forms.EmailField(help_text="They get an e-mail with a link to join (valid 7 days).")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.COACH)

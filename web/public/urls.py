@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.public import booking, buy, feeds
+from web.public import booking, buy, feeds, invitations
 
 urlpatterns = [
     path(
@@ -27,6 +27,12 @@ urlpatterns = [
         "booking/<str:token>/reschedule/",
         booking.booking_reschedule_view,
         name="booking_reschedule",
+    ),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path(
+        "invitations/<str:token>/signup/",
+        invitations.invitation_signup,
+        name="invitation_signup",
     ),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("buy/<slug:practice_slug>/<uuid:offer_id>/", buy.buy, name="buy"),
