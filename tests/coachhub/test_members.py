@@ -15,7 +15,8 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Offer
-from coachhub.models import AuditEntry, Invitation, Membership, Role
+from coachhub.models import ApiToken, AuditEntry, Invitation, Membership, Role
+from coachhub.services import api_token_create
 from sessions_app.models import BookingLink, Session
 
 from ..kit.factories import UserFactory
@@ -236,9 +237,19 @@ def test_removing_a_coach_stops_their_links_and_offers_and_lists_their_sessions(
     confirm = owner.get(f"/practice/members/{membership.pk}/remove/").content.decode()
     assert link.title in confirm and offer.name in confirm
     assert all(session.title in confirm for session in coach_sessions)
+    with scopes_disabled():
+        _, key = api_token_create(practice=practice, user=coach)
+    assert (
+        HttpClient().get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    )
     removed = owner.post(f"/practice/members/{membership.pk}/remove/")
     assert removed.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert (
+        HttpClient().get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+    )
+    with scopes_disabled():
+        assert ApiToken.objects.get(key_hash=ApiToken.hash_key(key)).revoked_at is not None
     # Booking links and offers stop taking bookings and purchases, and say so in the audit.
     visitor = HttpClient()
     assert visitor.get(f"/book/{practice.slug}/{link.slug}/").status_code == 404

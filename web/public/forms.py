@@ -28,8 +28,9 @@ class InvitedSignupForm(SignupForm):
     def __init__(self, *args, **kwargs):
         self.invited_to: Practice | None = kwargs.pop("invited_to", None)
         super().__init__(*args, **kwargs)
-        for name in ("practice_name", "time_zone"):
-            self.fields.pop(name, None)
+        # Only what an account needs: the practice sign-up's own fields are for a new practice.
+        for name in set(self.fields) - {"email", "password1", "password2"}:
+            del self.fields[name]
 
     def signup(self, request, user) -> None:
         if self.invited_to is not None:
