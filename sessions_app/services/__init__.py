@@ -43,7 +43,7 @@ from .engagement_setup import (
     engagement_create_team_workshop,
     engagement_schedule_change,
 )
-from .reassign import booking_links_close_for_coach, session_coach_change
+from .reassign import Handover, booking_links_close_for_coach, coach_handover, session_coach_change
 from .recurring import RecurringResult, recurring_sessions_generate, recurring_summary
 from .reminders import reminder_send
 from .scheduling import (
@@ -62,6 +62,7 @@ __all__ = [
     "HOLD_MINUTES",
     "PAYMENTS_NOT_CONNECTED",
     "SLOT_TAKEN",
+    "Handover",
     "RecurringResult",
     "SlotTaken",
     "availability_row_delete",
@@ -73,6 +74,7 @@ __all__ = [
     "booking_link_save",
     "booking_links_close_for_coach",
     "booking_reschedule",
+    "coach_handover",
     "coach_time_zone_set",
     "date_override_add",
     "engagement_create_monthly_package",

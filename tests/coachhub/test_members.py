@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Offer
+from engagements.models import Client, Engagement
 from coachhub.models import ApiToken, AuditEntry, Invitation, Membership, Role
 from coachhub.services import api_token_create
 from sessions_app.models import BookingLink, Session
@@ -275,11 +276,20 @@ def test_removing_a_coach_stops_their_links_and_offers_and_lists_their_sessions(
         first_after = Session.objects.get(pk=first.pk)
     assert first_after.coach == home.owner and first_after.sequence == first.sequence + 1
     assert first_after.starts_at == first.starts_at
-    owner.post("/practice/members/reassign/", {"former_coach": coach.pk, "coach": home.owner.pk})
+    handed = owner.post(
+        "/practice/members/reassign/",
+        {"former_coach": coach.pk, "coach": home.owner.pk},
+        follow=True,
+    ).content.decode()
+    assert "now go to" in handed
     with scopes_disabled():
         assert not Session.objects.filter(
-            practice=practice, coach=coach, status="scheduled"
+            practice=practice, coach=coach, status__in=["scheduled", "to_schedule"]
         ).exists()
+        # What the engagements schedule next goes to the new coach too.
+        engagement = Engagement.objects.get(pk=home.objects["engagement"].pk)
+        client = Client.objects.get(pk=home.objects["client"].pk)
+    assert engagement.coach == home.owner and client.coach == home.owner
     assert (
         "Sessions to give to another coach" not in owner.get("/practice/members/").content.decode()
     )

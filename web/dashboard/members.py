@@ -12,12 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.services import member_remove
 from coachhub.invitations import invitation_create, invitation_resend, invitation_revoke
-from coachhub.models import Invitation, InvitationStatus, Membership, Role
+from coachhub.models import Invitation, InvitationStatus, Membership, Role, User
 from coachhub.services import membership_role_change
 from coachhub.tenancy import ability_required, coaches_of
 from sessions_app.models import Session
 from sessions_app.selectors import future_sessions_of, sessions_needing_a_coach
-from sessions_app.services import session_coach_change
+from sessions_app.services import coach_handover, session_coach_change
 from web.dashboard.pages import flash_errors
 from web.dashboard.practice_forms import InvitationForm
 
@@ -173,26 +173,31 @@ def session_coach(request: HttpRequest, session_uuid) -> HttpResponse:
 @ability_required("sessions.reassign")
 @require_POST
 def sessions_reassign_all(request: HttpRequest) -> HttpResponse:
-    """Give every session a former coach left to one coach; those clashing stay listed."""
+    """Hand everything a former coach left to one coach; clashing sessions stay listed."""
     coach = _coach_from(request)
-    if coach is None:
+    former = (
+        User.objects.filter(
+            coach_sessions__practice=request.practice, pk=request.POST.get("former_coach") or 0
+        )
+        .distinct()
+        .first()
+    )
+    if coach is None or former is None:
         messages.error(request, "Choose a coach of this practice.")
         return redirect("members")
-    sessions = sessions_needing_a_coach(request.practice, now=timezone.now()).filter(
-        coach_id=request.POST.get("former_coach") or 0
+    try:
+        handover = coach_handover(
+            practice=request.practice, actor=request.user, former_coach=former, coach=coach
+        )
+    except ValidationError as error:
+        flash_errors(request, error)
+        return redirect("members")
+    messages.success(
+        request,
+        f"{len(handover.sessions)} session(s), {handover.engagements} engagement(s) and "
+        f"{handover.clients} client(s) of {former.display_name} now go to {coach.display_name}.",
     )
-    given, refused = 0, []
-    for session in sessions:
-        try:
-            session_coach_change(
-                practice=request.practice, actor=request.user, session=session, coach=coach
-            )
-        except ValidationError:
-            refused.append(session)
-        else:
-            given += 1
-    messages.success(request, f"{given} session(s) now go to {coach.display_name}.")
-    for session in refused:
+    for session in handover.clashing:
         messages.error(
             request,
             f"{session.title} ({session.starts_at:%d %b %H:%M} UTC) clashes with "
