@@ -15,9 +15,9 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Offer
-from engagements.models import Client, Engagement
 from coachhub.models import ApiToken, AuditEntry, Invitation, Membership, Role
 from coachhub.services import api_token_create
+from engagements.models import Client, Engagement
 from sessions_app.models import BookingLink, Session
 
 from ..kit.factories import UserFactory
