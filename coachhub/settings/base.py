@@ -6,21 +6,12 @@ tasks run in-process (eager), e-mail printed to the console, local-memory cache.
 and the cache (and real workers).
 """
 
-from pathlib import Path
-
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from environs import Env
 from marshmallow.validate import OneOf
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+from .environment import BASE_DIR, DJANGO_ENV, env
 
-env = Env()
-env.read_env(str(BASE_DIR / ".env"), recurse=False)
-
-DJANGO_ENV = env.str(
-    "DJANGO_ENV", "development", validate=OneOf(["development", "production", "test"])
-)
 DEBUG = env.bool("DJANGO_DEBUG", False)
 SECRET_KEY = env.str(
     "SECRET_KEY",
@@ -289,11 +280,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Production serves hashed, compressed copies that collectstatic writes (production.py,
+# and build.py for the image build).
+MANIFEST_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Outside production WhiteNoise serves straight from the app folders, so
 # `make run` needs no collectstatic.

@@ -48,6 +48,7 @@ urlpatterns = [
     ),
     path("contracts/new/", clients.contract_create, name="contract_create"),
     path("contracts/<int:contract_pk>/", clients.contract_detail, name="contract_detail"),
+    path("contracts/<int:contract_pk>/edit/", clients.contract_edit, name="contract_edit"),
     path(
         "contracts/<int:contract_pk>/statement/",
         clients.contract_statement,
@@ -99,6 +100,11 @@ urlpatterns = [
         "collections/<int:collection_pk>/resources/",
         engagements.collection_resource_add,
         name="collection_resource_add",
+    ),
+    path(
+        "collections/<int:collection_pk>/resources/send/",
+        engagements.collection_resource_send,
+        name="collection_resource_send",
     ),
     path("sessions/<uuid:session_uuid>/", sessions.session_detail, name="session_detail"),
     path(

@@ -323,10 +323,12 @@ def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpRe
     session = booking.session
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
+    link = manage_url(booking, now=timezone.now())
     data = event_data(
         session,
         attendees=[ics.Person(booking.client.name, booking.client.email)],
-        description=f"Reschedule or cancel: {manage_url(booking, now=timezone.now())}",
+        description=f"Reschedule or cancel: {link}",
+        url=link,
     )
     response = HttpResponse(
         ics.invite(data, now=timezone.now()), content_type="text/calendar; charset=utf-8"
