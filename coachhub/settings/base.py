@@ -230,6 +230,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str(
     "ACCOUNT_EMAIL_VERIFICATION", "mandatory", validate=OneOf(["mandatory", "optional", "none"])
 )
+# Accepts the invitation a visitor followed once they sign in or up (coachhub.invitations).
+ACCOUNT_ADAPTER = "coachhub.accounts.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "web.dashboard.practice_forms.PracticeSignupForm"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
@@ -295,6 +297,9 @@ MANIFEST_STORAGES = {
 # `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files browsers ask for at the site's root (/favicon.ico), served as they are with
+# DEBUG on or off, with or without collectstatic.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -1,4 +1,4 @@
-"""The dashboard itself and the practice's own pages: metrics, set-up, members, API tokens."""
+"""The dashboard itself and the practice's own pages: metrics, set-up, API tokens."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from billing.selectors import (
     seat_utilisation,
 )
 from coachhub.audit import model_update
-from coachhub.models import ApiToken, Membership
+from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
-from coachhub.services import api_token_create, api_token_revoke, membership_add
+from coachhub.services import api_token_create, api_token_revoke
 from coachhub.tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
 from engagements.models import EngagementStatus
 from engagements.selectors import engagement_list
@@ -29,7 +29,6 @@ from sessions_app.selectors import sessions_by_month, upcoming_sessions
 from sessions_app.services import coach_time_zone_set
 from web.dashboard.charts import BarChart, ChartPoint, bar_chart
 from web.dashboard.practice_forms import (
-    MemberAddForm,
     MyAccountForm,
     PracticeCreateForm,
     PracticeSettingsForm,
@@ -188,23 +187,6 @@ def my_account(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Times are now shown in {zone}.")
             return redirect("my_account")
     return render(request, "coachhub/my_account.html", {"form": form})
-
-
-@owner_required
-@require_http_methods(["GET", "POST"])
-def members(request: HttpRequest) -> HttpResponse:
-    form = MemberAddForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            membership_add(practice=request.practice, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(request, "Member added.")
-            return redirect("members")
-    memberships = Membership.objects.filter(practice=request.practice).select_related("user")
-    return render(request, "coachhub/members.html", {"form": form, "member_list": memberships})
 
 
 @member_required

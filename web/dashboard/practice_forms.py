@@ -1,4 +1,4 @@
-"""Forms for the practice itself: sign-up, a new practice, its settings, adding members."""
+"""Forms for the practice itself: sign-up, a new practice, its settings, inviting members."""
 
 import json
 import re
@@ -246,6 +246,6 @@ class MyAccountForm(forms.Form):
     )
 
 
-class MemberAddForm(forms.Form):
-    email = forms.EmailField()
+class InvitationForm(forms.Form):
+    email = forms.EmailField(help_text="They get an e-mail with a link to join (valid 7 days).")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.COACH)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.dashboard import availability, billing, clients, engagements, home, sessions
+from web.dashboard import availability, billing, clients, engagements, home, members, sessions
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,7 +11,23 @@ urlpatterns = [
     path("practice/new/", home.practice_create_view, name="practice_create"),
     path("practice/switch/", home.practice_switch, name="practice_switch"),
     path("practice/settings/", home.practice_settings, name="practice_settings"),
-    path("practice/members/", home.members, name="members"),
+    path("practice/members/", members.members, name="members"),
+    path(
+        "practice/members/<int:membership_pk>/role/",
+        members.membership_role,
+        name="membership_role",
+    ),
+    path(
+        "practice/members/<int:membership_pk>/remove/",
+        members.membership_remove,
+        name="membership_remove",
+    ),
+    path(
+        "practice/invitations/<int:invitation_pk>/",
+        members.invitation_action,
+        name="invitation_action",
+    ),
+    path("practice/members/reassign/", members.sessions_reassign_all, name="sessions_reassign_all"),
     path("practice/api-tokens/", home.api_tokens, name="api_tokens"),
     path("account/", home.my_account, name="my_account"),
     path("clients/", clients.client_list, name="client_list"),
@@ -97,6 +113,7 @@ urlpatterns = [
         sessions.session_reschedule_view,
         name="session_reschedule",
     ),
+    path("sessions/<uuid:session_uuid>/coach/", members.session_coach, name="session_coach"),
     path(
         "sessions/<uuid:session_uuid>/status/", sessions.session_status_view, name="session_status"
     ),

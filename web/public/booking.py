@@ -264,13 +264,15 @@ def _booking_from_token(token: str) -> tuple[int, Booking]:
 
 
 def _gone(request) -> HttpResponse:
+    """An expired manage link: the branded 410 page, saying what to do instead."""
     return render(
         request,
-        "sessions_app/public/message.html",
+        "410.html",
         {
             "title": "This link has expired",
-            "message": "The session is over, so this link no longer changes it. "
-            "Contact your coach if you need anything.",
+            "message": "The session is over, so this link no longer changes it. If you need "
+            "to change a booking, this link is invalid or has expired — ask your coach for a "
+            "new one.",
         },
         status=410,
     )

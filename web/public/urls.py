@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.public import attendee, booking, buy, feeds
+from web.public import attendee, booking, buy, feeds, invitations
 
 urlpatterns = [
     path(
@@ -27,6 +27,12 @@ urlpatterns = [
         "booking/<str:token>/reschedule/",
         booking.booking_reschedule_view,
         name="booking_reschedule",
+    ),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path(
+        "invitations/<str:token>/signup/",
+        invitations.invitation_signup,
+        name="invitation_signup",
     ),
     path("session/<str:token>/", attendee.attendee_session, name="attendee_session"),
     path("session/<str:token>/invite.ics", attendee.attendee_invite, name="attendee_invite"),
