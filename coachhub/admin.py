@@ -44,9 +44,15 @@ class UserAdmin(NotFoundIs404Mixin, BaseUserAdmin):
 
 
 class MembershipInline(PracticeChoicesMixin, admin.TabularInline):
+    """Removing a member is the owner's Members page: it also closes their links and offers."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "practice")
 
 
 @admin.register(Practice)
@@ -70,6 +76,11 @@ class MembershipAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "practice__name"]
     list_select_related = ["user", "practice"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """A deletion here would leave the member's booking links and offers selling; the
+        owner's Members page removes them and closes both."""
+        return False
 
 
 @admin.register(ApiToken)

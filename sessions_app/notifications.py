@@ -8,6 +8,7 @@ tool sends its own) keeps the e-mail but leaves the .ics out.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coachhub.links import absolute
+from coachhub.models import User
 from coachhub.tasks import PracticeTask
 from engagements.models import Client, Engagement, EngagementKind
 from engagements.services import checklist_step_done
@@ -28,13 +30,14 @@ from integrations.calendar import ics
 from .booking_tokens import attendee_token, manage_token
 from .models import Booking, BookingStatus, Session, SessionSource, SessionStatus
 
-NoticeKind = Literal["confirmed", "rescheduled", "cancelled", "reminder"]
+NoticeKind = Literal["confirmed", "rescheduled", "cancelled", "reminder", "reassigned"]
 
 SUBJECTS: dict[str, str] = {
     "confirmed": "Confirmed: {title}, {when}",
     "rescheduled": "Moved: {title}, now {when}",
     "cancelled": "Cancelled: {title}, {when}",
     "reminder": "Reminder: {title}, {when}",
+    "reassigned": "Now with {coach}: {title}, {when}",
 }
 
 # The coach's copy names who the session is with ("Jonas Berg booked Free intro call").
@@ -43,6 +46,8 @@ COACH_SUBJECTS: dict[str, str] = {
     "confirmed": "Confirmed: {title}{with_names}, {when}",
     "rescheduled": "Moved: {title}{with_names}, now {when}",
     "cancelled": "Cancelled: {title}{with_names}, {when}",
+    "reassigned": "Handed to you: {title}{with_names}, {when}",
+    "handed_over": "Now with {coach}: {title}{with_names}, {when}",
 }
 
 
@@ -163,10 +168,12 @@ def session_emails(
     *,
     now: dt.datetime | None = None,
     client_ids: list[int] | None = None,
+    previous_coach: User | None = None,
 ) -> list:
     """The messages for one change to a session: one per attendee, one for the coach
     (none at all for a session without a time or without attendees). With `client_ids`,
-    only those attendees (people just added to a workshop), and no copy for the coach."""
+    only those attendees (people just added to a workshop), and no copy for the coach.
+    A session handed to another coach also takes it off the `previous_coach`'s calendar."""
     now = now or timezone.now()
     if session.starts_at is None:
         return []
@@ -185,6 +192,18 @@ def session_emails(
         messages.append(
             _coach_message(session, kind, attendees, people, invite=with_invite, now=now)
         )
+    if kind == "reassigned" and previous_coach is not None and client_ids is None:
+        messages.append(
+            _coach_message(
+                session,
+                "handed_over",
+                attendees,
+                people,
+                invite=with_invite,
+                now=now,
+                recipient=previous_coach,
+            )
+        )
     return messages
 
 
@@ -193,10 +212,14 @@ def _when(session: Session, zone: ZoneInfo) -> str:
     return f"{local_start:%a %d %b %Y, %H:%M} ({zone.key})"
 
 
-def _attach_invite(message, session, *, attendees, description, url, summary=None, now):
+def _attach_invite(
+    message, session, *, attendees, description, url, summary=None, now, cancelled=False
+):
     data = event_data(
         session, attendees=attendees, description=description, url=url, summary=summary
     )
+    if cancelled:  # off this reader's calendar, though the session itself goes on
+        data = dataclasses.replace(data, cancelled=True)
     method = "CANCEL" if data.cancelled else "REQUEST"
     message.attach(
         "invite.ics", ics.invite(data, now=now), f"text/calendar; method={method}; charset=UTF-8"
@@ -216,7 +239,9 @@ def _attendee_message(session, kind, attendee: Attendee, *, invite, now):
         "with_invite": invite,
     }
     message = EmailMultiAlternatives(
-        subject=SUBJECTS[kind].format(title=session.title, when=when),
+        subject=SUBJECTS[kind].format(
+            title=session.title, when=when, coach=session.coach.display_name
+        ),
         body=render_to_string("sessions_app/email/session_change.txt", context),
         to=[attendee.client.email],
     )
@@ -232,8 +257,12 @@ def _attendee_message(session, kind, attendee: Attendee, *, invite, now):
     return message
 
 
-def _coach_message(session, kind, attendees: list[Attendee], people, *, invite, now):
-    zone = ZoneInfo(session.coach.time_zone)
+def _coach_message(
+    session, kind, attendees: list[Attendee], people, *, invite, now, recipient=None
+):
+    """The coach's copy; `recipient` is a coach the session was taken from ("handed_over")."""
+    recipient = recipient or session.coach
+    zone = _zone(recipient.time_zone)
     when = _when(session, zone)
     clients = [a.client for a in attendees]
     names = _names(clients)
@@ -243,7 +272,11 @@ def _coach_message(session, kind, attendees: list[Attendee], people, *, invite, 
         names = clients[-1].name  # the one who just took a place
     in_title = all(client.name in session.title for client in clients)
     subject = COACH_SUBJECTS["booked" if booked else kind].format(
-        names=names, title=session.title, when=when, with_names="" if in_title else f" with {names}"
+        names=names,
+        title=session.title,
+        when=when,
+        with_names="" if in_title else f" with {names}",
+        coach=session.coach.display_name,
     )
     page = absolute(session.get_absolute_url())
     context = {
@@ -259,7 +292,7 @@ def _coach_message(session, kind, attendees: list[Attendee], people, *, invite, 
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("sessions_app/email/session_change_coach.txt", context),
-        to=[session.coach.email],
+        to=[recipient.email],
     )
     if invite:
         _attach_invite(
@@ -270,6 +303,7 @@ def _coach_message(session, kind, attendees: list[Attendee], people, *, invite, 
             url=page,
             summary=coach_event_title(session),
             now=now,
+            cancelled=kind == "handed_over",
         )
     return message
 
@@ -361,9 +395,10 @@ def session_notify(
     session_id: int,
     kind: NoticeKind,
     client_ids: list[int] | None = None,
+    previous_coach_id: int | None = None,
 ) -> int:
     """E-mail attendees and the coach about a change, with the invite attached (only the
-    attendees in `client_ids` when given)."""
+    attendees in `client_ids` when given; a coach it was taken from gets a CANCEL)."""
     session = (
         Session.objects.select_related("practice", "coach", "client", "engagement", "booking_link")
         .filter(pk=session_id)
@@ -371,7 +406,12 @@ def session_notify(
     )
     if session is None:
         return 0
-    messages = session_emails(session, kind, client_ids=client_ids)
+    previous_coach = (
+        User.objects.filter(pk=previous_coach_id).first() if previous_coach_id else None
+    )
+    messages = session_emails(
+        session, kind, client_ids=client_ids, previous_coach=previous_coach
+    )
     try:
         for message in messages:
             message.send()

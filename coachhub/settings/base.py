@@ -316,5 +316,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The stripe library logs every request at INFO; keep failures only.
         "stripe": {"level": "WARNING"},
+        # Tasks run in-process log "Task … succeeded" for every e-mail; a worker keeps them.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }

@@ -19,10 +19,13 @@ from ..models import Session, SessionStatus
 from ..notifications import NoticeKind, session_notify
 
 
-def attendees_notify(session: Session, kind: NoticeKind) -> None:
+def attendees_notify(
+    session: Session, kind: NoticeKind, *, previous_coach_id: int | None = None
+) -> None:
     """E-mail the attendees and the coach (with the invite) once the transaction commits."""
+    extra = {"previous_coach_id": previous_coach_id} if previous_coach_id else {}
     session_notify.delay_on_commit(
-        practice_id=session.practice_id, session_id=session.pk, kind=kind
+        practice_id=session.practice_id, session_id=session.pk, kind=kind, **extra
     )
 
 

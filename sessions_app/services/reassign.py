@@ -20,6 +20,7 @@ from engagements.models import Client, Engagement, EngagementStatus
 from ..models import BookingLink, Session, SessionStatus
 from ..slot_cache import coach_availability_changed
 from .claims import SlotTaken, time_claim
+from .invites import attendees_notify
 
 
 def booking_links_close_for_coach(
@@ -90,6 +91,7 @@ def session_coach_change(
         coach=session.coach.email,
         previous=previous.email,
     )
+    attendees_notify(session, "reassigned", previous_coach_id=previous.pk)
     return session
 
 

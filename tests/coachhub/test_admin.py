@@ -120,3 +120,13 @@ def test_the_demo_prints_a_staff_account_that_opens_the_admin_on_its_practice_on
     demo_owner = User.objects.get(email="owner@demo.coachhub.test")
     account = browser.get(f"/admin/coachhub/user/{demo_owner.pk}/change/")
     assert account.status_code == 200 and 'name="is_superuser"' not in account.content.decode()
+
+
+def test_members_are_removed_on_the_members_page_not_deleted_in_the_admin(world):
+    """An admin deletion would skip closing the member's booking links and offers."""
+    admin = login(make_staff(world.home.owner, superuser=True), world.home.practice)
+    membership = world.home.practice.memberships.get(user=world.home.coach)
+    page = admin.get(f"/admin/coachhub/membership/{membership.pk}/delete/")
+    assert page.status_code == 403
+    practice_page = admin.get(f"/admin/coachhub/practice/{world.home.practice.pk}/change/")
+    assert "memberships-0-DELETE" not in practice_page.content.decode()

@@ -317,3 +317,35 @@ def test_a_session_is_not_given_to_a_coach_busy_at_that_time(world, as_member):
     assert "already has a session at that time" in page.content.decode()
     with scopes_disabled():
         assert Session.objects.get(pk=session.pk).coach == home.coach
+
+
+def test_a_session_given_to_another_coach_tells_its_client_and_both_coaches(
+    world, as_member, django_capture_on_commit_callbacks
+):
+    """The client's invite names the new coach (same UID, next SEQUENCE), the new coach gets
+    it on their calendar, and the former coach's calendar is told to drop it."""
+    home = world.home
+    with scopes_disabled():
+        session = Session.objects.select_related("client").get(pk=home.objects["session"].pk)
+    assert session.client_id
+    owner = as_member("owner")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.post(f"/sessions/{session.public_id}/coach/", {"coach": home.owner.pk})
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    assert set(by_recipient) == {session.client.email, home.owner.email, home.coach.email}
+
+    def invite(message) -> str:
+        content = message.attachments[0][1]
+        return content.decode() if isinstance(content, bytes) else content
+
+    client_invite = invite(by_recipient[session.client.email])
+    assert by_recipient[session.client.email].subject.startswith(
+        f"Now with {home.owner.display_name}:"
+    )
+    assert "METHOD:REQUEST" in client_invite and f"SEQUENCE:{session.sequence + 1}" in client_invite
+    assert session.ics_uid() in client_invite
+    assert "METHOD:REQUEST" in invite(by_recipient[home.owner.email])
+    former = by_recipient[home.coach.email]
+    assert former.subject.startswith(f"Now with {home.owner.display_name}:")
+    assert "METHOD:CANCEL" in invite(former) and session.ics_uid() in invite(former)
