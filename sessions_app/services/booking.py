@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..selectors import link_slots
 from ..slot_cache import coach_availability_changed
-from .claims import HOLD_MINUTES, SlotTaken, holds_release, time_claim
+from .claims import HOLD_MINUTES, SlotTaken, coach_bookings_lock, holds_release, time_claim
 from .engagement_setup import engagement_create_per_session
 from .invites import attendees_notify, invite_step_done
 from .scheduling import funding_for, session_cancel_step, session_create, session_move
@@ -117,6 +117,7 @@ def booking_create(
     now = now or timezone.now()
     practice = link.practice
     validate_time_zone(time_zone)
+    coach_bookings_lock(link.coach_id)
     if not _offered(link, starts_at, now):
         raise SlotTaken()
     client, client_is_new = client_find_or_create(
@@ -197,10 +198,8 @@ def booking_create(
     return booking
 
 
-def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.datetime) -> Session:
-    """The link's session at `starts_at` with a free place, created by the first booker."""
-    if link.engagement_id is None:
-        raise ValidationError("This group link is not attached to a workshop yet.")
+def _group_session_at(link: BookingLink, starts_at: dt.datetime) -> Session | None:
+    """The link's session at `starts_at` if it has a free place (locked), else refused."""
     existing = (
         Session.objects.select_for_update(of=("self",))
         .filter(
@@ -214,6 +213,20 @@ def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.d
         taken = existing.bookings.filter(status=BookingStatus.CONFIRMED).count()
         if taken >= link.capacity:
             raise SlotTaken("That session just filled up. Please choose another time.")
+    return existing
+
+
+def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.datetime) -> Session:
+    """The link's session at `starts_at` with a free place, created by the first booker.
+
+    Joiners of one coach take turns (`coach_bookings_lock`), so the second finds the
+    session the first created. Should a session appear without that lock, losing the
+    insert to it means joining it, not "that time was just taken".
+    """
+    if link.engagement_id is None:
+        raise ValidationError("This group link is not attached to a workshop yet.")
+    existing = _group_session_at(link, starts_at)
+    if existing is not None:
         return existing
     engagement = link.engagement
     session = Session(
@@ -226,13 +239,19 @@ def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.d
         booking_link=link,
         location=link.location,
     )
-    return time_claim(
-        session,
-        starts_at=starts_at,
-        minutes=link.duration_minutes,
-        status=SessionStatus.SCHEDULED,
-        now=now,
-    )
+    try:
+        return time_claim(
+            session,
+            starts_at=starts_at,
+            minutes=link.duration_minutes,
+            status=SessionStatus.SCHEDULED,
+            now=now,
+        )
+    except SlotTaken:
+        existing = _group_session_at(link, starts_at)  # the session that won the insert
+        if existing is None:
+            raise
+        return existing
 
 
 @transaction.atomic
@@ -337,6 +356,7 @@ def booking_reschedule(
     must be one the link offers.
     """
     now = now or timezone.now()
+    coach_bookings_lock(booking.session.coach_id)
     booking, session = _lock_booking(booking)
     link = session.booking_link
     if refusal := booking.reschedule_refusal(at=now):
