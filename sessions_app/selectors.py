@@ -92,7 +92,7 @@ def parse_slot_query(
 def booking_link_for_page(practice_slug: str, link_slug: str) -> BookingLink:
     """The active link for a public page; a call inside the link's practice scope."""
     try:
-        return BookingLink.objects.select_related("practice", "coach", "engagement").get(
+        return BookingLink.objects.select_related("practice", "coach", "engagement", "offer").get(
             practice__slug=practice_slug, slug=link_slug, is_active=True
         )
     except BookingLink.DoesNotExist:

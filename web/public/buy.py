@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import services
 from billing.models import Checkout, Offer, Purchase
+from billing.selectors import practice_contact_email
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
@@ -60,6 +61,9 @@ def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
                 "offer": offer,
                 "form": form,
                 "payments_ready": practice.payments_connected,
+                "contact_email": ""
+                if practice.payments_connected
+                else practice_contact_email(practice),
             },
             status=status,
         )
