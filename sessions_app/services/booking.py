@@ -15,8 +15,15 @@ from django.utils import timezone
 from coachhub.audit import audit_record
 from coachhub.models import User
 from coachhub.timezones import validate_time_zone
-from engagements.models import OPEN_ENGAGEMENT_STATUSES, Client, EngagementKind
-from engagements.services import client_find_or_create, participants_link
+from engagements.models import (
+    OPEN_ENGAGEMENT_STATUSES,
+    Client,
+    ClientStatus,
+    Engagement,
+    EngagementKind,
+    EngagementStatus,
+)
+from engagements.services import client_find_or_create, engagement_add, participants_link
 
 from ..ledger import credit_balance, credit_consume_for_session, engagement_with_credit
 from ..models import (
@@ -85,6 +92,8 @@ def _waiting_or_new_engagement(
             starts_at=None,
             minutes=link.duration_minutes,
         )
+    if not link.requires_payment and client.status == ClientStatus.LEAD:
+        return _intro_call(link=link, client=client, actor=actor)
     engagement = engagement_create_per_session(
         practice=link.practice,
         actor=actor,
@@ -94,6 +103,32 @@ def _waiting_or_new_engagement(
         session_minutes=link.duration_minutes,
     )
     return engagement.sessions.get(status=SessionStatus.TO_SCHEDULE)
+
+
+def _intro_call(*, link: BookingLink, client: Client, actor: User | None) -> Session:
+    """A lead's booking on a free link is an intro call: a proposed engagement with no
+    set-up checklist (no collection, nothing to pay), which buying coaching later makes
+    active. The session waits here for the time the caller claims."""
+    engagement = engagement_add(
+        engagement=Engagement(
+            practice=link.practice,
+            kind=EngagementKind.PER_SESSION,
+            status=EngagementStatus.PROPOSED,
+            title=f"Intro call with {client.name}",
+            client=client,
+            coach=link.coach,
+            session_minutes=link.duration_minutes,
+            starts_on=timezone.now().astimezone(link.practice.zone).date(),
+        ),
+        actor=actor,
+    )
+    return session_create(
+        practice=link.practice,
+        actor=actor,
+        engagement=engagement,
+        starts_at=None,
+        minutes=link.duration_minutes,
+    )
 
 
 @transaction.atomic(durable=True)
@@ -127,6 +162,9 @@ def booking_create(
         name=name.strip(),
         time_zone=time_zone,
         coach=link.coach,
+        # A workshop's participant is the buyer's; anyone else is a lead until they pay
+        # (the purchase makes them active) or the coach says otherwise.
+        status=ClientStatus.ACTIVE if link.is_group else ClientStatus.LEAD,
     )
     if link.is_group:
         session = _group_session_place(link=link, starts_at=starts_at, now=now)
@@ -193,7 +231,8 @@ def booking_create(
         obj=booking,
     )
     if not needs_payment:
-        invite_step_done(session)
+        if session.engagement.status != EngagementStatus.PROPOSED:  # an intro has no checklist
+            invite_step_done(session)
         attendees_notify(session, "confirmed")
     return booking
 
