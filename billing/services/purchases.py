@@ -95,6 +95,7 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         client=client,
         engagement=engagement,
         checkout=checkout,
+        places=checkout.places,
         stripe_checkout_id=paid.checkout_stripe_id,
         stripe_subscription_id=paid.subscription_id,
         stripe_customer_id=paid.customer_id,

@@ -34,7 +34,7 @@ def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:
 def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
     """A buy link: name and e-mail, then Stripe Checkout."""
     practice, offer = _public_offer(practice_slug, offer_id)
-    form = BuyForm(request.POST or None)
+    form = BuyForm(request.POST or None, offer=offer)
     status = 200
     with practice_scope(practice):
         if request.method == "POST" and form.is_valid():
@@ -45,6 +45,7 @@ def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     email=form.cleaned_data["email"],
                     time_zone=zone if zone in zone_names() else "",
+                    places=form.cleaned_data.get("places") or 1,
                 )
             except ValidationError as error:
                 apply_validation_error(form, error)
