@@ -20,8 +20,9 @@ def _before_first_form(html: str) -> str:
 
 
 def _confirm_page(client, link, chosen: str) -> str:
+    start = chosen.replace("+", "%2B")
     response = client.get(
-        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={chosen.replace('+', '%2B')}&tz=Asia/Tokyo"
+        f"/book/{link.practice.slug}/{link.slug}/confirm/?start={start}&tz=Asia/Tokyo"
     )
     assert response.status_code == 200
     return response.content.decode()
