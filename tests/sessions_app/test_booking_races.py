@@ -19,6 +19,7 @@ from engagements.models import EngagementKind
 from engagements.services import practice_set_up
 from sessions_app import services
 from sessions_app.models import Booking, BookingStatus, Session, SessionStatus
+from sessions_app.services import booking as booking_module
 
 from ..kit.factories import UserFactory
 
@@ -142,3 +143,40 @@ def test_first_visitors_of_a_fresh_group_slot_fill_every_place(capacity):
             Booking.objects.filter(session=session, status=BookingStatus.CONFIRMED).count()
             == capacity
         )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_losing_the_insert_of_a_fresh_group_session_joins_the_winner(monkeypatch):
+    """Without the coach's lock (a session created by another path), the exclusion
+    constraint decides who creates the session, and the loser joins it."""
+    monkeypatch.setattr(booking_module, "coach_bookings_lock", lambda coach_id: None)
+    practice, coach, link = _coach_with_link("Group, no lock")
+    with scopes_disabled():
+        workshop = services.engagement_create_team_workshop(
+            practice=practice,
+            actor=coach,
+            coach=coach,
+            title="Team offsite",
+            core_subject="Feedback",
+            participants=[],
+        )
+        link = services.booking_link_save(
+            practice=practice, actor=coach, link=link, capacity=4, engagement=workshop
+        )
+    slot = dt.datetime(2030, 5, 7, 15, tzinfo=UTC)
+
+    def join(index: int) -> None:
+        services.booking_create(
+            link=link,
+            name=f"Joiner {index}",
+            email=f"n{index}@example.net",
+            starts_at=slot,
+            time_zone="Europe/Berlin",
+            now=NOW,
+        )
+
+    assert _race(4, join) == ["booked"] * 4
+    with scopes_disabled():
+        (session,) = Session.objects.filter(coach=coach, booking_link=link, starts_at=slot)
+        assert session.bookings.filter(status=BookingStatus.CONFIRMED).count() == 4
