@@ -11,10 +11,11 @@ COPY integrations integrations
 COPY web web
 RUN pip install .
 COPY . .
-# collectstatic needs settings but no database or secrets of its own: the key and the
-# Fernet key here exist only for this build step and are never used at run time.
-RUN DJANGO_ENV=production SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
-    FIELD_ENCRYPTION_KEYS=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY= \
+# collectstatic needs no database and no secrets: coachhub/settings/build.py is production's
+# static-file set-up without them (the image runs with coachhub.settings, which still
+# refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEYS). .dockerignore keeps any
+# .env out of COPY . ., so no secret is baked into the image.
+RUN DJANGO_ENV=production DJANGO_SETTINGS_MODULE=coachhub.settings.build \
     python manage.py collectstatic --noinput
 RUN useradd --create-home coachhub
 USER coachhub

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run test lint format worker beat demo migrate stripe-standin clean \
+.PHONY: install run serve test lint format worker beat demo migrate stripe-standin clean \
 	benchmark benchmark-slots benchmark-webhooks benchmark-worker
 
 $(BIN)/python:
@@ -24,8 +24,16 @@ demo: migrate
 	$(MANAGE) demo
 
 ## The app on its embedded default (SQLite, in-process tasks, console e-mail) with demo data.
-run: demo
-	DJANGO_DEBUG=true $(MANAGE) runserver 127.0.0.1:8000
+## `make run PORT=8010` serves on another port, and e-mailed links (SITE_URL) follow it
+## unless SITE_URL is set; a busy port is reported before anything starts.
+PORT ?= 8000
+run: install
+	@site_url="$$($(BIN)/python -m devtools.devserver $(PORT))" && \
+	  SITE_URL="$$site_url" $(MAKE) --no-print-directory serve PORT=$(PORT)
+
+## What `make run` starts once the port is known to be free.
+serve: demo
+	DJANGO_DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 ## The whole test suite (against PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: install

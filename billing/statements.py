@@ -71,6 +71,8 @@ def contract_statement(contract: Contract, *, year: int, month: int) -> Statemen
                 sessions_in_first_month=sessions,
                 under_contract=contract.starts_on <= chosen_day <= contract.ends_on,
                 price_per_seat_month=contract.price_per_seat_month,
+                cutoff_day=contract.first_month_cutoff_day,
+                credit_when_unused=contract.first_month_credit,
             )
             outcome, amount, why, first = charge.outcome, charge.amount, charge.explanation, True
         elif covers_month:

@@ -4,6 +4,7 @@ from allauth.mfa.admin import AuthenticatorAdmin as AllauthAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 
 from .admin_site import (
     NotFoundIs404Mixin,
@@ -11,7 +12,8 @@ from .admin_site import (
     PracticeChoicesMixin,
     staff_practice_ids,
 )
-from .models import ApiToken, AuditEntry, Membership, Practice, User
+from .invitations import invitation_revoke
+from .models import ApiToken, AuditEntry, Invitation, Membership, Practice, User
 from .services import api_token_revoke
 
 
@@ -93,6 +95,39 @@ class ApiTokenAdmin(PracticeAdminMixin, admin.ModelAdmin):
         for token in tokens:
             api_token_revoke(token=token, actor=request.user)
         self.message_user(request, f"{len(tokens)} token(s) revoked.")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    """Invitations are made on the Members page (which e-mails them); here they are read
+    and, if need be, withdrawn."""
+
+    list_display = ["email", "role", "practice", "invited_by", "expires_at", "accepted_at"]
+    list_filter = ["role", "accepted_at", "revoked_at"]
+    search_fields = ["email", "practice__name"]
+    list_select_related = ["practice", "invited_by"]
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request, queryset):
+        pending = list(
+            queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).select_related(
+                "practice"
+            )
+        )
+        revoked = 0
+        for invitation in pending:
+            try:
+                invitation_revoke(invitation=invitation, actor=request.user)
+            except PermissionDenied as refusal:
+                self.message_user(request, str(refusal), level="error")
+                return
+            revoked += 1
+        self.message_user(request, f"{revoked} invitation(s) revoked.")
 
 
 @admin.register(AuditEntry)

@@ -6,6 +6,7 @@ from contextlib import nullcontext
 from functools import wraps
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
@@ -31,10 +32,39 @@ def staff_practice_ids(user: User) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("practice_id", flat=True))
 
 
+NOT_STAFF = (
+    "{email} is a CoachHub account but not a staff account, so the admin is closed to it. "
+    "Ask a platform administrator to tick “Staff status” on it (staff see only their "
+    "practices), or make an administrator with `python manage.py createsuperuser`."
+)
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """Django's admin sign-in, which says why a right password is still refused: the
+    account is not staff (Django says only "enter the correct e-mail and password")."""
+
+    def confirm_login_allowed(self, user) -> None:
+        if user.is_active and not user.is_staff:
+            raise ValidationError(NOT_STAFF.format(email=user.email), code="not_staff")
+        super().confirm_login_allowed(user)
+
+
 class CoachHubAdminSite(admin.AdminSite):
     site_header = "CoachHub administration"
     site_title = "CoachHub admin"
     index_title = "Operate the platform"
+    login_form = StaffLoginForm
+
+    def login(self, request, extra_context=None):
+        """A member already signed in to the dashboard who opens /admin/ is told why it is
+        closed to them, not only "not authorized"."""
+        user = request.user
+        if user.is_authenticated and not user.is_staff:
+            extra_context = {
+                **(extra_context or {}),
+                "not_staff": NOT_STAFF.format(email=user.email),
+            }
+        return super().login(request, extra_context)
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)

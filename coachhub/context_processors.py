@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.utils import timezone
 
 
 def tenancy(request: HttpRequest) -> dict:
@@ -6,4 +7,6 @@ def tenancy(request: HttpRequest) -> dict:
         "practice": getattr(request, "practice", None),
         "membership": getattr(request, "membership", None),
         "memberships": getattr(request, "memberships", []),
+        # The zone pages show times in (coachhub.timezones.ViewerTimeZoneMiddleware).
+        "viewer_zone": timezone.get_current_timezone(),
     }

@@ -34,6 +34,8 @@ ABILITIES: dict[str, Ability] = {
     # The practice itself: members, settings, its Stripe account and its integrations.
     "practice.manage": Ability(OWNER, "Only the practice owner can do this."),
     # Stripe: connect it, invoice companies, void invoices, process events again.
+    # Members: invite by e-mail, resend or revoke an invitation, change a role, remove.
+    "members.manage": Ability(OWNER, "Only an owner invites, changes and removes members."),
     "payments.manage": Ability(OWNER, "Only an owner manages payments and company invoices."),
     "companies.manage": Ability(OWNER, "Only the practice owner manages companies and contracts."),
     # Owners and assistants see every client (assistants schedule for everyone);
@@ -51,6 +53,8 @@ ABILITIES: dict[str, Ability] = {
     "engagements.change": Ability(COACHES, "Assistants can view engagements but not change them."),
     # Assistants schedule for everyone.
     "sessions.schedule": Ability(EVERYONE, "Only members of the practice schedule sessions."),
+    # A session passes to another coach (a member left, or stopped coaching).
+    "sessions.reassign": Ability(OWNER, "Only an owner gives a session to another coach."),
     "sessions.override_allowance": Ability(
         OWNER, "Only an owner can book beyond a seat's allowance."
     ),

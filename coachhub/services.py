@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from .audit import audit_record
 from .models import ApiToken, Membership, Practice, Role, User
-from .permissions import refusal, require
+from .permissions import refusal, require, roles_with
 from .tenancy import coaches_here, membership_of, memberships_forget, practice_scope
 
 
@@ -21,10 +22,14 @@ def unique_practice_slug(name: str) -> str:
     return slug
 
 
-def practice_create(*, owner: User, name: str, time_zone: str = "Europe/London") -> Practice:
+def practice_create(
+    *, owner: User, name: str, time_zone: str = "Europe/London", currency: str = "GBP"
+) -> Practice:
     """The practice (the tenant) and its owner's membership. What the domain apps give a new
     practice (the shipped collection templates) comes with `engagements.services.practice_open`."""
-    practice = Practice(name=name.strip(), slug=unique_practice_slug(name), time_zone=time_zone)
+    practice = Practice(
+        name=name.strip(), slug=unique_practice_slug(name), time_zone=time_zone, currency=currency
+    )
     practice.full_clean()
     practice.save()
     Membership.objects.create(practice=practice, user=owner, role=Role.OWNER)
@@ -51,6 +56,69 @@ def membership_add(*, practice: Practice, actor: User, email: str, role: str) ->
     memberships_forget(practice)
     audit_record(practice=practice, actor=actor, action="membership.add", obj=membership, role=role)
     return membership
+
+
+LAST_OWNER = "The practice needs an owner: make someone else an owner first."
+
+
+def _owners_left_without(practice: Practice, membership: Membership) -> int:
+    """Owners the practice keeps if this membership stops being one (practice row locked,
+    so two owners demoting each other at once cannot leave none)."""
+    Practice.objects.select_for_update().filter(pk=practice.pk).first()
+    return (
+        Membership.objects.filter(practice=practice, role__in=roles_with("practice.manage"))
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def membership_role_change(
+    *, practice: Practice, actor: User, membership: Membership, role: str
+) -> Membership:
+    """Give a member another role; the practice always keeps at least one owner."""
+    require(membership_of(practice, actor), "members.manage")
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose owner, coach or assistant."})
+    if membership.role == role:
+        return membership
+    if role not in roles_with("practice.manage") and not _owners_left_without(practice, membership):
+        raise ValidationError(LAST_OWNER)
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    memberships_forget(practice)
+    audit_record(
+        practice=practice,
+        actor=actor,
+        action="membership.role",
+        obj=membership,
+        role=role,
+        previous=previous,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, practice: Practice, actor: User, membership: Membership) -> None:
+    """The person leaves the practice (never its last owner). What they sold — booking
+    links, offers — is closed by `billing.services.member_remove`, which calls this."""
+    require(membership_of(practice, actor), "members.manage")
+    if not _owners_left_without(practice, membership):
+        raise ValidationError(LAST_OWNER)
+    audit_record(
+        practice=practice,
+        actor=actor,
+        action="membership.remove",
+        obj=membership,
+        user=membership.user.email,
+        role=membership.role,
+    )
+    ApiToken.objects.filter(
+        practice=practice, user_id=membership.user_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    membership.delete()
+    memberships_forget(practice)
 
 
 def api_token_create(

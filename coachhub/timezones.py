@@ -1,4 +1,5 @@
-"""Time-zone helpers: validation, and calendar months in a given zone."""
+"""Time-zone helpers: validation, the viewer's zone for a request, a zone's likely currency,
+and calendar months in a given zone."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 
 @lru_cache(maxsize=1)
@@ -25,6 +27,95 @@ def validate_time_zone(value: str) -> None:
 
 def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(zone_names())]
+
+
+def known_zone(name: str | None) -> ZoneInfo | None:
+    """The zone of that IANA name, or None for anything else (empty, misspelt, made up)."""
+    return ZoneInfo(name) if name and name in zone_names() else None
+
+
+def viewer_zone(user, practice) -> ZoneInfo:
+    """The zone a signed-in member sees times in: their own (the one their weekly hours are
+    read in), else their practice's, else the project's default."""
+    return (
+        known_zone(getattr(user, "time_zone", None))
+        or known_zone(getattr(practice, "time_zone", None))
+        or timezone.get_default_timezone()
+    )
+
+
+class ViewerTimeZoneMiddleware:
+    """Activate the viewer's zone once per request (after the practice is resolved), so every
+    template, `{% now %}` and `LocalDateTimeField` shows and reads times in it.
+
+    Anonymous requests keep the default zone; public pages convert to the visitor's zone
+    explicitly (`{% timezone zone %}`), which wins over this.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        timezone.activate(viewer_zone(user, getattr(request, "practice", None)))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+# The currency a new practice most likely charges in, from its zone: exact zones first, then
+# a region prefix. A suggestion only: the sign-up form shows it and the person may change it.
+EURO_ZONES = frozenset(
+    {
+        "Europe/Amsterdam", "Europe/Athens", "Europe/Berlin", "Europe/Bratislava",
+        "Europe/Brussels", "Europe/Busingen", "Europe/Dublin", "Europe/Helsinki",
+        "Europe/Lisbon", "Europe/Ljubljana", "Europe/Luxembourg", "Europe/Madrid",
+        "Europe/Malta", "Europe/Monaco", "Europe/Paris", "Europe/Riga", "Europe/Rome",
+        "Europe/San_Marino", "Europe/Tallinn", "Europe/Vatican", "Europe/Vienna",
+        "Europe/Vilnius", "Europe/Zagreb", "Europe/Andorra", "Atlantic/Madeira",
+        "Atlantic/Azores", "Atlantic/Canary", "Africa/Ceuta", "Asia/Nicosia", "Asia/Famagusta",
+        "Europe/Nicosia",
+    }
+)  # fmt: skip
+CURRENCY_BY_ZONE: dict[str, str] = {
+    "Europe/London": "GBP", "Europe/Belfast": "GBP", "Europe/Guernsey": "GBP",
+    "Europe/Isle_of_Man": "GBP", "Europe/Jersey": "GBP",
+    "Europe/Zurich": "CHF", "Europe/Vaduz": "CHF",
+    "Europe/Oslo": "NOK", "Europe/Stockholm": "SEK", "Europe/Copenhagen": "DKK",
+    "Europe/Warsaw": "PLN", "Europe/Prague": "CZK", "Europe/Budapest": "HUF",
+    "America/Toronto": "CAD", "America/Vancouver": "CAD", "America/Edmonton": "CAD",
+    "America/Winnipeg": "CAD", "America/Halifax": "CAD", "America/St_Johns": "CAD",
+    "America/Regina": "CAD", "America/Mexico_City": "MXN", "America/Sao_Paulo": "BRL",
+    "Asia/Tokyo": "JPY", "Asia/Singapore": "SGD", "Asia/Hong_Kong": "HKD",
+    "Asia/Kolkata": "INR", "Asia/Dubai": "AED", "Pacific/Auckland": "NZD",
+    "Africa/Johannesburg": "ZAR",
+}  # fmt: skip
+CURRENCY_BY_REGION: dict[str, str] = {"America/": "USD", "Australia/": "AUD", "US/": "USD"}
+FALLBACK_TIME_ZONE, FALLBACK_CURRENCY = "Europe/London", "GBP"
+
+
+def currency_for_zone(name: str) -> str:
+    """The currency a practice in that zone most likely charges in (GBP when we cannot say)."""
+    if name in EURO_ZONES:
+        return "EUR"
+    if name in CURRENCY_BY_ZONE:
+        return CURRENCY_BY_ZONE[name]
+    for prefix, currency in CURRENCY_BY_REGION.items():
+        if name.startswith(prefix):
+            return currency
+    return FALLBACK_CURRENCY
+
+
+def currency_table() -> dict[str, str]:
+    """Every exact zone → currency pair and each region prefix (the sign-up script reads it)."""
+    return {
+        **dict.fromkeys(sorted(EURO_ZONES), "EUR"),
+        **CURRENCY_BY_ZONE,
+        **CURRENCY_BY_REGION,
+    }
 
 
 def month_bounds(year: int, month: int, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:

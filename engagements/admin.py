@@ -62,6 +62,8 @@ class ContractAdmin(PracticeAdminMixin, admin.ModelAdmin):
         "seats",
         "sessions_per_seat_per_month",
         "price_per_seat_month",
+        "first_month_cutoff_day",
+        "first_month_credit",
     ]
     list_filter = ["starts_on", "ends_on"]
     search_fields = ["title", "organization__name"]

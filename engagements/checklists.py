@@ -9,8 +9,8 @@ from .models import EngagementKind, StepState
 StepOutcome = tuple[str, str]  # (state, reason)
 
 SLACK_NOT_CONNECTED = (
-    "Slack is not connected for this practice, so nobody was invited. "
-    "Connect Slack under Integrations to automate this step."
+    "Slack is not available in CoachHub yet, so nobody was invited. "
+    "If you use Slack, invite them there yourself."
 )
 
 CHECKLISTS: dict[str, list[tuple[str, str]]] = {

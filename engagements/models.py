@@ -16,6 +16,8 @@ from django.urls import reverse
 from coachhub.models import Practice, PracticeScoped
 from coachhub.timezones import validate_time_zone
 
+from .seat_billing import day_ordinal
+
 
 class ClientStatus(models.TextChoices):
     LEAD = "lead", "Lead"
@@ -64,6 +66,20 @@ class Contract(PracticeScoped):
     price_per_seat_month = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+    # The first-month rule (engagements/seat_billing.py): a coach chosen on or before this
+    # day of the month (practice time zone) bills that month in full.
+    first_month_cutoff_day = models.PositiveSmallIntegerField(
+        "first-month cut-off day",
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="A coach chosen on or before this day bills the first month in full (1–28).",
+    )
+    first_month_credit = models.BooleanField(
+        "credit an unused late first month",
+        default=True,
+        help_text="Coach chosen after the cut-off and no session that month: credit the "
+        "company one seat-month while under contract. Off: that month is not billed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,6 +97,22 @@ class Contract(PracticeScoped):
 
     def covers(self, day: dt.date) -> bool:
         return self.starts_on <= day <= self.ends_on
+
+    @property
+    def first_month_rule(self) -> str:
+        """The first-month rule as this contract applies it, in one sentence."""
+        cutoff = day_ordinal(self.first_month_cutoff_day)
+        late_unused = (
+            "a credit of one seat-month to the company if it was under contract, otherwise "
+            "not billed"
+            if self.first_month_credit
+            else "not billed (no credit)"
+        )
+        return (
+            f"Coach chosen on or before the {cutoff}: the first month is billed in full. "
+            f"After the {cutoff}: no session that month → {late_unused}; one or more → full "
+            "price, no credit for unused sessions."
+        )
 
 
 class Client(PracticeScoped):
@@ -395,6 +427,11 @@ class ResourceKind(models.TextChoices):
     HANDOUT = "handout", "Handout"
     ACTION_PLAN = "action_plan", "Action plan"
     LINK = "link", "Link"
+
+
+class ResourceAudience(models.TextChoices):
+    CLIENT = "client", "The client"
+    PARTICIPANTS = "participants", "Every participant"
 
 
 class CollectionResource(PracticeScoped):

@@ -49,8 +49,17 @@ class FirstMonthCharge:
     explanation: str
 
 
-def chose_coach_by_the_15th(chosen_at: dt.datetime, zone: ZoneInfo) -> bool:
-    return chosen_at.astimezone(zone).day <= 15
+DEFAULT_CUTOFF_DAY = 15
+
+
+def day_ordinal(day: int) -> str:
+    """15 → "15th", 1 → "1st", 22 → "22nd": how the rule names its cut-off."""
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def chose_coach_by_cutoff(chosen_at: dt.datetime, zone: ZoneInfo, cutoff_day: int) -> bool:
+    return chosen_at.astimezone(zone).day <= cutoff_day
 
 
 def first_month_charge(
@@ -60,39 +69,52 @@ def first_month_charge(
     sessions_in_first_month: int,
     under_contract: bool,
     price_per_seat_month: Decimal,
+    cutoff_day: int = DEFAULT_CUTOFF_DAY,
+    credit_when_unused: bool = True,
 ) -> FirstMonthCharge:
-    """Apply the first-month rule to one seat client.
+    """Apply the first-month rule to one seat client (the contract sets the cut-off day
+    and whether an unused late month is credited).
 
-    Chosen on or before the 15th (local): the month is billed in full — with one
+    Chosen on or before the cut-off (local): the month is billed in full — with one
     or two sessions per the spec, and also with none, because the seat was held
-    for more than half the month (a decision the spec leaves open; see README).
-    Chosen after the 15th: no session → a credit of one seat-month if the company
-    is under contract, otherwise nothing is billed; one or more → full price and
-    no credit for sessions left unused.
+    for most of the month (a decision the spec leaves open; see docs/decisions.md).
+    Chosen after it: no session → a credit of one seat-month if the company is under
+    contract and the contract credits such months, otherwise nothing is billed; one or
+    more → full price and no credit for sessions left unused.
     """
     if sessions_in_first_month < 0:
         raise ValueError("sessions_in_first_month cannot be negative")
-    if chose_coach_by_the_15th(chosen_at, zone):
+    if not 1 <= cutoff_day <= 28:
+        raise ValueError("cutoff_day must be from 1 to 28")
+    cutoff = day_ordinal(cutoff_day)
+    if chose_coach_by_cutoff(chosen_at, zone, cutoff_day):
         return FirstMonthCharge(
             FirstMonthOutcome.FULL_PRICE,
             price_per_seat_month,
-            "Coach chosen on or before the 15th: the first month is billed in full.",
+            f"Coach chosen on or before the {cutoff}: the first month is billed in full.",
         )
     if sessions_in_first_month == 0:
-        if under_contract:
+        if under_contract and credit_when_unused:
             return FirstMonthCharge(
                 FirstMonthOutcome.CREDIT,
                 -price_per_seat_month,
-                "Coach chosen after the 15th and no session that month: credited.",
+                f"Coach chosen after the {cutoff} and no session that month: credited.",
+            )
+        if under_contract:
+            return FirstMonthCharge(
+                FirstMonthOutcome.NOT_BILLABLE,
+                Decimal("0"),
+                f"Coach chosen after the {cutoff} and no session that month: not billed "
+                "(this contract gives no credit for it).",
             )
         return FirstMonthCharge(
             FirstMonthOutcome.NOT_BILLABLE,
             Decimal("0"),
-            "Coach chosen after the 15th, no session, no contract: not billable.",
+            f"Coach chosen after the {cutoff}, no session, no contract: not billable.",
         )
     return FirstMonthCharge(
         FirstMonthOutcome.FULL_PRICE,
         price_per_seat_month,
-        "Coach chosen after the 15th with a session that month: full price, "
+        f"Coach chosen after the {cutoff} with a session that month: full price, "
         "no credit for unused sessions.",
     )

@@ -23,6 +23,7 @@ from .models import (
     Contract,
     Engagement,
     Organization,
+    ResourceAudience,
     SeatAssignment,
 )
 
@@ -210,6 +211,19 @@ def collection_get_for_member_write(membership: Membership, pk) -> Collection:
     collection = collection_get_for_member(membership, pk)
     require(membership, "engagements.change")
     return collection
+
+
+def resource_audiences(collection: Collection) -> dict[str, list[Client]]:
+    """Whom a collection's resource can be e-mailed to: the engagement's client, and every
+    participant when that is more people than the client (a team)."""
+    client = collection.engagement.client
+    participants = list(collection.participants.order_by("name", "pk"))
+    audiences = {}
+    if client is not None:
+        audiences[ResourceAudience.CLIENT] = [client]
+    if participants and participants != [client]:
+        audiences[ResourceAudience.PARTICIPANTS] = participants
+    return audiences
 
 
 def collection_template_named(practice: Practice, name: str) -> CollectionTemplate | None:

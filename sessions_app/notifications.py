@@ -9,6 +9,7 @@ tool sends its own) keeps the e-mail but leaves the .ics out.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -20,10 +21,11 @@ from django.utils import timezone
 
 from coachhub.links import absolute
 from coachhub.tasks import PracticeTask
-from engagements.models import Engagement
+from engagements.models import Client, Engagement, EngagementKind
+from engagements.services import checklist_step_done
 from integrations.calendar import ics
 
-from .booking_tokens import manage_token
+from .booking_tokens import attendee_token, manage_token
 from .models import Booking, BookingStatus, Session, SessionSource, SessionStatus
 
 NoticeKind = Literal["confirmed", "rescheduled", "cancelled", "reminder"]
@@ -35,14 +37,53 @@ SUBJECTS: dict[str, str] = {
     "reminder": "Reminder: {title}, {when}",
 }
 
+# The coach's copy names who the session is with ("Jonas Berg booked Free intro call").
+COACH_SUBJECTS: dict[str, str] = {
+    "booked": "{names} booked {title}, {when}",
+    "confirmed": "Confirmed: {title}{with_names}, {when}",
+    "rescheduled": "Moved: {title}{with_names}, now {when}",
+    "cancelled": "Cancelled: {title}{with_names}, {when}",
+}
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Someone to tell about a session: the zone they read times in and their own page."""
+
+    client: Client
+    zone: ZoneInfo
+    link: str  # their manage page for this session ("" once it is cancelled)
+    link_label: str
+    booked: bool = False
+
 
 def manage_url(booking: Booking, *, now: dt.datetime) -> str:
     return absolute(reverse("booking_manage", kwargs={"token": manage_token(booking, now=now)}))
 
 
+def attendee_url(session: Session, client_id: int, *, now: dt.datetime) -> str:
+    """The signed page of one attendee without a booking (see, add to calendar, cancel)."""
+    token = attendee_token(session, client_id, now=now)
+    return absolute(reverse("attendee_session", kwargs={"token": token}))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # a zone name the system no longer knows
+        return ZoneInfo("UTC")
+
+
 def event_data(
-    session: Session, *, attendees: list[ics.Person], description: str = ""
+    session: Session,
+    *,
+    attendees: list[ics.Person],
+    description: str = "",
+    url: str | None = None,
+    summary: str | None = None,
 ) -> ics.EventData:
+    """The session as a calendar event; `url` is the reader's own page (the coach's session
+    page unless given: an attendee's invite links their manage page instead)."""
     coach = session.coach
     return ics.EventData(
         uid=session.ics_uid(),
@@ -50,9 +91,9 @@ def event_data(
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         zone=ZoneInfo(coach.time_zone),
-        summary=session.title,
+        summary=summary or session.title,
         description=description,
-        url=absolute(session.get_absolute_url()),
+        url=url if url is not None else absolute(session.get_absolute_url()),
         location=session.location,
         organizer=ics.Person(coach.display_name, coach.email),
         attendees=attendees,
@@ -74,83 +115,191 @@ def _bookings_to_tell(session: Session, kind: str) -> list[Booking]:
     return bookings
 
 
-def session_emails(session: Session, kind: NoticeKind, *, now: dt.datetime | None = None) -> list:
-    """The messages for one change to a session: one per attendee, one for the coach."""
-    now = now or timezone.now()
-    with_invite = session.engagement.send_platform_invite
-    # (client, the zone they see times in, their manage link) for everyone to tell.
-    recipients = [
-        (b.client, ZoneInfo(b.time_zone), manage_url(b, now=now) if kind != "cancelled" else "")
-        for b in _bookings_to_tell(session, kind)
-    ]
-    if not recipients and session.client_id and kind != "reminder":
-        # A session scheduled from the dashboard: its client, without a manage link.
-        recipients = [(session.client, ZoneInfo(session.client.time_zone), "")]
-    people = [ics.Person(client.name, client.email) for client, _, _ in recipients]
-    messages = [
-        _message(
-            session,
-            kind,
-            to=person.email,
-            zone=zone,
-            manage_link=link,
-            invite=with_invite,
-            attendees=[person],
-            now=now,
-        )
-        for person, (_, zone, link) in zip(people, recipients, strict=True)
-    ]
-    if kind != "reminder":
-        messages.append(
-            _message(
-                session,
-                kind,
-                to=session.coach.email,
-                zone=ZoneInfo(session.coach.time_zone),
-                manage_link=absolute(session.get_absolute_url()),
-                invite=with_invite,
-                attendees=people,
-                now=now,
+def session_attendees(session: Session, kind: str, *, now: dt.datetime) -> list[Attendee]:
+    """Who attends: the people who booked it, else the session's client (scheduled by the
+    coach or generated by a package), else a workshop's participants."""
+    live = kind != "cancelled"
+    bookings = _bookings_to_tell(session, kind)
+    if bookings:
+        return [
+            Attendee(
+                b.client,
+                _zone(b.time_zone),
+                manage_url(b, now=now) if live else "",
+                "Reschedule or cancel",
+                booked=True,
             )
+            for b in bookings
+        ]
+    if session.booking_link_id and session.booking_link.is_group:
+        return []  # a group slot's people are its bookings; nobody holds a place now
+    if session.client_id:
+        clients, label = [session.client], "See or cancel this session"
+    elif session.collection_id:
+        clients, label = list(session.collection.participants.order_by("name")), "This session"
+    else:
+        clients, label = [], ""
+    return [
+        Attendee(
+            client,
+            _zone(client.time_zone),
+            attendee_url(session, client.pk, now=now) if live else "",
+            label,
+        )
+        for client in clients
+    ]
+
+
+def _names(clients: list[Client]) -> str:
+    names = [client.name for client in clients]
+    if len(names) <= 2:
+        return " and ".join(names)
+    return f"{names[0]}, {names[1]} and {len(names) - 2} more"
+
+
+def session_emails(
+    session: Session,
+    kind: NoticeKind,
+    *,
+    now: dt.datetime | None = None,
+    client_ids: list[int] | None = None,
+) -> list:
+    """The messages for one change to a session: one per attendee, one for the coach
+    (none at all for a session without a time or without attendees). With `client_ids`,
+    only those attendees (people just added to a workshop), and no copy for the coach."""
+    now = now or timezone.now()
+    if session.starts_at is None:
+        return []
+    attendees = session_attendees(session, kind, now=now)
+    if client_ids is not None:
+        attendees = [a for a in attendees if a.client.pk in client_ids]
+    if not attendees:
+        return []
+    with_invite = session.engagement.send_platform_invite
+    people = [ics.Person(a.client.name, a.client.email) for a in attendees]
+    messages = [
+        _attendee_message(session, kind, attendee, invite=with_invite, now=now)
+        for attendee in attendees
+    ]
+    if kind != "reminder" and client_ids is None:
+        messages.append(
+            _coach_message(session, kind, attendees, people, invite=with_invite, now=now)
         )
     return messages
 
 
-def _message(session, kind, *, to, zone, manage_link, invite, attendees, now):
+def _when(session: Session, zone: ZoneInfo) -> str:
     local_start = session.starts_at.astimezone(zone)
-    when = f"{local_start:%a %d %b %Y, %H:%M} ({zone.key})"
+    return f"{local_start:%a %d %b %Y, %H:%M} ({zone.key})"
+
+
+def _attach_invite(message, session, *, attendees, description, url, summary=None, now):
+    data = event_data(
+        session, attendees=attendees, description=description, url=url, summary=summary
+    )
+    method = "CANCEL" if data.cancelled else "REQUEST"
+    message.attach(
+        "invite.ics", ics.invite(data, now=now), f"text/calendar; method={method}; charset=UTF-8"
+    )
+
+
+def _attendee_message(session, kind, attendee: Attendee, *, invite, now):
+    when = _when(session, attendee.zone)
     context = {
         "session": session,
         "kind": kind,
         "when": when,
-        "manage_link": manage_link,
+        "manage_link": attendee.link,
+        "manage_label": attendee.link_label,
+        "booked": attendee.booked,
         "practice": session.practice,
         "with_invite": invite,
     }
     message = EmailMultiAlternatives(
         subject=SUBJECTS[kind].format(title=session.title, when=when),
         body=render_to_string("sessions_app/email/session_change.txt", context),
-        to=[to],
+        to=[attendee.client.email],
     )
     if invite and kind != "reminder":
-        description = f"Reschedule or cancel: {manage_link}" if manage_link else ""
-        data = event_data(session, attendees=attendees, description=description)
-        method = "CANCEL" if data.cancelled else "REQUEST"
-        message.attach(
-            "invite.ics",
-            ics.invite(data, now=now),
-            f"text/calendar; method={method}; charset=UTF-8",
+        _attach_invite(
+            message,
+            session,
+            attendees=[ics.Person(attendee.client.name, attendee.client.email)],
+            description=f"{attendee.link_label}: {attendee.link}" if attendee.link else "",
+            url=attendee.link,
+            now=now,
         )
     return message
 
 
-def feed_events(sessions, *, for_client: bool = False) -> list[ics.EventData]:
+def _coach_message(session, kind, attendees: list[Attendee], people, *, invite, now):
+    zone = ZoneInfo(session.coach.time_zone)
+    when = _when(session, zone)
+    clients = [a.client for a in attendees]
+    names = _names(clients)
+    booked = kind == "confirmed" and session.source == SessionSource.BOOKING_LINK
+    booked = booked and any(a.booked for a in attendees)
+    if booked and session.booking_link_id and session.booking_link.is_group:
+        names = clients[-1].name  # the one who just took a place
+    in_title = all(client.name in session.title for client in clients)
+    subject = COACH_SUBJECTS["booked" if booked else kind].format(
+        names=names, title=session.title, when=when, with_names="" if in_title else f" with {names}"
+    )
+    page = absolute(session.get_absolute_url())
+    context = {
+        "session": session,
+        "kind": "booked" if booked else kind,
+        "when": when,
+        "names": names,
+        "attendees": clients,
+        "session_page": page,
+        "practice": session.practice,
+        "with_invite": invite,
+    }
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("sessions_app/email/session_change_coach.txt", context),
+        to=[session.coach.email],
+    )
+    if invite:
+        _attach_invite(
+            message,
+            session,
+            attendees=people,
+            description=f"Session page: {page}",
+            url=page,
+            summary=coach_event_title(session),
+            now=now,
+        )
+    return message
+
+
+def coach_event_title(session: Session, clients: list[Client] | None = None) -> str:
+    """The coach's calendar names who a session is with ("Free intro call — Jonas Berg")."""
+    if clients is None:
+        clients = [session.client] if session.client_id else []
+    names = _names(clients)
+    if not names or all(client.name in session.title for client in clients):
+        return session.title
+    return f"{session.title} — {names}"
+
+
+def feed_events(
+    sessions, *, client: Client | None = None, now: dt.datetime | None = None
+) -> list[ics.EventData]:
+    """A feed's events: the coach's name who each session is with and link the coach's
+    session page; a client's link that client's own page for each session."""
+    now = now or timezone.now()
     events = []
     for session in sessions:
+        if client is not None:
+            url = attendee_url(session, client.pk, now=now)
+            events.append(event_data(session, attendees=[], url=url))
+            continue
         attendees = []
         if session.client_id:
             attendees = [ics.Person(session.client.name, session.client.email)]
-        events.append(event_data(session, attendees=[] if for_client else attendees))
+        events.append(event_data(session, attendees=attendees, summary=coach_event_title(session)))
     return events
 
 
@@ -205,8 +354,16 @@ def schedule_invite(engagement: Engagement, *, now: dt.datetime | None = None) -
 
 
 @shared_task(base=PracticeTask, bind=True, max_retries=5)
-def session_notify(self, *, practice_id: int, session_id: int, kind: NoticeKind) -> int:
-    """E-mail attendees and the coach about a change, with the invite attached."""
+def session_notify(
+    self,
+    *,
+    practice_id: int,
+    session_id: int,
+    kind: NoticeKind,
+    client_ids: list[int] | None = None,
+) -> int:
+    """E-mail attendees and the coach about a change, with the invite attached (only the
+    attendees in `client_ids` when given)."""
     session = (
         Session.objects.select_related("practice", "coach", "client", "engagement", "booking_link")
         .filter(pk=session_id)
@@ -214,10 +371,26 @@ def session_notify(self, *, practice_id: int, session_id: int, kind: NoticeKind)
     )
     if session is None:
         return 0
-    messages = session_emails(session, kind)
+    messages = session_emails(session, kind, client_ids=client_ids)
     try:
         for message in messages:
             message.send()
     except OSError as error:  # SMTP down: try again later rather than lose it
         raise self.retry_later(error) from error
+    if messages and kind in ("confirmed", "rescheduled") and client_ids is None:
+        invite_step_done(session, attendees=[m.to[0] for m in messages[:-1]])
     return len(messages)
+
+
+def invite_step_done(session: Session, *, attendees: list[str]) -> None:
+    """The checklist's "calendar invite sent" step turns done once an invite was handed to
+    the e-mail backend (only then, and only when CoachHub sends its own invite)."""
+    engagement = session.engagement
+    if not engagement.send_platform_invite or engagement.kind != EngagementKind.PER_SESSION:
+        return
+    local = session.starts_at.astimezone(ZoneInfo(session.coach.time_zone))
+    checklist_step_done(
+        engagement=engagement,
+        key="calendar_invite",
+        reason=f"Invite for {local:%a %d %b %Y, %H:%M} e-mailed to {', '.join(attendees)}.",
+    )

@@ -12,7 +12,7 @@ from django.http import Http404
 from django_scopes import scopes_disabled
 
 from coachhub.models import Membership, Practice
-from coachhub.permissions import can
+from coachhub.permissions import can, roles_with
 from coachhub.timezones import last_months, local_day_start, months_span, zone_names
 
 from .models import (
@@ -382,3 +382,28 @@ def reminders_due(practice: Practice, *, now: dt.datetime) -> list[tuple[Session
             if remind_at <= now < remind_at + REMINDER_GRACE and booked_before:
                 due.append((session, lead))
     return due
+
+
+def sessions_needing_a_coach(practice: Practice, *, now: dt.datetime) -> QuerySet[Session]:
+    """Sessions still to come whose coach no longer coaches here (removed, or now an
+    assistant): the owner gives each to another coach (Members page)."""
+    coaching = Membership.objects.filter(
+        practice=practice, role__in=roles_with("clients.coach")
+    ).values("user_id")
+    return (
+        Session.objects.filter(practice=practice, status=SessionStatus.SCHEDULED, starts_at__gt=now)
+        .exclude(coach_id__in=coaching)
+        .select_related("coach", "client")
+        .order_by("starts_at")
+    )
+
+
+def future_sessions_of(practice: Practice, coach_id: int, *, now: dt.datetime) -> QuerySet[Session]:
+    """A coach's sessions still to come (what a removal leaves to reassign)."""
+    return (
+        Session.objects.filter(
+            practice=practice, coach_id=coach_id, status=SessionStatus.SCHEDULED, starts_at__gt=now
+        )
+        .select_related("client")
+        .order_by("starts_at")
+    )

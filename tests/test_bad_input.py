@@ -35,7 +35,7 @@ FORMS = {
         "default_session_minutes": "0",
         "cancellation_window_hours": "-3",
     },
-    "/practice/members/": {"email": "nobody@nowhere.test", "role": "coach"},
+    "/practice/members/": {"email": "not-an-email", "role": "boss"},
     "/practice/new/": {"name": "", "time_zone": "Bad/Zone"},
 }
 

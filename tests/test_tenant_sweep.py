@@ -41,6 +41,8 @@ TENANT_PARAMS = {
     "offer_pk": lambda o: o["offer"].pk,
     "event_pk": lambda o: o["stripe_event"].pk,
     "invoice_pk": lambda o: o["company_invoice"].pk,
+    "membership_pk": lambda o: o["membership"].pk,
+    "invitation_pk": lambda o: o["invitation"].pk,
 }
 # Public pages (booking links, signed manage links, feeds) take these instead; they are
 # checked by the public sweep below, not by the signed-in one.
@@ -60,11 +62,13 @@ NOT_LIST_PAGES = {
     "": 302,  # the home page sends a member on to the dashboard
     "practice/switch/": 405,  # POST only
     "availability/feed/rotate/": 405,  # POST only
+    "practice/members/reassign/": 405,  # POST only
     "admin/login/": 302,  # already signed in: on to the admin index
     "admin/logout/": 405,  # POST only
     "admin/autocomplete/": 403,  # answers only with app_label, model_name and field_name
     # Read-only admins: these rows are never added by hand.
     "admin/coachhub/auditentry/add/": 403,
+    "admin/coachhub/invitation/add/": 403,
     "admin/billing/stripeaccount/add/": 403,
     "admin/billing/companyinvoice/add/": 403,
     "admin/sessions_app/creditentry/add/": 403,

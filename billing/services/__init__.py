@@ -7,6 +7,7 @@
 - `subscriptions`: each paid month of a package, dunning, and its end
 - `refunds`: refunds and disputes, and the credits revoked for them
 - `company_invoices`: a seat contract's month invoiced to the company
+- `members`: a member removed, with their booking links and offers closed
 """
 
 from .checkout import (
@@ -23,6 +24,7 @@ from .company_invoices import (
     company_invoice_void,
     company_invoice_voided_apply,
 )
+from .members import MemberRemoval, member_remove, offers_withdraw_for_coach
 from .offers import coach_for_purchase, offer_purchase_check, offer_save, offer_stripe_sync
 from .purchases import (
     NotYetProcessable,
@@ -36,6 +38,7 @@ from .stripe_account import (
     stripe_account_connect,
     stripe_account_disconnect,
     stripe_account_of,
+    stripe_trouble,
     verified_stripe_account,
 )
 from .subscriptions import (
@@ -49,6 +52,7 @@ __all__ = [
     "CHECKOUT_HOURS",
     "COMPANY_INVOICE_DAYS_DUE",
     "PAYMENTS_NOT_READY",
+    "MemberRemoval",
     "NotYetProcessable",
     "PaidObject",
     "booking_start",
@@ -61,10 +65,12 @@ __all__ = [
     "company_invoice_voided_apply",
     "dispute_apply",
     "invoice_failed_apply",
+    "member_remove",
     "invoice_paid_apply",
     "offer_purchase_check",
     "offer_save",
     "offer_stripe_sync",
+    "offers_withdraw_for_coach",
     "payment_record",
     "purchase_ensure",
     "purchase_fulfil_checkout",
@@ -73,6 +79,7 @@ __all__ = [
     "stripe_account_connect",
     "stripe_account_disconnect",
     "stripe_account_of",
+    "stripe_trouble",
     "subscription_end",
     "subscription_state_apply",
     "verified_stripe_account",

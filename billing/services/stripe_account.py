@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.core.exceptions import ValidationError
@@ -11,16 +12,46 @@ from coachhub.audit import audit_record
 from coachhub.models import Practice, User
 from coachhub.permissions import require
 from coachhub.tenancy import membership_of
-from integrations.errors import IntegrationError
+from integrations.errors import FailureKind, IntegrationError
 from integrations.stripe import client as stripe_api
 
 from ..models import StripeAccount, StripeMode
+
+logger = logging.getLogger(__name__)
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
 
 PUBLISHABLE_KEY_PATTERN = re.compile(r"^pk_(test|live)_[A-Za-z0-9]+$")
 
 WEBHOOK_SECRET_PATTERN = re.compile(r"^whsec_[A-Za-z0-9+/=_-]+$")
+
+
+def stripe_trouble(error: IntegrationError, *, outcome: str, key: str = "saved") -> str:
+    """What a page says when a Stripe call failed: what happened, what was not done
+    (`outcome`, such as "nothing was saved") and what to do. The library's own text goes to
+    the log; only a refused request's reason, which Stripe writes for people, is shown."""
+    logger.warning("Stripe call failed (%s): %s", error.kind, error)
+    if error.kind == FailureKind.UNREACHABLE:
+        return (
+            f"Stripe could not be reached from this server; {outcome}. Please try again in a "
+            "moment; if it keeps happening, this server's connection to Stripe is down."
+        )
+    if error.kind == FailureKind.KEY_REFUSED and key == "new":
+        return (
+            f"Stripe refused this key (it is not a valid key, or it was revoked or rolled); "
+            f"{outcome}. Copy the secret key again from Stripe → Developers → API keys."
+        )
+    if error.kind == FailureKind.KEY_REFUSED:
+        return (
+            f"Stripe refused the saved key (it may have been revoked or rolled); {outcome}. "
+            "Paste a current secret key in Stripe settings."
+        )
+    if error.kind == FailureKind.REQUEST_REFUSED:
+        return f"Stripe refused the request; {outcome}. Stripe's reason: {error}"
+    return (
+        f"Stripe had a problem answering (it may be busy); {outcome}. "
+        "Please try again in a few minutes."
+    )
 
 
 def verified_stripe_account(practice: Practice, *, to: str) -> StripeAccount:
@@ -65,12 +96,10 @@ def stripe_account_connect(
     try:
         info = stripe_api.account_verify(secret_key)
     except IntegrationError as error:
-        if error.permanent:
-            raise ValidationError({"secret_key": f"Stripe refused this key: {error}"}) from None
-        raise ValidationError(
-            f"Stripe could not be reached to check the key ({error}). Nothing was saved; "
-            "please try again in a moment."
-        ) from None
+        message = stripe_trouble(error, outcome="nothing was saved", key="new")
+        if error.kind == FailureKind.KEY_REFUSED:
+            raise ValidationError({"secret_key": message}) from None
+        raise ValidationError(message) from None
     account.secret_key = secret_key
     account.publishable_key = publishable_key
     account.webhook_secret = webhook_secret

@@ -1,22 +1,20 @@
 """Pick the settings module for DJANGO_ENV (development, production or test).
 
 `DJANGO_SETTINGS_MODULE=coachhub.settings` is the default everywhere; the
-environment decides which flavour loads, so one image runs in every role.
+environment (or `.env`, read first: settings/environment.py) decides which flavour
+loads, so one image runs in every role. A settings path to one module of this package
+(`coachhub.settings.test`, `coachhub.settings.build`) loads only that module: Python
+runs this file first, so it picks nothing then.
 """
 
 import os
 
-from django.core.exceptions import ImproperlyConfigured
+from .environment import DJANGO_ENV
 
-_DJANGO_ENV = os.environ.get("DJANGO_ENV", "development")
-
-if _DJANGO_ENV == "production":
-    from .production import *  # noqa: F403
-elif _DJANGO_ENV == "test":
-    from .test import *  # noqa: F403
-elif _DJANGO_ENV == "development":
-    from .base import *  # noqa: F403
-else:
-    raise ImproperlyConfigured(
-        f"DJANGO_ENV={_DJANGO_ENV!r} is not one of development, production, test."
-    )
+if os.environ.get("DJANGO_SETTINGS_MODULE", "coachhub.settings") == "coachhub.settings":
+    if DJANGO_ENV == "production":
+        from .production import *  # noqa: F403
+    elif DJANGO_ENV == "test":
+        from .test import *  # noqa: F403
+    else:
+        from .base import *  # noqa: F403

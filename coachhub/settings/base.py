@@ -6,21 +6,12 @@ tasks run in-process (eager), e-mail printed to the console, local-memory cache.
 and the cache (and real workers).
 """
 
-from pathlib import Path
-
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from environs import Env
 from marshmallow.validate import OneOf
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+from .environment import BASE_DIR, DJANGO_ENV, env
 
-env = Env()
-env.read_env(str(BASE_DIR / ".env"), recurse=False)
-
-DJANGO_ENV = env.str(
-    "DJANGO_ENV", "development", validate=OneOf(["development", "production", "test"])
-)
 DEBUG = env.bool("DJANGO_DEBUG", False)
 SECRET_KEY = env.str(
     "SECRET_KEY",
@@ -67,6 +58,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coachhub.tenancy.TenantMiddleware",
+    "coachhub.timezones.ViewerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "web.urls"
@@ -238,6 +230,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str(
     "ACCOUNT_EMAIL_VERIFICATION", "mandatory", validate=OneOf(["mandatory", "optional", "none"])
 )
+# Accepts the invitation a visitor followed once they sign in or up (coachhub.invitations).
+ACCOUNT_ADAPTER = "coachhub.accounts.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "web.dashboard.practice_forms.PracticeSignupForm"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
@@ -287,16 +281,25 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Production serves hashed, compressed copies that collectstatic writes (production.py,
+# and build.py for the image build).
+MANIFEST_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 # Outside production WhiteNoise serves straight from the app folders, so
 # `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files browsers ask for at the site's root (/favicon.ico), served as they are with
+# DEBUG on or off, with or without collectstatic.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -7,7 +7,7 @@ ALLOWED_HOSTS set (see README, "Configuration").
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, fernet_keys_checked
+from .base import MANIFEST_STORAGES, env, fernet_keys_checked
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # required: no default in production
@@ -30,9 +30,6 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+STORAGES = MANIFEST_STORAGES
 WHITENOISE_USE_FINDERS = False
 WHITENOISE_AUTOREFRESH = False

@@ -10,7 +10,7 @@
 The guided set-ups that end in sessions are in `sessions_app.services.engagement_setup`.
 """
 
-from .checklists import checklist_mark, checklist_seed, checklist_step_set
+from .checklists import checklist_mark, checklist_seed, checklist_step_done, checklist_step_set
 from .clients import (
     CLIENT_FIELDS,
     NewClient,
@@ -25,6 +25,7 @@ from .clients import (
 from .collections import (
     collection_create,
     collection_resource_add,
+    collection_resource_send,
     collection_update,
     participants_add,
     participants_link,
@@ -47,6 +48,7 @@ __all__ = [
     "NewClient",
     "checklist_mark",
     "checklist_seed",
+    "checklist_step_done",
     "checklist_step_set",
     "client_create",
     "client_find_or_create",
@@ -56,6 +58,7 @@ __all__ = [
     "clients_mark_alumni",
     "collection_create",
     "collection_resource_add",
+    "collection_resource_send",
     "collection_templates_install",
     "collection_update",
     "contract_create",

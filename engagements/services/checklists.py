@@ -43,6 +43,15 @@ def checklist_mark(*, engagement: Engagement, key: str, state: str, reason: str 
         raise ValueError(f"{engagement.kind} has no checklist step {key!r}")
 
 
+def checklist_step_done(*, engagement: Engagement, key: str, reason: str) -> bool:
+    """A task did what the step promises: done, unless it already is (an engagement set up
+    before the step existed has no such row, and nothing happens)."""
+    steps = ChecklistStep.objects.filter(
+        practice_id=engagement.practice_id, engagement=engagement, key=key
+    ).exclude(state=StepState.DONE)
+    return bool(steps.update(state=StepState.DONE, reason=reason, updated_at=timezone.now()))
+
+
 def checklist_step_set(
     *, engagement: Engagement, actor: User, key: str, state: str, reason: str = ""
 ) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from coachhub.audit import audit_record, model_update
 from coachhub.models import User
+from coachhub.permissions import require
+from coachhub.tenancy import membership_of
 
+from ..emails import resource_email_send
 from ..models import (
     Client,
     Collection,
@@ -20,6 +24,7 @@ from ..models import (
     StepState,
 )
 from ..participants import Participant
+from ..selectors import resource_audiences
 from .checklists import checklist_mark
 from .clients import client_find_or_create
 
@@ -121,3 +126,42 @@ def collection_resource_add(
         practice=collection.practice, actor=actor, action="collection.resource_add", obj=resource
     )
     return resource
+
+
+def collection_resource_send(
+    *, resource: CollectionResource, actor: User, audience: str, resend: bool = False
+) -> int:
+    """E-mail a resource to the client or every participant; sending it again is a choice.
+
+    Returns how many people it goes to. The e-mails go out after commit (a task), which
+    sets `sent_at` once they are handed over and ticks the follow-up step."""
+    collection = resource.collection
+    practice = collection.practice
+    require(membership_of(practice, actor), "engagements.change")
+    if resource.sent_at is not None and not resend:
+        raise ValidationError(
+            f"“{resource.title}” was sent on "
+            f"{resource.sent_at.astimezone(practice.zone):%d %b %Y}; "
+            "choose Resend to send it again."
+        )
+    recipients = resource_audiences(collection).get(audience)
+    if not recipients:
+        raise ValidationError(
+            {"audience": "Nobody to send it to: add the client or participants first."}
+        )
+    with transaction.atomic(durable=True):
+        audit_record(
+            practice=practice,
+            actor=actor,
+            action="collection.resource_resend" if resend else "collection.resource_send",
+            obj=resource,
+            audience=audience,
+            recipients=len(recipients),
+        )
+        resource_email_send.delay_on_commit(
+            practice_id=practice.pk,
+            resource_id=resource.pk,
+            client_ids=[client.pk for client in recipients],
+            resend=resend,
+        )
+    return len(recipients)

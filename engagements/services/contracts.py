@@ -51,6 +51,8 @@ CONTRACT_FIELDS = [
     "sessions_per_seat_per_month",
     "session_minutes",
     "price_per_seat_month",
+    "first_month_cutoff_day",
+    "first_month_credit",
 ]
 
 

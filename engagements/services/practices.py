@@ -60,9 +60,11 @@ def collection_templates_install(*, practice: Practice) -> None:
 
 
 @transaction.atomic
-def practice_set_up(*, owner: User, name: str, time_zone: str = "Europe/London") -> Practice:
+def practice_set_up(
+    *, owner: User, name: str, time_zone: str = "Europe/London", currency: str = "GBP"
+) -> Practice:
     """A new practice ready to coach in: the practice, its owner and the shipped templates."""
-    practice = practice_create(owner=owner, name=name, time_zone=time_zone)
+    practice = practice_create(owner=owner, name=name, time_zone=time_zone, currency=currency)
     with practice_scope(practice):
         collection_templates_install(practice=practice)
     return practice

@@ -66,7 +66,8 @@ def _event(data: EventData, *, stamp: dt.datetime) -> Event:
     event.add("summary", data.summary)
     description = data.description
     if data.url:
-        description = f"{description}\n\nSession page: {data.url}".strip()
+        if data.url not in description:
+            description = f"{description}\n\nSession page: {data.url}".strip()
         event.add("url", data.url)
     event.add("description", description)
     if data.location:

@@ -17,7 +17,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-from integrations.errors import IntegrationError
+from integrations.errors import FailureKind, IntegrationError
 
 # Stripe's Checkout Sessions last at least 30 minutes and at most 24 hours.
 CHECKOUT_MIN_MINUTES = 30
@@ -32,18 +32,17 @@ def _client(secret_key: str) -> stripe.StripeClient:
 
 
 def _translate(error: stripe.StripeError) -> IntegrationError:
-    permanent = isinstance(
-        error,
-        (
-            stripe.AuthenticationError,
-            stripe.PermissionError,
-            stripe.InvalidRequestError,
-            stripe.CardError,
-            stripe.IdempotencyError,
-        ),
-    )
+    if isinstance(error, stripe.APIConnectionError):
+        kind = FailureKind.UNREACHABLE
+    elif isinstance(error, (stripe.AuthenticationError, stripe.PermissionError)):
+        kind = FailureKind.KEY_REFUSED
+    elif isinstance(error, (stripe.InvalidRequestError, stripe.CardError, stripe.IdempotencyError)):
+        kind = FailureKind.REQUEST_REFUSED
+    else:  # RateLimitError, APIError and anything Stripe adds later
+        kind = FailureKind.PROVIDER_FAULT
+    permanent = kind in (FailureKind.KEY_REFUSED, FailureKind.REQUEST_REFUSED)
     message = getattr(error, "user_message", None) or str(error) or error.__class__.__name__
-    return IntegrationError(message, permanent=permanent, provider="stripe")
+    return IntegrationError(message, permanent=permanent, provider="stripe", kind=kind)
 
 
 def _call(fn, *args, **kwargs):

@@ -7,8 +7,9 @@
 - `engagement_setup`: the three guided set-ups, which end in sessions
 - `availability`: a coach's hours, overrides, links, feeds and time zone
 - `calendars`: external calendars and the busy time they block
-- `invites`: e-mails with invites after commit
+- `invites`: e-mails with invites after commit; participants added to a workshop
 - `reminders`: reminders before a session, once each
+- `reassign`: a departing coach's links closed, their sessions given to another coach
 """
 
 from .availability import (
@@ -42,6 +43,8 @@ from .engagement_setup import (
     engagement_create_team_workshop,
     engagement_schedule_change,
 )
+from .invites import workshop_participants_add
+from .reassign import Handover, booking_links_close_for_coach, coach_handover, session_coach_change
 from .recurring import RecurringResult, recurring_sessions_generate, recurring_summary
 from .reminders import reminder_send
 from .scheduling import (
@@ -49,6 +52,7 @@ from .scheduling import (
     seat_booking_check,
     session_cancel,
     session_cancel_as_package_ended,
+    session_cancel_by_attendee,
     session_create,
     session_reschedule,
     session_schedule,
@@ -60,6 +64,7 @@ __all__ = [
     "HOLD_MINUTES",
     "PAYMENTS_NOT_CONNECTED",
     "SLOT_TAKEN",
+    "Handover",
     "RecurringResult",
     "SlotTaken",
     "availability_row_delete",
@@ -69,7 +74,9 @@ __all__ = [
     "booking_hold_release",
     "booking_hold_withdraw",
     "booking_link_save",
+    "booking_links_close_for_coach",
     "booking_reschedule",
+    "coach_handover",
     "coach_time_zone_set",
     "date_override_add",
     "engagement_create_monthly_package",
@@ -89,9 +96,12 @@ __all__ = [
     "seat_booking_check",
     "session_cancel",
     "session_cancel_as_package_ended",
+    "session_cancel_by_attendee",
+    "session_coach_change",
     "session_create",
     "session_reschedule",
     "session_schedule",
     "session_status_set",
     "weekly_hours_add",
+    "workshop_participants_add",
 ]

@@ -39,7 +39,7 @@ from ..selectors import link_slots
 from ..slot_cache import coach_availability_changed
 from .claims import HOLD_MINUTES, SlotTaken, coach_bookings_lock, holds_release, time_claim
 from .engagement_setup import engagement_create_per_session
-from .invites import attendees_notify, invite_step_done
+from .invites import attendees_notify
 from .scheduling import funding_for, session_cancel_step, session_create, session_move
 
 PAYMENTS_NOT_CONNECTED = (
@@ -231,8 +231,6 @@ def booking_create(
         obj=booking,
     )
     if not needs_payment:
-        if session.engagement.status != EngagementStatus.PROPOSED:  # an intro has no checklist
-            invite_step_done(session)
         attendees_notify(session, "confirmed")
     return booking
 
@@ -316,7 +314,6 @@ def booking_hold_confirm(*, booking: Booking, now: dt.datetime | None = None) ->
     booking.status = BookingStatus.CONFIRMED
     booking.save(update_fields=["status"])
     audit_record(practice=booking.practice, actor=None, action="booking.confirm", obj=booking)
-    invite_step_done(session)
     attendees_notify(session, "confirmed")
     return booking
 

@@ -1,11 +1,21 @@
-"""Telling people about a change: e-mails with invites after commit, and the step they tick."""
+"""Telling people about a change: e-mails with invites after commit, and the invites a
+workshop's late-added participants get.
+
+The e-mail task itself (`notifications.session_notify`) ticks the checklist's
+"calendar invite sent" step once the invite has been handed to the e-mail backend.
+"""
 
 from __future__ import annotations
 
-from engagements.models import EngagementKind, StepState
-from engagements.services import checklist_mark
+from django.db import transaction
+from django.utils import timezone
 
-from ..models import Session
+from coachhub.models import User
+from engagements.models import Collection
+from engagements.participants import Participant
+from engagements.services import participants_add
+
+from ..models import Session, SessionStatus
 from ..notifications import NoticeKind, session_notify
 
 
@@ -16,13 +26,30 @@ def attendees_notify(session: Session, kind: NoticeKind) -> None:
     )
 
 
-def invite_step_done(session: Session) -> None:
-    """A per-session engagement's "calendar invite sent" step, once its invite goes out."""
-    engagement = session.engagement
-    if engagement.kind == EngagementKind.PER_SESSION and engagement.send_platform_invite:
-        checklist_mark(
-            engagement=engagement,
-            key="calendar_invite",
-            state=StepState.DONE,
-            reason="Invite e-mailed with the booking confirmation.",
+@transaction.atomic
+def workshop_participants_add(
+    *, collection: Collection, actor: User, participants: list[Participant]
+) -> int:
+    """Add participants to a collection; each one new to it gets the invite of every
+    upcoming session the coach scheduled for it (a group link's bookers book their own)."""
+    before = set(collection.participants.values_list("pk", flat=True))
+    added = participants_add(collection=collection, actor=actor, participants=participants)
+    new_ids = sorted(set(collection.participants.values_list("pk", flat=True)) - before)
+    if not new_ids:
+        return added
+    upcoming = Session.objects.filter(
+        practice_id=collection.practice_id,
+        collection=collection,
+        client__isnull=True,
+        booking_link__isnull=True,
+        status=SessionStatus.SCHEDULED,
+        starts_at__gt=timezone.now(),
+    ).values_list("pk", flat=True)
+    for session_id in upcoming:
+        session_notify.delay_on_commit(
+            practice_id=collection.practice_id,
+            session_id=session_id,
+            kind="confirmed",
+            client_ids=new_ids,
         )
+    return added

@@ -82,7 +82,8 @@ def session_create(
     allowance_override_reason: str = "",
     now: dt.datetime | None = None,
 ) -> Session:
-    """A session for an engagement; with no time yet it waits "to be scheduled"."""
+    """A session for an engagement; with no time yet it waits "to be scheduled". A session
+    created with a time sends its attendees their invite after commit."""
     now = now or timezone.now()
     seat, consumes, override_reason = funding_for(
         practice=practice,
@@ -114,6 +115,7 @@ def session_create(
         time_claim(
             session, starts_at=starts_at, minutes=minutes, status=SessionStatus.SCHEDULED, now=now
         )
+        attendees_notify(session, "confirmed")
     audit_record(
         practice=practice,
         actor=actor,
@@ -226,6 +228,7 @@ def session_schedule(
             obj=waiting,
             override=override_reason,
         )
+        attendees_notify(waiting, "confirmed")
         scheduled = waiting
     if engagement.kind == EngagementKind.TEAM_WORKSHOP:
         checklist_mark(engagement=engagement, key="workshop_session", state=StepState.DONE)
@@ -268,6 +271,38 @@ def _coach_cancels(*, session: Session, actor: User, late: bool, now: dt.datetim
     session_cancel_step(session, late=late, now=now)
     audit_record(
         practice=session.practice, actor=actor, action="session.cancel", obj=session, late=late
+    )
+    return session
+
+
+@transaction.atomic(durable=True)
+def session_cancel_by_attendee(
+    *, session: Session, client_id: int, now: dt.datetime | None = None
+) -> Session:
+    """The client cancels a session they have no booking for, from their signed page: inside
+    the cancellation window it is late-cancelled and counts as used, as a booking's would."""
+    now = now or timezone.now()
+    session = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("practice")
+        .get(pk=session.pk)
+    )
+    if session.client_id != client_id:
+        raise ValidationError("Only the session's client can cancel it; ask the coach.")
+    if session.status != SessionStatus.SCHEDULED:
+        raise ValidationError(
+            f"A {session.get_status_display().lower()} session cannot be cancelled."
+        )
+    if session.starts_at <= now:
+        raise ValidationError("This session has begun; it can no longer be cancelled.")
+    late = session.is_late_cancel(at=now)
+    session_cancel_step(session, late=late, now=now)
+    audit_record(
+        practice=session.practice,
+        actor=None,
+        action="session.cancel.attendee",
+        obj=session,
+        late=late,
     )
     return session
 

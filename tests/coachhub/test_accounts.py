@@ -103,19 +103,6 @@ def test_a_user_without_a_practice_is_asked_to_create_one():
     assert browser.get("/dashboard/").status_code == 200
 
 
-def test_owner_adds_an_existing_user_as_a_member(world, as_member):
-    newcomer = UserFactory(email="newcomer@example.com")
-    response = as_member("owner").post(
-        "/practice/members/", {"email": "NEWCOMER@example.com", "role": "assistant"}
-    )
-    assert response.status_code == 302
-    assert Membership.objects.get(user=newcomer).role == Role.ASSISTANT
-    again = as_member("owner").post(
-        "/practice/members/", {"email": "newcomer@example.com", "role": "coach"}
-    )
-    assert "already a member" in again.content.decode()
-
-
 def test_password_reset_sends_a_working_link():
     from allauth.account.models import EmailAddress
 

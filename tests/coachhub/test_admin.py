@@ -70,3 +70,53 @@ def test_staff_see_only_their_members_e_mail_addresses_and_two_factor_keys(world
         theirs = model.objects.get(user=other_user)
         assert staff.get(f"{url}{mine.pk}/change/").status_code == 200, url
         assert staff.get(f"{url}{theirs.pk}/change/").status_code == 404, url
+
+
+def test_a_member_who_is_not_staff_is_told_why_the_admin_is_closed(world):
+    """The dashboard's accounts are not staff: the admin says so and how to get in."""
+    from allauth.account.models import EmailAddress
+    from django.test import Client as HttpClient
+
+    owner = world.home.owner
+    owner.set_password("a sturdy passphrase 42")
+    owner.save()
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    signed_in = login(owner, world.home.practice)
+    page = signed_in.get("/admin/", follow=True).content.decode()
+    assert f"{owner.email} is a CoachHub account but not a staff account" in page
+    assert "createsuperuser" in page
+    refused = HttpClient().post(
+        "/admin/login/", {"username": owner.email, "password": "a sturdy passphrase 42"}
+    )
+    assert "not a staff account" in refused.content.decode()
+    wrong = HttpClient().post("/admin/login/", {"username": owner.email, "password": "wrong"})
+    assert "not a staff account" not in wrong.content.decode()  # says nothing of the account
+
+
+def test_the_demo_prints_a_staff_account_that_opens_the_admin_on_its_practice_only(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.test import Client as HttpClient
+
+    out = StringIO()
+    call_command("demo", stdout=out)
+    text = out.getvalue()
+    assert "/admin/" in text and "createsuperuser" in text
+    assert "staff@demo.coachhub.test / coachhub-demo" in text
+    browser = HttpClient()
+    signed_in = browser.post(
+        "/admin/login/?next=/admin/",
+        {"username": "staff@demo.coachhub.test", "password": "coachhub-demo", "next": "/admin/"},
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
+    assert browser.get("/admin/").status_code == 200
+    clients = browser.get("/admin/engagements/client/")
+    assert clients.status_code == 200
+    assert OTHER_MARKER not in clients.content.decode()
+    # Staff are not superusers and cannot change accounts (no way to make themselves one).
+    from coachhub.models import User
+
+    demo_owner = User.objects.get(email="owner@demo.coachhub.test")
+    account = browser.get(f"/admin/coachhub/user/{demo_owner.pk}/change/")
+    assert account.status_code == 200 and 'name="is_superuser"' not in account.content.decode()

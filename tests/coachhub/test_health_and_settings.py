@@ -44,12 +44,15 @@ def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
             "SECRET_KEY",
             "ALLOWED_HOSTS",
             "FIELD_ENCRYPTION_KEYS",
+            "ENV_FILE",
+            "STATIC_ROOT",
         )
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean, **env},
+        # A developer's own .env must not change what these tests see.
+        env={**clean, "ENV_FILE": str(ROOT / "tests" / "absent.env"), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -97,6 +100,49 @@ def test_bad_values_fail_loudly():
     assert result.returncode != 0 and "staging" in result.stderr
     result = run_manage("check", env={"EMAIL_URL": "pigeon://loft"})
     assert result.returncode != 0 and "EMAIL_URL" in result.stderr
+
+
+PRODUCTION_SECRETS = (
+    "SECRET_KEY=x7#kP2q!vR9zL4mN8wT1yB6cF3hJ0dG5sA-production-test-key-not-secret\n"
+    "ALLOWED_HOSTS=coachhub.example.com\n"
+    "FIELD_ENCRYPTION_KEYS=9H-Hy_XlM9lTys3My7I3Fm0y2qep6wJh2vAvk6Hzw5A=\n"
+)
+
+
+def test_django_env_in_the_env_file_turns_production_on(tmp_path):
+    """DJANGO_ENV is read like every other variable: from .env too, not only the process."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_ENV=production\n" + PRODUCTION_SECRETS)
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.DJANGO_ENV, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.DEBUG)"
+    )
+    result = run_manage("shell", "--no-imports", "-c", script, env={"ENV_FILE": str(env_file)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["production", "True", "31536000", "False"]
+
+
+def test_production_from_the_env_file_refuses_the_development_secret(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_ENV=production\nALLOWED_HOSTS=coachhub.example.com\n")
+    result = run_manage("check", env={"ENV_FILE": str(env_file)})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_the_process_environment_wins_over_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_ENV=production\n" + PRODUCTION_SECRETS)
+    script = "from django.conf import settings as s; print(s.DJANGO_ENV, s.SECURE_SSL_REDIRECT)"
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        script,
+        env={"ENV_FILE": str(env_file), "DJANGO_ENV": "development"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["development", "False"]
 
 
 def test_embedded_default_is_sqlite_eager_console():

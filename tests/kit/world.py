@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 
 from billing import services as billing_services
 from billing.models import Checkout, CompanyInvoice, Purchase, StripeEvent
-from coachhub.models import Membership, Practice, Role, User
+from coachhub.models import Invitation, Membership, Practice, Role, User
 from coachhub.services import api_token_create
 from engagements import services
 from engagements.models import Collection
@@ -46,7 +46,7 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
     coach = UserFactory(email=f"coach-{label}@example.com", first_name=f"{marker}Coach")
     assistant = UserFactory(email=f"assistant-{label}@example.com", first_name=f"{marker}Asst")
     practice = practice_set_up(owner=owner, name=f"{marker}Practice {label}")
-    Membership.objects.create(practice=practice, user=coach, role=Role.COACH)
+    coach_membership = Membership.objects.create(practice=practice, user=coach, role=Role.COACH)
     Membership.objects.create(practice=practice, user=assistant, role=Role.ASSISTANT)
     world = PracticeWorld(practice, owner, coach, assistant)
     now = timezone.now()
@@ -140,6 +140,14 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             "feed": sessions_services.feed_token_for(practice=practice, coach=coach),
             "token": token,
             "token_key": key,
+            "membership": coach_membership,
+            "invitation": Invitation.objects.create(
+                practice=practice,
+                email=f"invitee-{label}@example.com",
+                role=Role.COACH,
+                invited_by=owner,
+                expires_at=now + dt.timedelta(days=7),
+            ),
             **_billing_objects(practice, coach, client, marker),
         }
         world.objects["company_invoice"] = CompanyInvoice.objects.create(

@@ -59,7 +59,9 @@ def test_visitor_books_in_their_zone_gets_invite_cancels_and_feed_follows(
     assert event.decoded("SEQUENCE") == 0
     tzids = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
     assert event["DTSTART"].params["TZID"] in tzids  # every TZID has its VTIMEZONE
-    assert session.get_absolute_url() in str(event["DESCRIPTION"])
+    # It links the visitor's own manage page, never the coach's session page (sign-in).
+    assert "/booking/" in str(event["DESCRIPTION"]) and "/booking/" in str(event["URL"])
+    assert session.get_absolute_url() not in str(event["DESCRIPTION"])
     attendees = event.get("ATTENDEE")
     attendees = attendees if isinstance(attendees, list) else [attendees]
     assert [str(a) for a in attendees] == ["mailto:visitor@example.net"]

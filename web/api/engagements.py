@@ -167,6 +167,8 @@ class ContractSerializer(serializers.ModelSerializer):
             "sessions_per_seat_per_month",
             "session_minutes",
             "price_per_seat_month",
+            "first_month_cutoff_day",
+            "first_month_credit",
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]

@@ -98,7 +98,7 @@ def availability(request: HttpRequest) -> HttpResponse:
         {
             "weekly_hours": WeeklyHours.objects.filter(practice=practice, coach=coach),
             "overrides": DateOverride.objects.filter(
-                practice=practice, coach=coach, date__gte=timezone.now().date()
+                practice=practice, coach=coach, date__gte=timezone.localdate()
             ),
             "calendars": ExternalCalendar.objects.filter(practice=practice, coach=coach),
             "hours_form": hours_form,

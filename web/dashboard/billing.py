@@ -147,7 +147,7 @@ def company_invoice_create(request: HttpRequest, contract_pk: int) -> HttpRespon
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except IntegrationError as error:
-        messages.error(request, f"Stripe did not create the invoice: {error}")
+        messages.error(request, services.stripe_trouble(error, outcome="no invoice was sent"))
     else:
         messages.success(
             request,
@@ -174,7 +174,9 @@ def company_invoice_void(request: HttpRequest, contract_pk: int, invoice_pk: int
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except IntegrationError as error:
-        messages.error(request, f"Stripe did not void the invoice: {error}")
+        messages.error(
+            request, services.stripe_trouble(error, outcome="the invoice was not voided")
+        )
     else:
         messages.success(
             request,

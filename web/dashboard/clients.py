@@ -239,6 +239,27 @@ def contract_create(request: HttpRequest) -> HttpResponse:
 
 @member_required
 @require_http_methods(["GET", "POST"])
+def contract_edit(request: HttpRequest, contract_pk: int) -> HttpResponse:
+    contract = selectors.contract_get_for_member_write(request.membership, contract_pk)
+    form = ContractForm(
+        request.POST or None,
+        membership=request.membership,
+        editing=True,
+        initial={name: getattr(contract, name) for name in services.CONTRACT_FIELDS},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contract_update(contract=contract, actor=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Contract saved.")
+            return redirect(contract)
+    return render(request, "engagements/form.html", {"form": form, "title": f"Edit {contract}"})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
 def contract_detail(request: HttpRequest, contract_pk: int) -> HttpResponse:
     membership = request.membership
     contract = selectors.contract_get_for_member(membership, contract_pk)

@@ -6,14 +6,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from coachhub.permissions import can
 from coachhub.tenancy import ability_required, member_required
 from engagements import selectors, services
-from engagements.models import Client, Engagement, EngagementKind, EngagementStatus
+from engagements.models import (
+    Client,
+    Engagement,
+    EngagementKind,
+    EngagementStatus,
+    ResourceAudience,
+)
 from engagements.services import NewClient
 from sessions_app import services as session_services
 from sessions_app.allowances import attach_allowances, seat_allowance
@@ -289,6 +295,7 @@ def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
 @member_required
 def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
     collection = selectors.collection_get_for_member(request.membership, collection_pk)
+    audiences = selectors.resource_audiences(collection)
     return render(
         request,
         "engagements/collection_detail.html",
@@ -298,6 +305,16 @@ def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
             "resources": collection.resources.all(),
             "participants_form": ParticipantsAddForm(),
             "resource_form": ResourceForm(),
+            # Whom a resource can be e-mailed to: (value, label) for the send form.
+            "audiences": [
+                (
+                    audience,
+                    f"{people[0].name} (the client)"
+                    if audience == ResourceAudience.CLIENT
+                    else f"Every participant ({len(people)})",
+                )
+                for audience, people in audiences.items()
+            ],
             "can_edit": can(request.membership, "engagements.change"),
         },
     )
@@ -312,7 +329,7 @@ def collection_participants_add(request: HttpRequest, collection_pk: int) -> Htt
     form = ParticipantsAddForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            added = services.participants_add(
+            added = session_services.workshop_participants_add(
                 collection=collection,
                 actor=request.user,
                 participants=form.cleaned_data["participants"],
@@ -345,6 +362,31 @@ def collection_resource_add(request: HttpRequest, collection_pk: int) -> HttpRes
     else:
         flash_errors(request, form)
     return redirect(collection)
+
+
+@member_required
+@require_http_methods(["POST"])
+def collection_resource_send(request: HttpRequest, collection_pk: int) -> HttpResponse:
+    """E-mail one of the collection's resources (`resource`) to the client or every
+    participant (`audience`); `resend=1` sends one that was sent already again."""
+    collection = selectors.collection_get_for_member_write(request.membership, collection_pk)
+    resource_pk = request.POST.get("resource", "")
+    if not resource_pk.isdigit():
+        raise Http404("No such resource.")
+    resource = get_object_or_404(collection.resources, pk=int(resource_pk))
+    try:
+        count = services.collection_resource_send(
+            resource=resource,
+            actor=request.user,
+            audience=request.POST.get("audience", ""),
+            resend=request.POST.get("resend") == "1",
+        )
+    except ValidationError as error:
+        flash_errors(request, error)
+    else:
+        people = "1 person" if count == 1 else f"{count} people"
+        messages.success(request, f"“{resource.title}” is being e-mailed to {people}.")
+    return redirect(f"{collection.get_absolute_url()}#resources")
 
 
 @member_required

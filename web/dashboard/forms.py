@@ -76,9 +76,28 @@ class ContractForm(MemberForm):
     price_per_seat_month = forms.DecimalField(
         min_value=Decimal("0"), decimal_places=2, max_digits=10
     )
+    first_month_cutoff_day = forms.IntegerField(
+        label="First-month cut-off day",
+        min_value=1,
+        max_value=28,
+        initial=15,
+        help_text="A client who chooses their coach on or before this day of the month "
+        "(practice time zone) is billed for that month in full.",
+    )
+    first_month_credit = forms.BooleanField(
+        label="Credit an unused late first month",
+        required=False,
+        initial=True,
+        help_text="Coach chosen after the cut-off and no session that month: the company "
+        "gets one seat-month back while under contract. Unticked: that month is simply "
+        "not billed.",
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if editing:  # a contract stays with its company
+            del self.fields["organization"]
+            return
         self.fields["organization"].queryset = Organization.objects.filter(practice=self.practice)
 
     def clean(self):
@@ -97,7 +116,6 @@ class SeatAssignForm(MemberForm):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = Client.objects.filter(practice=self.practice)
         self.fields["coach"].queryset = coaches_of(self.practice)
-        self.fields["coach_chosen_at"].zone = self.practice.zone
 
 
 class ClientOrNewMixin(MemberForm):
@@ -147,10 +165,6 @@ class PerSessionForm(ClientOrNewMixin):
         label="Override reason (owners only)",
         help_text="Only to book a seat client beyond this month's allowance.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["first_session_at"].zone = self.practice.zone
 
 
 class MonthlyPackageForm(ClientOrNewMixin):
@@ -226,7 +240,6 @@ class TeamWorkshopForm(MemberForm):
         self.fields["template"].queryset = CollectionTemplate.objects.filter(
             practice=self.practice, kind=CollectionKind.TEAM
         )
-        self.fields["starts_at"].zone = self.practice.zone
         if not self.is_bound:
             self.initial.setdefault("template", self.fields["template"].queryset.first())
             if can(self.membership, "clients.coached_by_default"):
@@ -264,10 +277,6 @@ class SessionForm(MemberForm):
     allowance_override_reason = forms.CharField(
         required=False, label="Override reason (owners only)"
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["starts_at"].zone = self.practice.zone
 
 
 class ParticipantsAddForm(forms.Form):

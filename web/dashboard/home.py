@@ -1,4 +1,4 @@
-"""The dashboard itself and the practice's own pages: metrics, set-up, members, API tokens."""
+"""The dashboard itself and the practice's own pages: metrics, set-up, API tokens."""
 
 from __future__ import annotations
 
@@ -17,17 +17,23 @@ from billing.selectors import (
     seat_utilisation,
 )
 from coachhub.audit import model_update
-from coachhub.models import ApiToken, Membership
+from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
-from coachhub.services import api_token_create, api_token_revoke, membership_add
+from coachhub.services import api_token_create, api_token_revoke
 from coachhub.tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
 from engagements.models import EngagementStatus
 from engagements.selectors import engagement_list
 from engagements.services import practice_set_up
 from sessions_app.allowances import seat_usage_this_month
 from sessions_app.selectors import sessions_by_month, upcoming_sessions
+from sessions_app.services import coach_time_zone_set
 from web.dashboard.charts import BarChart, ChartPoint, bar_chart
-from web.dashboard.practice_forms import MemberAddForm, PracticeCreateForm, PracticeSettingsForm
+from web.dashboard.practice_forms import (
+    MyAccountForm,
+    PracticeCreateForm,
+    PracticeSettingsForm,
+)
+from web.forms import apply_validation_error
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -115,6 +121,7 @@ def practice_create_view(request: HttpRequest) -> HttpResponse:
                 owner=request.user,
                 name=form.cleaned_data["name"],
                 time_zone=form.cleaned_data["time_zone"],
+                currency=form.cleaned_data["currency"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -165,21 +172,21 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "coachhub/practice_settings.html", {"form": form})
 
 
-@owner_required
+@member_required
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest) -> HttpResponse:
-    form = MemberAddForm(request.POST or None)
+def my_account(request: HttpRequest) -> HttpResponse:
+    """The member's own zone: the one their pages show, their forms read and their hours use."""
+    form = MyAccountForm(request.POST or None, initial={"time_zone": request.user.time_zone})
     if request.method == "POST" and form.is_valid():
+        zone = form.cleaned_data["time_zone"]
         try:
-            membership_add(practice=request.practice, actor=request.user, **form.cleaned_data)
+            coach_time_zone_set(practice=request.practice, actor=request.user, time_zone=zone)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            apply_validation_error(form, error)
         else:
-            messages.success(request, "Member added.")
-            return redirect("members")
-    memberships = Membership.objects.filter(practice=request.practice).select_related("user")
-    return render(request, "coachhub/members.html", {"form": form, "member_list": memberships})
+            messages.success(request, f"Times are now shown in {zone}.")
+            return redirect("my_account")
+    return render(request, "coachhub/my_account.html", {"form": form})
 
 
 @member_required

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,9 +21,7 @@ from web.forms import LocalDateTimeField
 
 
 class RescheduleForm(forms.Form):
-    def __init__(self, *args, zone, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["starts_at"] = LocalDateTimeField(label=f"New time ({zone.key})", zone=zone)
+    starts_at = LocalDateTimeField(label="New time")
 
 
 @member_required
@@ -34,7 +30,6 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
     allowance = None
     if session.seat_id:
         allowance = seat_allowance(session.seat, at=session.starts_at or timezone.now())
-    zone = ZoneInfo(request.user.time_zone)
     return render(
         request,
         "sessions_app/session_detail.html",
@@ -42,9 +37,8 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
             "session": session,
             "allowance": allowance,
             "bookings": session.bookings.select_related("client"),
-            "reschedule_form": RescheduleForm(zone=zone),
+            "reschedule_form": RescheduleForm(),
             "can_change": session.status in (SessionStatus.SCHEDULED, SessionStatus.TO_SCHEDULE),
-            "viewer_zone": zone,
         },
     )
 
@@ -55,7 +49,7 @@ def session_reschedule_view(request: HttpRequest, session_uuid) -> HttpResponse:
     session = session_get_for_member(request.membership, session_uuid)
     if request.method != "POST":
         return redirect(session)
-    form = RescheduleForm(request.POST, zone=ZoneInfo(request.user.time_zone))
+    form = RescheduleForm(request.POST)
     if form.is_valid():
         try:
             services.session_reschedule(

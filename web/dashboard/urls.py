@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.dashboard import availability, billing, clients, engagements, home, sessions
+from web.dashboard import availability, billing, clients, engagements, home, members, sessions
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,8 +11,25 @@ urlpatterns = [
     path("practice/new/", home.practice_create_view, name="practice_create"),
     path("practice/switch/", home.practice_switch, name="practice_switch"),
     path("practice/settings/", home.practice_settings, name="practice_settings"),
-    path("practice/members/", home.members, name="members"),
+    path("practice/members/", members.members, name="members"),
+    path(
+        "practice/members/<int:membership_pk>/role/",
+        members.membership_role,
+        name="membership_role",
+    ),
+    path(
+        "practice/members/<int:membership_pk>/remove/",
+        members.membership_remove,
+        name="membership_remove",
+    ),
+    path(
+        "practice/invitations/<int:invitation_pk>/",
+        members.invitation_action,
+        name="invitation_action",
+    ),
+    path("practice/members/reassign/", members.sessions_reassign_all, name="sessions_reassign_all"),
     path("practice/api-tokens/", home.api_tokens, name="api_tokens"),
+    path("account/", home.my_account, name="my_account"),
     path("clients/", clients.client_list, name="client_list"),
     path("clients/new/", clients.client_create, name="client_create"),
     path("clients/<int:client_pk>/", clients.client_detail, name="client_detail"),
@@ -32,6 +49,7 @@ urlpatterns = [
     ),
     path("contracts/new/", clients.contract_create, name="contract_create"),
     path("contracts/<int:contract_pk>/", clients.contract_detail, name="contract_detail"),
+    path("contracts/<int:contract_pk>/edit/", clients.contract_edit, name="contract_edit"),
     path(
         "contracts/<int:contract_pk>/statement/",
         clients.contract_statement,
@@ -84,12 +102,18 @@ urlpatterns = [
         engagements.collection_resource_add,
         name="collection_resource_add",
     ),
+    path(
+        "collections/<int:collection_pk>/resources/send/",
+        engagements.collection_resource_send,
+        name="collection_resource_send",
+    ),
     path("sessions/<uuid:session_uuid>/", sessions.session_detail, name="session_detail"),
     path(
         "sessions/<uuid:session_uuid>/reschedule/",
         sessions.session_reschedule_view,
         name="session_reschedule",
     ),
+    path("sessions/<uuid:session_uuid>/coach/", members.session_coach, name="session_coach"),
     path(
         "sessions/<uuid:session_uuid>/status/", sessions.session_status_view, name="session_status"
     ),

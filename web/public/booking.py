@@ -266,13 +266,15 @@ def _booking_from_token(token: str) -> tuple[int, Booking]:
 
 
 def _gone(request) -> HttpResponse:
+    """An expired manage link: the branded 410 page, saying what to do instead."""
     return render(
         request,
-        "sessions_app/public/message.html",
+        "410.html",
         {
             "title": "This link has expired",
-            "message": "The session is over, so this link no longer changes it. "
-            "Contact your coach if you need anything.",
+            "message": "The session is over, so this link no longer changes it. If you need "
+            "to change a booking, this link is invalid or has expired — ask your coach for a "
+            "new one.",
         },
         status=410,
     )
@@ -323,10 +325,12 @@ def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpRe
     session = booking.session
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
+    link = manage_url(booking, now=timezone.now())
     data = event_data(
         session,
         attendees=[ics.Person(booking.client.name, booking.client.email)],
-        description=f"Reschedule or cancel: {manage_url(booking, now=timezone.now())}",
+        description=f"Reschedule or cancel: {link}",
+        url=link,
     )
     response = HttpResponse(
         ics.invite(data, now=timezone.now()), content_type="text/calendar; charset=utf-8"

@@ -30,7 +30,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         owner = feed_token.coach.display_name if feed_token.coach else feed_token.client.name
         body = ics.feed(
             f"{feed_token.practice.name} — {owner}",
-            feed_events(sessions, for_client=feed_token.client_id is not None),
+            feed_events(sessions, client=feed_token.client, now=timezone.now()),
             now=timezone.now(),
         )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -1,8 +1,12 @@
-"""Forms on the public pages: a visitor's name and e-mail for a booking or a purchase."""
+"""Forms on the public pages: a visitor's name and e-mail for a booking or a purchase,
+and the sign-up of someone invited to a practice."""
 
 from __future__ import annotations
 
+from allauth.account.forms import SignupForm
 from django import forms
+
+from coachhub.models import Practice
 
 
 class BookingForm(forms.Form):
@@ -32,3 +36,20 @@ class BuyForm(forms.Form):
             self.fields["places"].help_text = f"Up to {offer.capacity} people." + (
                 " The price is per participant." if offer.priced_per_participant else ""
             )
+
+
+class InvitedSignupForm(SignupForm):
+    """allauth's sign-up for someone invited: no practice of their own to name, since they
+    join the inviting one (accepted as they are signed in, coachhub.accounts)."""
+
+    def __init__(self, *args, **kwargs):
+        self.invited_to: Practice | None = kwargs.pop("invited_to", None)
+        super().__init__(*args, **kwargs)
+        # Only what an account needs: the practice sign-up's own fields are for a new practice.
+        for name in set(self.fields) - {"email", "password1", "password2"}:
+            del self.fields[name]
+
+    def signup(self, request, user) -> None:
+        if self.invited_to is not None:
+            user.time_zone = self.invited_to.time_zone
+            user.save(update_fields=["time_zone"])

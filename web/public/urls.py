@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.public import booking, buy, feeds
+from web.public import attendee, booking, buy, feeds, invitations
 
 urlpatterns = [
     path(
@@ -28,6 +28,14 @@ urlpatterns = [
         booking.booking_reschedule_view,
         name="booking_reschedule",
     ),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path(
+        "invitations/<str:token>/signup/",
+        invitations.invitation_signup,
+        name="invitation_signup",
+    ),
+    path("session/<str:token>/", attendee.attendee_session, name="attendee_session"),
+    path("session/<str:token>/invite.ics", attendee.attendee_invite, name="attendee_invite"),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("buy/<slug:practice_slug>/<uuid:offer_id>/", buy.buy, name="buy"),
     path("checkout/<uuid:checkout_id>/done/", buy.checkout_done, name="checkout_done"),

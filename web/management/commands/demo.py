@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +25,11 @@ PASSWORD = "coachhub-demo"
 OWNER_EMAIL = "owner@demo.coachhub.test"
 COACH_EMAIL = "coach@demo.coachhub.test"
 ASSISTANT_EMAIL = "assistant@demo.coachhub.test"
+STAFF_EMAIL = "staff@demo.coachhub.test"
+# What the demo's staff account may do in the admin: the rows of the demo practice.
+# Not users' accounts: staff who may change users could make themselves superusers.
+STAFF_APPS = ["coachhub", "engagements", "billing", "sessions_app"]
+STAFF_WITHHELD = ["add_user", "change_user", "delete_user"]
 PRACTICE_SLUG = "demo-coaching"
 
 
@@ -56,6 +62,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  Owner:     {OWNER_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Coach:     {COACH_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Assistant: {ASSISTANT_EMAIL} / {PASSWORD}")
+        self.stdout.write(f"Admin at {settings.SITE_URL}/admin/ (staff accounts only)")
+        self.stdout.write(f"  Staff:     {STAFF_EMAIL} / {PASSWORD} (sees the demo practice)")
+        self.stdout.write(
+            "  Every practice: make a superuser with .venv/bin/python manage.py createsuperuser"
+        )
 
     def _practice(self) -> Practice:
         owner = _user(OWNER_EMAIL, "Olivia", "Owen", "Europe/London")
@@ -72,7 +83,24 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(
             practice=practice, user=assistant, defaults={"role": Role.ASSISTANT}
         )
+        self._staff(practice)
         return practice
+
+    def _staff(self, practice: Practice) -> None:
+        """A staff account (not a superuser): the admin shows it the demo practice only,
+        because staff see the practices they are members of (coachhub.admin_site)."""
+        staff = _user(STAFF_EMAIL, "Sam", "Staff", "Europe/London")
+        if not staff.is_staff:
+            staff.is_staff = True
+            staff.save(update_fields=["is_staff"])
+        Membership.objects.get_or_create(
+            practice=practice, user=staff, defaults={"role": Role.ASSISTANT}
+        )
+        staff.user_permissions.set(
+            Permission.objects.filter(content_type__app_label__in=STAFF_APPS).exclude(
+                content_type__app_label="coachhub", codename__in=STAFF_WITHHELD
+            )
+        )
 
     def _fill(self, practice: Practice) -> None:
         owner = User.objects.get(email=OWNER_EMAIL)
