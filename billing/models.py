@@ -171,6 +171,28 @@ class Offer(PracticeScoped):
         return to_minor(self.price, self.currency)
 
     @property
+    def sells_places(self) -> bool:
+        """A workshop: the buyer says how many people come, up to its capacity."""
+        return self.kind == OfferKind.TEAM_WORKSHOP
+
+    @property
+    def priced_per_participant(self) -> bool:
+        return self.sells_places and self.workshop_pricing == WorkshopPricing.PER_SEAT
+
+    def places_refusal(self, places: int) -> str:
+        """Why this number of people cannot be bought, or ""."""
+        if not self.sells_places:
+            return "" if places == 1 else "This offer is bought for one person."
+        if places < 1:
+            return "Choose at least one participant."
+        if self.capacity and places > self.capacity:
+            return (
+                f"This workshop takes up to {self.capacity} participants; "
+                f"choose {self.capacity} or fewer."
+            )
+        return ""
+
+    @property
     def credits_per_period(self) -> int:
         """Session credits a payment grants (per month for a subscription)."""
         if self.kind == OfferKind.MONTHLY_PACKAGE:
@@ -202,6 +224,9 @@ class Checkout(PracticeScoped):
         blank=True,
         related_name="checkout",
         help_text="The slot held while the visitor pays.",
+    )
+    places = models.PositiveSmallIntegerField(
+        default=1, help_text="People the buyer pays for (a team workshop; otherwise 1)."
     )
     stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
     url = models.URLField(max_length=2000, blank=True)
@@ -293,6 +318,9 @@ class Purchase(PracticeScoped):
     )
     checkout = models.OneToOneField(
         Checkout, on_delete=models.SET_NULL, null=True, blank=True, related_name="purchase"
+    )
+    places = models.PositiveSmallIntegerField(
+        default=1, help_text="People bought for (a team workshop's participants; otherwise 1)."
     )
     stripe_checkout_id = models.CharField(max_length=255, blank=True)
     stripe_subscription_id = models.CharField(max_length=255, blank=True)

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from coachhub.models import Membership, Practice
 from coachhub.permissions import can, roles_with
-from coachhub.tenancy import coaches_here
+from coachhub.tenancy import coaches_here, practice_owner
 from coachhub.timezones import last_months, month_bounds, month_days, months_span
 from engagements.models import Contract, SeatAssignment
 from engagements.selectors import (
@@ -111,11 +111,16 @@ class Refusal:
     code: str = "invalid"
 
 
+def offer_is_on_sale(offer: Offer) -> bool:
+    """Active, and sold by someone who still coaches here (whoever the buyer is)."""
+    return offer.is_active and coaches_here(offer.practice, offer.coach)
+
+
 def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
     """Why this buyer may not buy this offer now, or None: the one rule behind the buy link,
     the API's checkouts, `offers_on_sale_to` and the booking page."""
     practice = offer.practice
-    if not offer.is_active or not coaches_here(practice, offer.coach):
+    if not offer_is_on_sale(offer):
         return Refusal(NOT_ON_SALE)
     client = client_with_email(practice, email)
     if client is not None and (seat_refusal := seat_client_refusal(client, feature="offers")):
@@ -123,6 +128,55 @@ def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
     if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
         return Refusal(PACKAGES_ONLY, code="packages_only")
     return None
+
+
+def practice_contact_email(practice: Practice) -> str:
+    """Where a visitor writes when something cannot be done online: the practice has no
+    contact address of its own, so its (first) owner's e-mail."""
+    owner = practice_owner(practice)
+    return owner.email if owner else ""
+
+
+NO_PRICE_YET = (
+    "This session is paid, and its price is not set up yet, so it cannot be booked online."
+)
+PAYMENTS_NOT_SET_UP = (
+    "This session is paid, and online payment is not set up for this practice yet, "
+    "so it cannot be booked online."
+)
+NOT_ON_SALE_ANY_MORE = "This session is no longer on sale online."
+
+
+@dataclass(frozen=True)
+class PaidLinkTerms:
+    """What a paid booking link costs, and why nobody can pay for it online (if so),
+    shown on its page before any form."""
+
+    offer: Offer | None
+    refusal: str
+    contact_email: str
+
+
+def paid_link_terms(link: BookingLink) -> PaidLinkTerms | None:
+    """The price of a paid link and the refusal every paying visitor would meet (no price,
+    no Stripe, an offer off sale); None for a free link. Refusals that depend on who the
+    visitor is (packages only for new clients) are the page's `packages_only`."""
+    if not link.requires_payment:
+        return None
+    offer = link.offer if link.offer_id else None
+    if offer is None:
+        refusal = NO_PRICE_YET
+    elif not link.practice.payments_connected:
+        refusal = PAYMENTS_NOT_SET_UP
+    elif not offer_is_on_sale(offer):
+        refusal = NOT_ON_SALE_ANY_MORE
+    else:
+        refusal = ""
+    return PaidLinkTerms(
+        offer=offer,
+        refusal=refusal,
+        contact_email=practice_contact_email(link.practice) if refusal else "",
+    )
 
 
 def paid_booking_refusal(link: BookingLink, *, email: str) -> Refusal | None:

@@ -13,7 +13,7 @@ from django_scopes import scopes_disabled
 
 from coachhub.models import Membership, Practice
 from coachhub.permissions import can, roles_with
-from coachhub.timezones import last_months, months_span, zone_names
+from coachhub.timezones import last_months, local_day_start, months_span, zone_names
 
 from .models import (
     STATUSES_THAT_BLOCK_TIME,
@@ -92,7 +92,7 @@ def parse_slot_query(
 def booking_link_for_page(practice_slug: str, link_slug: str) -> BookingLink:
     """The active link for a public page; a call inside the link's practice scope."""
     try:
-        return BookingLink.objects.select_related("practice", "coach", "engagement").get(
+        return BookingLink.objects.select_related("practice", "coach", "engagement", "offer").get(
             practice__slug=practice_slug, slug=link_slug, is_active=True
         )
     except BookingLink.DoesNotExist:
@@ -129,7 +129,6 @@ def coach_availability(link: BookingLink, *, first_day: dt.date, last_day: dt.da
 @dataclass
 class BusyTime:
     spans: list[tuple[dt.datetime, dt.datetime]]
-    booked_starts: list[dt.datetime]
     group_sessions: list[tuple[int, dt.datetime, int]]  # (session id, start, free places)
 
 
@@ -164,14 +163,12 @@ def coach_busy_time(
             if link.is_group
             else Value(0)
         )
-        .values_list("pk", "starts_at", "ends_at", "status", "booking_link_id", "active_bookings")
+        .values_list("pk", "starts_at", "ends_at", "booking_link_id", "active_bookings")
     )
-    busy = BusyTime(spans=[], booked_starts=[], group_sessions=[])
-    for pk, starts_at, ends_at, status, link_id, active in sessions:
+    busy = BusyTime(spans=[], group_sessions=[])
+    for pk, starts_at, ends_at, link_id, active in sessions:
         if pk == ignore_session_id:
             continue
-        if status != SessionStatus.HELD:
-            busy.booked_starts.append(starts_at)
         if link.is_group and link_id == link.pk and starts_at >= start:
             busy.group_sessions.append((pk, starts_at, link.capacity - active))
         busy.spans.append((starts_at, ends_at))
@@ -184,6 +181,37 @@ def coach_busy_time(
         ).values_list("starts_at", "ends_at")
     )
     return busy
+
+
+def coach_day_starts(
+    link: BookingLink,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    ignore_session_id: int | None = None,
+) -> list[dt.datetime]:
+    """Starts of the coach's sessions and live holds on every day of the coach's own zone
+    that [start, end) touches: what the daily maximum counts (one query).
+
+    The whole local day counts, whatever window the visitor asked about, and a live
+    checkout hold counts too: the slot is promised to someone paying for it.
+    """
+    zone = ZoneInfo(link.coach.time_zone)
+    first_day = start.astimezone(zone).date()
+    last_day = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    return list(
+        Session.objects.filter(
+            practice_id=link.practice_id,
+            coach_id=link.coach_id,
+            starts_at__gte=local_day_start(first_day, zone),
+            starts_at__lt=local_day_start(last_day + dt.timedelta(days=1), zone),
+            status__in=STATUSES_THAT_BLOCK_TIME,
+        )
+        .exclude(status=SessionStatus.HELD, hold_expires_at__lte=now)
+        .exclude(pk=ignore_session_id)
+        .values_list("starts_at", flat=True)
+    )
 
 
 def link_slots(
@@ -223,7 +251,11 @@ def link_slots(
         earliest=earliest,
         latest=latest,
         busy=busy.spans,
-        booked_starts=busy.booked_starts,
+        booked_starts=coach_day_starts(
+            link, start=window_start, end=window_end, now=now, ignore_session_id=ignore_session_id
+        )
+        if link.max_per_day is not None
+        else (),
     )
     if link.is_group:
         joinable = {

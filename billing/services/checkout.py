@@ -41,9 +41,13 @@ def checkout_start(
     email: str,
     time_zone: str = "",
     booking: Booking | None = None,
+    places: int = 1,
     now: dt.datetime | None = None,
 ) -> Checkout:
     """Create the Stripe Checkout Session for an offer (and a slot held for the buyer).
+
+    `places`: for a team workshop, how many people the buyer brings (up to its capacity);
+    a workshop priced per participant charges each of them (the line item's quantity).
 
     With a held slot the checkout expires exactly when the hold does, so an
     abandoned payment frees the time (`checkout.session.expired`). Our Checkout row
@@ -58,6 +62,8 @@ def checkout_start(
     if time_zone:
         validate_time_zone(time_zone)
     offer_purchase_check(offer=offer, email=email)
+    if refusal := offer.places_refusal(places):
+        raise ValidationError({"places": refusal}, code="places")
     if booking is not None:
         expires_at = booking.session.hold_expires_at
     else:
@@ -70,6 +76,7 @@ def checkout_start(
             name=name.strip(),
             time_zone=time_zone,
             booking=booking,
+            places=places,
             expires_at=expires_at,
         )
     try:
@@ -77,7 +84,7 @@ def checkout_start(
         session = stripe_api.checkout_session_create(
             account.secret_key,
             price_id=offer.stripe_price_id,
-            quantity=1,
+            quantity=places if offer.priced_per_participant else 1,
             subscription=offer.is_subscription,
             email=checkout.email,
             metadata={

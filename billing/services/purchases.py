@@ -16,12 +16,12 @@ from django.utils import timezone
 
 from coachhub.audit import audit_record
 from coachhub.models import Practice, User
-from engagements.models import Client, Engagement, EngagementStatus
+from engagements.models import Client, ClientStatus, Engagement, EngagementStatus
 from engagements.participants import Participant
-from engagements.services import client_find_or_create, seat_client_refuse
+from engagements.services import client_find_or_create, client_update, seat_client_refuse
 from integrations.stripe.webhooks import PaidObject
 from sessions_app.ledger import credit_consume_for_session, credit_entry_add
-from sessions_app.models import BookingStatus, Consumption, CreditKind
+from sessions_app.models import BookingStatus, Consumption, CreditKind, SessionSource
 from sessions_app.services import (
     booking_hold_confirm,
     engagement_create_monthly_package,
@@ -84,6 +84,8 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         time_zone=checkout.time_zone or practice.time_zone,
         coach=coach,
     )
+    if client.status == ClientStatus.LEAD:  # paying makes a lead (an intro call, say) a client
+        client_update(client=client, actor=None, data={"status": ClientStatus.ACTIVE})
     engagement, setup_refused = _purchase_setup(
         practice, offer, client, checkout, coach, client_is_new=client_is_new
     )
@@ -93,6 +95,7 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         client=client,
         engagement=engagement,
         checkout=checkout,
+        places=checkout.places,
         stripe_checkout_id=paid.checkout_stripe_id,
         stripe_subscription_id=paid.subscription_id,
         stripe_customer_id=paid.customer_id,
@@ -167,7 +170,9 @@ def _engagement_for(
     client_is_new: bool,
 ) -> Engagement:
     if checkout.booking_id:
-        return checkout.booking.session.engagement
+        return checkout.booking.session.engagement  # its session came from the booking link
+    # The set-up's first session (or the workshop's) comes from this purchase; a
+    # package's recurring sessions keep their own source.
     if offer.kind in (OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK):
         return engagement_create_per_session(
             practice=practice,
@@ -176,6 +181,7 @@ def _engagement_for(
             client_is_new=client_is_new,
             coach=coach,
             session_minutes=offer.session_minutes,
+            session_source=SessionSource.STRIPE_PURCHASE,
         )
     if offer.kind == OfferKind.MONTHLY_PACKAGE:
         return engagement_create_monthly_package(
@@ -196,6 +202,7 @@ def _engagement_for(
         core_subject=offer.description or offer.name,
         participants=[Participant(name=client.name, email=client.email)],
         session_minutes=offer.session_minutes,
+        session_source=SessionSource.STRIPE_PURCHASE,
     )
 
 

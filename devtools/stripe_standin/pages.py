@@ -49,6 +49,9 @@ def pages(standin: StandIn, handler, method: str, url, form: dict) -> None:
             return send(page("Checkout", f"<p>This checkout is {session['status']}.</p>"))
         product = account.objects[account.objects[session["_price"]]["product"]]
         every = " per month" if session["mode"] == "subscription" else ""
+        if session["_quantity"] > 1:
+            unit = money_shown(session["amount_total"] // session["_quantity"], session["currency"])
+            every += f" ({session['_quantity']} × {unit})"
         return send(
             page(
                 "Checkout",

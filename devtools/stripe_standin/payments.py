@@ -14,6 +14,8 @@ class Payments(State):
         line = (params.get("line_items") or [{}])[0]
         price = self._get(account, line.get("price", ""), "price")
         quantity = int(line.get("quantity", 1))
+        if not 1 <= quantity <= 999_999:
+            raise StripeError(400, "line_items[0][quantity] must be between 1 and 999999.")
         mode = params.get("mode", "payment")
         if (mode == "subscription") != bool(price["recurring"]):
             raise StripeError(400, "The price type does not match the checkout mode.")

@@ -15,8 +15,15 @@ from django.utils import timezone
 from coachhub.audit import audit_record
 from coachhub.models import User
 from coachhub.timezones import validate_time_zone
-from engagements.models import OPEN_ENGAGEMENT_STATUSES, Client, EngagementKind
-from engagements.services import client_find_or_create, participants_link
+from engagements.models import (
+    OPEN_ENGAGEMENT_STATUSES,
+    Client,
+    ClientStatus,
+    Engagement,
+    EngagementKind,
+    EngagementStatus,
+)
+from engagements.services import client_find_or_create, engagement_add, participants_link
 
 from ..ledger import credit_balance, credit_consume_for_session, engagement_with_credit
 from ..models import (
@@ -30,7 +37,7 @@ from ..models import (
 )
 from ..selectors import link_slots
 from ..slot_cache import coach_availability_changed
-from .claims import HOLD_MINUTES, SlotTaken, holds_release, time_claim
+from .claims import HOLD_MINUTES, SlotTaken, coach_bookings_lock, holds_release, time_claim
 from .engagement_setup import engagement_create_per_session
 from .invites import attendees_notify
 from .scheduling import funding_for, session_cancel_step, session_create, session_move
@@ -85,6 +92,8 @@ def _waiting_or_new_engagement(
             starts_at=None,
             minutes=link.duration_minutes,
         )
+    if not link.requires_payment and client.status == ClientStatus.LEAD:
+        return _intro_call(link=link, client=client, actor=actor)
     engagement = engagement_create_per_session(
         practice=link.practice,
         actor=actor,
@@ -94,6 +103,32 @@ def _waiting_or_new_engagement(
         session_minutes=link.duration_minutes,
     )
     return engagement.sessions.get(status=SessionStatus.TO_SCHEDULE)
+
+
+def _intro_call(*, link: BookingLink, client: Client, actor: User | None) -> Session:
+    """A lead's booking on a free link is an intro call: a proposed engagement with no
+    set-up checklist (no collection, nothing to pay), which buying coaching later makes
+    active. The session waits here for the time the caller claims."""
+    engagement = engagement_add(
+        engagement=Engagement(
+            practice=link.practice,
+            kind=EngagementKind.PER_SESSION,
+            status=EngagementStatus.PROPOSED,
+            title=f"Intro call with {client.name}",
+            client=client,
+            coach=link.coach,
+            session_minutes=link.duration_minutes,
+            starts_on=timezone.now().astimezone(link.practice.zone).date(),
+        ),
+        actor=actor,
+    )
+    return session_create(
+        practice=link.practice,
+        actor=actor,
+        engagement=engagement,
+        starts_at=None,
+        minutes=link.duration_minutes,
+    )
 
 
 @transaction.atomic(durable=True)
@@ -117,6 +152,7 @@ def booking_create(
     now = now or timezone.now()
     practice = link.practice
     validate_time_zone(time_zone)
+    coach_bookings_lock(link.coach_id)
     if not _offered(link, starts_at, now):
         raise SlotTaken()
     client, client_is_new = client_find_or_create(
@@ -126,6 +162,9 @@ def booking_create(
         name=name.strip(),
         time_zone=time_zone,
         coach=link.coach,
+        # A workshop's participant is the buyer's; anyone else is a lead until they pay
+        # (the purchase makes them active) or the coach says otherwise.
+        status=ClientStatus.ACTIVE if link.is_group else ClientStatus.LEAD,
     )
     if link.is_group:
         session = _group_session_place(link=link, starts_at=starts_at, now=now)
@@ -196,10 +235,8 @@ def booking_create(
     return booking
 
 
-def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.datetime) -> Session:
-    """The link's session at `starts_at` with a free place, created by the first booker."""
-    if link.engagement_id is None:
-        raise ValidationError("This group link is not attached to a workshop yet.")
+def _group_session_at(link: BookingLink, starts_at: dt.datetime) -> Session | None:
+    """The link's session at `starts_at` if it has a free place (locked), else refused."""
     existing = (
         Session.objects.select_for_update(of=("self",))
         .filter(
@@ -213,6 +250,20 @@ def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.d
         taken = existing.bookings.filter(status=BookingStatus.CONFIRMED).count()
         if taken >= link.capacity:
             raise SlotTaken("That session just filled up. Please choose another time.")
+    return existing
+
+
+def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.datetime) -> Session:
+    """The link's session at `starts_at` with a free place, created by the first booker.
+
+    Joiners of one coach take turns (`coach_bookings_lock`), so the second finds the
+    session the first created. Should a session appear without that lock, losing the
+    insert to it means joining it, not "that time was just taken".
+    """
+    if link.engagement_id is None:
+        raise ValidationError("This group link is not attached to a workshop yet.")
+    existing = _group_session_at(link, starts_at)
+    if existing is not None:
         return existing
     engagement = link.engagement
     session = Session(
@@ -225,13 +276,19 @@ def _group_session_place(*, link: BookingLink, starts_at: dt.datetime, now: dt.d
         booking_link=link,
         location=link.location,
     )
-    return time_claim(
-        session,
-        starts_at=starts_at,
-        minutes=link.duration_minutes,
-        status=SessionStatus.SCHEDULED,
-        now=now,
-    )
+    try:
+        return time_claim(
+            session,
+            starts_at=starts_at,
+            minutes=link.duration_minutes,
+            status=SessionStatus.SCHEDULED,
+            now=now,
+        )
+    except SlotTaken:
+        existing = _group_session_at(link, starts_at)  # the session that won the insert
+        if existing is None:
+            raise
+        return existing
 
 
 @transaction.atomic
@@ -335,6 +392,7 @@ def booking_reschedule(
     must be one the link offers.
     """
     now = now or timezone.now()
+    coach_bookings_lock(booking.session.coach_id)
     booking, session = _lock_booking(booking)
     link = session.booking_link
     if refusal := booking.reschedule_refusal(at=now):

@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from coachhub.models import User
+
 from ..models import (
     EXCLUSION_CONSTRAINT_NAME,
     STATUSES_THAT_BLOCK_TIME,
@@ -66,6 +68,17 @@ def holds_release(holds: QuerySet[Session], *, now: dt.datetime) -> int:
     return Session.objects.filter(pk__in=ids, status=SessionStatus.HELD).update(
         status=SessionStatus.RELEASED, cancelled_at=now
     )
+
+
+def coach_bookings_lock(coach_id: int) -> None:
+    """Bookings of one coach take turns: the coach's row is locked before any session.
+
+    What one booking decides from the coach's other sessions (the daily maximum, whether
+    a group session exists yet to join) is then read after the booking before it has
+    committed. Lock order: the coach's row first, then sessions. SQLite serialises
+    writers anyway; the lock is a no-op there.
+    """
+    list(User.objects.select_for_update().filter(pk=coach_id).values_list("pk", flat=True))
 
 
 def time_claim(

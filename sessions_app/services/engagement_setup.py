@@ -44,6 +44,7 @@ from engagements.services import (
     seat_client_refuse,
 )
 
+from ..models import SessionSource
 from .recurring import recurring_sessions_generate, recurring_summary
 from .scheduling import session_create
 
@@ -61,6 +62,7 @@ def engagement_create_per_session(
     send_platform_invite: bool = True,
     aims: str = "",
     allowance_override_reason: str = "",
+    session_source: str = SessionSource.MANUAL,
 ) -> Engagement:
     """One-off coaching: collection from “Coaching / Mentorship”, first session populated.
 
@@ -98,6 +100,7 @@ def engagement_create_per_session(
         starts_at=first_session_at,
         minutes=engagement.session_minutes,
         allowance_override_reason=allowance_override_reason,
+        source=session_source,
     )
     checklist_seed(
         engagement=engagement,
@@ -210,6 +213,7 @@ def engagement_create_team_workshop(
     agenda_items: list[str] | None = None,
     starts_at: dt.datetime | None = None,
     session_minutes: int = 120,
+    session_source: str = SessionSource.MANUAL,
 ) -> Engagement:
     """A group session bought once: team collection, participants, the workshop session."""
     if organization is not None and organization.practice_id != practice.pk:
@@ -256,6 +260,7 @@ def engagement_create_team_workshop(
         starts_at=starts_at,
         minutes=session_minutes,
         title=title,
+        source=session_source,
     )
     return engagement
 

@@ -125,6 +125,7 @@ class CheckoutSerializer(serializers.ModelSerializer):
             "name",
             "email",
             "time_zone",
+            "places",
             "status",
             "url",
             "expires_at",
@@ -166,6 +167,7 @@ class CheckoutViewSet(PracticeViewSet):
                 name=data["name"],
                 email=data["email"],
                 time_zone=data.get("time_zone", ""),
+                places=data.get("places", 1),
             )
         except DjangoValidationError as error:
             code = getattr(error, "code", None) or "invalid"
@@ -188,6 +190,7 @@ class PurchaseSerializer(serializers.ModelSerializer):
             "public_id",
             "offer",
             "offer_name",
+            "places",
             "client",
             "engagement",
             "status",

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.selectors import packages_only_for_new_clients, packages_sold_by
+from billing.selectors import packages_only_for_new_clients, packages_sold_by, paid_link_terms
 from billing.services import booking_start
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
@@ -100,6 +100,7 @@ def _picker_context(request, link, *, zone, now, ignore=None) -> dict:
         "previous_from": (first_day - dt.timedelta(days=PAGE_DAYS)) if first_day > today else None,
         "next_from": first_day + dt.timedelta(days=PAGE_DAYS),
         "coach_zone": link.coach.time_zone,
+        "terms": paid_link_terms(link),
         **_offers_context(link),
     }
 
@@ -227,6 +228,7 @@ def booking_confirm(request: HttpRequest, practice_slug: str, link_slug: str) ->
                 "form": form,
                 "start": starts_at.astimezone(zone),
                 "zone": zone,
+                "terms": paid_link_terms(link),
             },
             status=status,
         )

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import services
 from billing.models import Checkout, Offer, Purchase
+from billing.selectors import practice_contact_email
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
@@ -33,7 +34,7 @@ def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:
 def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
     """A buy link: name and e-mail, then Stripe Checkout."""
     practice, offer = _public_offer(practice_slug, offer_id)
-    form = BuyForm(request.POST or None)
+    form = BuyForm(request.POST or None, offer=offer)
     status = 200
     with practice_scope(practice):
         if request.method == "POST" and form.is_valid():
@@ -44,6 +45,7 @@ def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     email=form.cleaned_data["email"],
                     time_zone=zone if zone in zone_names() else "",
+                    places=form.cleaned_data.get("places") or 1,
                 )
             except ValidationError as error:
                 apply_validation_error(form, error)
@@ -60,6 +62,9 @@ def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
                 "offer": offer,
                 "form": form,
                 "payments_ready": practice.payments_connected,
+                "contact_email": ""
+                if practice.payments_connected
+                else practice_contact_email(practice),
             },
             status=status,
         )
