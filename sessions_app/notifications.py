@@ -409,9 +409,7 @@ def session_notify(
     previous_coach = (
         User.objects.filter(pk=previous_coach_id).first() if previous_coach_id else None
     )
-    messages = session_emails(
-        session, kind, client_ids=client_ids, previous_coach=previous_coach
-    )
+    messages = session_emails(session, kind, client_ids=client_ids, previous_coach=previous_coach)
     try:
         for message in messages:
             message.send()

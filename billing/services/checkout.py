@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils import timezone
 from coachhub.links import absolute
 from coachhub.models import Practice
 from coachhub.timezones import validate_time_zone
-from integrations.errors import IntegrationError
+from integrations.errors import FailureKind, IntegrationError
 from integrations.stripe import client as stripe_api
 from sessions_app.models import Booking, BookingLink, BookingStatus
 from sessions_app.services import (
@@ -22,9 +23,11 @@ from sessions_app.services import (
 )
 
 from ..models import Checkout, CheckoutStatus, Offer
-from ..selectors import paid_booking_refusal
+from ..selectors import paid_booking_refusal, practice_contact_email
 from .offers import offer_purchase_check, offer_stripe_sync
 from .stripe_account import stripe_account_of
+
+logger = logging.getLogger(__name__)
 
 CHECKOUT_HOURS = 24  # a buy link's checkout stays open as long as Stripe allows
 
@@ -101,12 +104,26 @@ def checkout_start(
     except IntegrationError as error:
         Checkout.objects.filter(pk=checkout.pk).delete()
         raise ValidationError(
-            f"Stripe did not open a checkout ({error}). Nothing was charged; please try again.",
-            code="stripe_unavailable",
+            checkout_trouble(error, practice=practice), code="stripe_unavailable"
         ) from None
     checkout.stripe_id, checkout.url = session.id, session.url
     checkout.save(update_fields=["stripe_id", "url"])
     return checkout
+
+
+def checkout_trouble(error: IntegrationError, *, practice: Practice) -> str:
+    """What the visitor reads when Stripe would not open a checkout: never the library's
+    text (it goes to the log), and whom to write to when retrying cannot help."""
+    logger.warning("Stripe did not open a checkout (%s): %s", error.kind, error)
+    if error.kind in (FailureKind.UNREACHABLE, FailureKind.PROVIDER_FAULT):
+        return (
+            "Stripe did not open a checkout: it could not be reached just now. "
+            "Nothing was charged; please try again in a moment."
+        )
+    return (
+        "Stripe did not open a checkout: this practice's payments are not working right "
+        f"now. Nothing was charged; please write to {practice_contact_email(practice)}."
+    )
 
 
 def booking_start(

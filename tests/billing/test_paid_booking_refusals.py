@@ -45,6 +45,8 @@ def test_a_checkout_stripe_cannot_open_gives_the_slot_back_and_a_retry_books_the
     refused = book_paid(client, link, chosen, name="Olu", email="olu@example.net")
     assert refused.status_code == 400
     assert "Stripe did not open a checkout" in refused.content.decode()
+    assert "could not be reached" in refused.content.decode()
+    assert "127.0.0.1:9" not in refused.content.decode()  # not the library's own text
     with scopes_disabled():
         (booking,) = Booking.objects.filter(client__email="olu@example.net")
         assert booking.status == BookingStatus.CANCELLED
