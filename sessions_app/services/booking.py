@@ -175,7 +175,7 @@ def booking_create(
             participants_link(collection=session.collection, clients=[client])
         coach_availability_changed(session.coach_id)  # one place fewer
         audit_record(practice=practice, actor=actor, action="booking.create", obj=booking)
-        attendees_notify(session, "confirmed")
+        attendees_notify(session, "confirmed", booking_id=booking.pk)
         return booking
     session = _waiting_or_new_engagement(
         link=link, client=client, client_is_new=client_is_new, actor=actor
@@ -403,7 +403,7 @@ def booking_reschedule(
         booking.session = _group_session_place(link=link, starts_at=starts_at, now=now)
         booking.reschedule_count += 1
         booking.save(update_fields=["session", "reschedule_count"])
-        attendees_notify(booking.session, "confirmed")
+        attendees_notify(booking.session, "confirmed", booking_id=booking.pk)
     else:
         if not _offered(link, starts_at, now, ignore_session_id=session.pk):
             raise SlotTaken()

@@ -20,10 +20,17 @@ from ..notifications import NoticeKind, session_notify
 
 
 def attendees_notify(
-    session: Session, kind: NoticeKind, *, previous_coach_id: int | None = None
+    session: Session,
+    kind: NoticeKind,
+    *,
+    previous_coach_id: int | None = None,
+    booking_id: int | None = None,
 ) -> None:
-    """E-mail the attendees and the coach (with the invite) once the transaction commits."""
+    """E-mail the attendees and the coach (with the invite) once the transaction commits;
+    `booking_id` tells only the person who just took a place in a group slot."""
     extra = {"previous_coach_id": previous_coach_id} if previous_coach_id else {}
+    if booking_id:
+        extra["booking_id"] = booking_id
     session_notify.delay_on_commit(
         practice_id=session.practice_id, session_id=session.pk, kind=kind, **extra
     )

@@ -229,3 +229,30 @@ def test_feed_token_rotation_kills_the_old_address(world, as_member, client):
     with scopes_disabled():
         feed.refresh_from_db()
     assert client.get(f"/calendar/{feed.token}.ics").status_code == 200
+
+
+@pytest.mark.django_db
+def test_each_place_taken_in_a_group_slot_tells_only_its_taker_and_the_coach(
+    world, django_capture_on_commit_callbacks
+):
+    """The people already booked are not sent "Confirmed" again whenever someone joins."""
+    home = world.home
+    workshop = home.objects["workshop"]
+    link = open_all_week(home.practice, home.coach, capacity=3, engagement=workshop, slug="group")
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    slot = now + dt.timedelta(days=8, hours=1)
+    for name in ("A", "B", "C"):
+        mail.outbox.clear()
+        with scopes_disabled(), django_capture_on_commit_callbacks(execute=True):
+            services.booking_create(
+                link=link,
+                name=name,
+                email=f"{name.lower()}@example.net",
+                starts_at=slot,
+                time_zone="UTC",
+                now=now,
+            )
+        recipients = sorted(message.to[0] for message in mail.outbox)
+        assert recipients == sorted([f"{name.lower()}@example.net", home.coach.email])
+        coach_copy = next(m for m in mail.outbox if m.to == [home.coach.email])
+        assert coach_copy.subject.startswith(f"{name} booked")
