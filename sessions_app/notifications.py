@@ -444,5 +444,8 @@ def invite_step_done(session: Session, *, attendees: list[str]) -> None:
     checklist_step_done(
         engagement=engagement,
         key="calendar_invite",
-        reason=f"Invite for {local:%a %d %b %Y, %H:%M} e-mailed to {', '.join(attendees)}.",
+        reason=(
+            f"Invite for {local:%a %d %b %Y, %H:%M} ({session.coach.time_zone}) e-mailed to "
+            f"{', '.join(attendees)}."
+        ),
     )

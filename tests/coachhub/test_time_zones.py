@@ -69,6 +69,8 @@ def test_forms_ask_for_and_read_the_time_in_the_coachs_zone(world, new_york_coac
     assert "in Europe/London" not in form
     workshop_form = browser.get("/engagements/new/team-workshop/").content.decode()
     assert "America/New_York" in workshop_form and "Times are in Europe/London" not in workshop_form
+    package_form = browser.get("/engagements/new/monthly-package/").content.decode()
+    assert f"{world.home.coach.display_name}: America/New_York" in package_form
     engagement_page = browser.get(engagement.get_absolute_url()).content.decode()
     assert "Date and time (America/New_York)" in engagement_page  # "Schedule a session"
     response = browser.post(

@@ -99,6 +99,7 @@ def test_per_session_set_up_with_a_time_invites_the_client_and_ticks_the_step(
     # The checklist step turned done by itself.
     state, reason = steps_of(engagement)["calendar_invite"]
     assert state == StepState.DONE and "nora@example.org" in reason
+    assert f"({world.home.coach.time_zone})" in reason  # read by others in other zones
 
     # A later move is the client's second e-mail, with SEQUENCE 1.
     mail.outbox.clear()

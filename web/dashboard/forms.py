@@ -193,6 +193,14 @@ class MonthlyPackageForm(ClientOrNewMixin):
         widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Big-picture aims"
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The schedule repeats in the chosen coach's zone; name it for each coach.
+        zones = "; ".join(
+            f"{coach.display_name}: {coach.time_zone}" for coach in self.fields["coach"].queryset
+        )
+        self.fields["preferred_time"].help_text = f"In the coach's own zone ({zones})."
+
     def clean(self):
         data = super().clean()
         if (data.get("preferred_weekday") is None) != (data.get("preferred_time") is None):
