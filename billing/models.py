@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
@@ -242,6 +243,7 @@ class Checkout(PracticeScoped):
 
 class EventStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be processed"
+    PROCESSING = "processing", "Being processed"
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored (not a type we act on)"
     FAILED = "failed", "Failed (retrying)"
@@ -270,12 +272,24 @@ class StripeEvent(PracticeScoped):
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due (at once for a new event, after the backoff for a
+    # failed one); while a worker processes it, when that claim lapses; empty once it is
+    # processed, ignored or given up. The recovery sweep re-enqueues events left overdue
+    # (a worker died holding their message), `billing.events.events_recover`.
+    retry_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["practice", "stripe_id"], name="stripe_event_once")
         ]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            models.Index(
+                fields=["retry_at"],
+                name="stripe_event_due",
+                condition=models.Q(status__in=["pending", "processing", "failed"]),
+            ),
+        ]
         ordering = ["-received_at"]
 
     def __str__(self) -> str:

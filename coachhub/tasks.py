@@ -40,6 +40,9 @@ class PracticeTask(DjangoTask):
         """Run in-process (no broker): there is no worker to retry later."""
         return bool(getattr(self.request, "is_eager", False))
 
-    def retry_later(self, error: Exception):
-        """Try again after the backoff (`raise self.retry_later(error)`)."""
-        return self.retry(exc=error, countdown=retry_countdown(self.request.retries))
+    def retry_later(self, error: Exception, *, countdown: int | None = None):
+        """Try again after the backoff (`raise self.retry_later(error)`), or after the
+        countdown the task worked out from its own record of attempts."""
+        if countdown is None:
+            countdown = retry_countdown(self.request.retries)
+        return self.retry(exc=error, countdown=countdown)
