@@ -56,6 +56,7 @@ def stripe_events_recover_all() -> int:
     with scopes_disabled():
         practice_ids = list(
             StripeEvent.objects.filter(events_lost(timezone.now()))
+            .order_by()
             .values_list("practice_id", flat=True)
             .distinct()
         )
