@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from coachhub.audit import audit_batch, audit_record
 from coachhub.encryption import decrypt
@@ -74,8 +75,20 @@ def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | N
 
 
 def event_enqueue(event_id: int, practice_id: int) -> None:
-    """Queue the event's processing once the current transaction commits."""
-    stripe_event_process.delay_on_commit(practice_id=practice_id, event_id=event_id)
+    """Queue the event's processing once the current transaction commits.
+
+    The event is stored by then, so a broker that cannot be reached (Redis down or
+    restarting) does not fail the delivery: the event waits, pending, for the recovery
+    sweep (`events_recover`), which queues it once the broker is back.
+    """
+
+    def enqueue() -> None:
+        try:
+            stripe_event_process.delay(practice_id=practice_id, event_id=event_id)
+        except OperationalError as error:
+            logger.warning("Stripe event %s stored, not queued: %s", event_id, error)
+
+    transaction.on_commit(enqueue)
 
 
 def _practice_and_webhook_secret(practice_public_id) -> tuple[int, str]:
@@ -301,7 +314,7 @@ HANDLERS: dict[str, Callable[[StripeEvent, StripeReads], None]] = {
 }
 
 
-def event_process(*, event_id: int) -> str:
+def event_process(*, event_id: int, task_id: str = "") -> str:
     """Run the event's handler once; returns the event's new status.
 
     The event is claimed first (`event_claim`); an event that is done, claimed by
@@ -309,7 +322,7 @@ def event_process(*, event_id: int) -> str:
     Stripe (`StripeReadNeeded`) gives up its transaction, the object is read outside it,
     and the handler runs again with it.
     """
-    claimed, status = event_claim(event_id=event_id)
+    claimed, status = event_claim(event_id=event_id, task_id=task_id)
     if not claimed:
         return status
     reads = StripeReads()
@@ -329,23 +342,30 @@ def _claim_lapses(now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + CLAIM_MARGIN
 
 
-def event_claim(*, event_id: int, now: dt.datetime | None = None) -> tuple[bool, str]:
+def event_claim(
+    *, event_id: int, task_id: str = "", now: dt.datetime | None = None
+) -> tuple[bool, str]:
     """Take the event for one attempt, with a conditional UPDATE: (True, "processing"),
     or (False, its status) when it is done, claimed by a worker that is still within its
     time limit, or not due yet (a stale copy of its message: its next attempt is queued).
 
-    The claim counts the attempt, so an event whose processing kills the worker each
-    time is given up after the last attempt like one that fails (`events_recover`).
+    A claim held by the same task id is taken over: that message is being delivered
+    again, so the worker process that had it is gone (Celery hands a message back at
+    once when a pool process dies, `reject_on_worker_lost`). The claim counts the
+    attempt, so an event whose processing kills the worker each time is given up after
+    the last attempt like one that fails (`events_recover`).
     """
     now = now or timezone.now()
+    due = Q(status__in=[EventStatus.PENDING, EventStatus.FAILED]) & (
+        Q(retry_at__isnull=True) | Q(retry_at__lte=now + CLAIM_EARLY)
+    )
+    if task_id:
+        due |= Q(status=EventStatus.PROCESSING, claimed_by=task_id)
     claimed = (
-        StripeEvent.objects.filter(
-            Q(retry_at__isnull=True) | Q(retry_at__lte=now + CLAIM_EARLY),
-            pk=event_id,
-            status__in=[EventStatus.PENDING, EventStatus.FAILED],
-        ).update(
+        StripeEvent.objects.filter(due, pk=event_id).update(
             status=EventStatus.PROCESSING,
             retry_at=_claim_lapses(now),
+            claimed_by=task_id,
             attempts=F("attempts") + 1,
         )
         == 1
@@ -380,8 +400,10 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
                 event.status = EventStatus.PROCESSED
             event.processed_at = timezone.now()
             event.last_error = ""
-            event.retry_at = None
-            event.save(update_fields=["status", "processed_at", "last_error", "retry_at"])
+            event.retry_at, event.claimed_by = None, ""
+            event.save(
+                update_fields=["status", "processed_at", "last_error", "retry_at", "claimed_by"]
+            )
             return event.status
     except StripeReadNeeded:
         raise
@@ -396,6 +418,7 @@ def _event_failed(event_id: int, error: Exception) -> None:
     StripeEvent.objects.filter(pk=event_id, status=EventStatus.PROCESSING).update(
         status=EventStatus.FAILED,
         retry_at=timezone.now(),
+        claimed_by="",
         last_error=f"{error.__class__.__name__}: {error}"[:2000],
     )
 
@@ -477,6 +500,7 @@ def events_recover(*, practice: Practice, now: dt.datetime | None = None) -> int
             taken.update(
                 status=EventStatus.DEAD,
                 retry_at=None,
+                claimed_by="",
                 last_error=(
                     f"The worker processing it stopped (killed, or over its time limit) "
                     f"at each of {attempts} attempts."
@@ -488,6 +512,7 @@ def events_recover(*, practice: Practice, now: dt.datetime | None = None) -> int
                 took = taken.update(
                     status=EventStatus.FAILED,
                     retry_at=now,
+                    claimed_by="",
                     last_error="The worker processing it stopped (killed, or over its time "
                     "limit); queued again.",
                 )
@@ -544,7 +569,7 @@ def stripe_event_process(self, *, practice_id: int, event_id: int) -> str:
     The retries are counted on the event (`attempts`, `retry_at`), not on the message,
     so a copy queued by the recovery sweep carries on the same count."""
     try:
-        return event_process(event_id=event_id)
+        return event_process(event_id=event_id, task_id=self.request.id or "")
     except Exception as error:
         # Run in-process (no broker), a failure stays on the event for "process again";
         # a worker retries with backoff, then gives up visibly.

@@ -277,6 +277,9 @@ class StripeEvent(PracticeScoped):
     # processed, ignored or given up. The recovery sweep re-enqueues events left overdue
     # (a worker died holding their message), `billing.events.events_recover`.
     retry_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # The task (its Celery id) that holds the claim: the same message delivered again
+    # (its worker process died and it was handed back) takes the claim over at once.
+    claimed_by = models.CharField(max_length=255, blank=True)
 
     class Meta:
         constraints = [

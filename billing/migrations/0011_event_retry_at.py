@@ -24,6 +24,11 @@ class Migration(migrations.Migration):
             name="retry_at",
             field=models.DateTimeField(blank=True, default=django.utils.timezone.now, null=True),
         ),
+        migrations.AddField(
+            model_name="stripeevent",
+            name="claimed_by",
+            field=models.CharField(blank=True, max_length=255),
+        ),
         migrations.AlterField(
             model_name="stripeevent",
             name="status",

@@ -20,9 +20,12 @@ from billing.events import (
     event_retry_schedule,
     events_recover,
 )
-from billing.models import EventSource, EventStatus, StripeEvent
+from billing.models import EventSource, EventStatus, Purchase, StripeEvent
 from billing.tasks import stripe_event_process, stripe_events_recover_all
 from coachhub.tenancy import practice_scope
+
+from ..kit.stripe import buy, deliver, make_offer
+from ..kit.worker import tasks_to_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +189,44 @@ def test_beat_runs_the_recovery_every_minute_for_each_practice_with_a_lost_event
     with django_capture_on_commit_callbacks(execute=True):
         assert stripe_events_recover_all() == 1
     assert reread(lost).status == EventStatus.IGNORED
+
+
+def test_a_message_handed_back_when_its_pool_process_died_runs_at_once(world):
+    """Celery hands a message back as soon as the pool process running it dies (the
+    main worker process lives on): the same task takes its own claim over, another
+    task's copy still waits for the claim to lapse."""
+    practice = world.home.practice
+    event = stored(practice)
+    with practice_scope(practice):
+        assert event_claim(event_id=event.pk, task_id="task-1")[0]
+        assert event_claim(event_id=event.pk, task_id="task-2") == (False, "processing")
+        assert event_process(event_id=event.pk, task_id="task-1") == EventStatus.IGNORED
+    event = reread(event)
+    assert event.attempts == 2 and event.claimed_by == ""
+
+
+def test_a_delivery_while_redis_is_down_is_stored_and_queued_by_the_sweep_later(
+    connected, standin, client, django_capture_on_commit_callbacks
+):
+    """Stripe gets its 200 (the event is safe in the database, no resend needed); once
+    Redis is back, the sweep queues what could not be queued then."""
+    offer = make_offer(connected, kind="session_pack", name="Three", price="300.00", sessions=3)
+    session_id = buy(client, offer, email="ned@example.net")
+    standin.pay(session_id)
+    [paid] = [
+        event
+        for event in standin.accounts[connected.secret_key].events
+        if event["type"] == "checkout.session.completed"
+    ]
+    with tasks_to_broker("redis://127.0.0.1:9/0"), django_capture_on_commit_callbacks(execute=True):
+        response = deliver(client, connected.practice, paid, connected.webhook_secret)
+    assert response.status_code == 200
+    with scopes_disabled():
+        event = StripeEvent.objects.get(stripe_id=paid["id"])
+    assert event.status == EventStatus.PENDING
+    with later(6):
+        assert sweep(connected.practice, django_capture_on_commit_callbacks) == 1
+    assert reread(event).status == EventStatus.PROCESSED
+    with scopes_disabled():
+        purchase = Purchase.objects.get(checkout__stripe_id=session_id)
+        assert purchase.client.email == "ned@example.net"

@@ -20,30 +20,39 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def tasks_to_redis(db: int):
-    """Publish this test's tasks to Redis database `db` (emptied before and after)."""
+def tasks_to_broker(url: str):
+    """Publish this test's tasks to the broker at `url` instead of running them in-process."""
     import kombu.pools
-    import redis
 
     from coachhub.celery import app
-
-    url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
-    queue = redis.Redis.from_url(url)
-    queue.flushdb()
-    before = (app.conf.task_always_eager, app.conf.broker_url)
-    app.conf.task_always_eager, app.conf.broker_url = False, url
 
     def forget_connections() -> None:
         kombu.pools.reset()  # earlier tests may have opened the in-memory broker
         app._pool = None
         app.amqp._producer_pool = None
 
+    before = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager, app.conf.broker_url = False, url
     forget_connections()
     try:
-        yield queue
+        yield
     finally:
         app.conf.task_always_eager, app.conf.broker_url = before
         forget_connections()
+
+
+@contextmanager
+def tasks_to_redis(db: int):
+    """Publish this test's tasks to Redis database `db` (emptied before and after)."""
+    import redis
+
+    url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
+    queue = redis.Redis.from_url(url)
+    queue.flushdb()
+    try:
+        with tasks_to_broker(url):
+            yield queue
+    finally:
         queue.flushdb()
 
 
