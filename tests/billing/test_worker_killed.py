@@ -6,6 +6,8 @@ end state minutes later, each effect once. Unit version: test_recovery.py."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import threading
 
 import pytest
@@ -60,7 +62,7 @@ class RowsLocked:
 
     def release(self) -> None:
         self.done.set()
-        self.thread.join(10)
+        self.thread.join(10)  # a second call finds it done
 
 
 def store(connected, events: list[dict]) -> list[int]:
@@ -203,3 +205,45 @@ def _time_passes(by: dt.timedelta, practice) -> None:
         StripeEvent.objects.filter(practice=practice).update(
             retry_at=F("retry_at") - by, received_at=F("received_at") - by
         )
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_an_event_whose_pool_process_was_killed_is_run_again_at_once(
+    connected, standin, client, queue
+):
+    """Only the pool process dies (the out-of-memory killer's pick): the worker hands its
+    message back at once, and the same message takes its claim over — no sweep needed."""
+    offer = make_offer(connected, kind="session_pack", name="Three", price="300.00", sessions=3)
+    session_id = buy(client, offer, email="oom@example.net")
+    standin.pay(session_id)
+    [paid] = [
+        event
+        for event in standin.accounts[connected.secret_key].events
+        if event["type"] == "checkout.session.completed"
+    ]
+    broker = queue.connection_pool.connection_kwargs
+    worker = worker_start(f"redis://{broker['host']}:{broker['port']}/{REDIS_DB}", concurrency=1)
+    locked = RowsLocked([session_id])
+    try:
+        [event_id] = store(connected, [paid])
+        wait_for(lambda: statuses([event_id]) == [EventStatus.PROCESSING], what="the claim")
+        [pool_process] = _children(worker.pid)
+        os.kill(pool_process, signal.SIGKILL)
+        wait_for(lambda: _children(worker.pid) not in ([], [pool_process]), what="a new process")
+        locked.release()
+        wait_for(lambda: statuses([event_id]) == [EventStatus.PROCESSED], what="the rerun")
+    finally:
+        locked.release()
+        worker_stop(worker)
+    with scopes_disabled():
+        event = StripeEvent.objects.get(pk=event_id)
+        assert event.attempts == 2
+        purchase = Purchase.objects.select_related("engagement").get(checkout__stripe_id=session_id)
+        assert credit_balance(purchase.engagement) == 3
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
