@@ -91,6 +91,13 @@ def practice_owner(practice: Practice) -> User | None:
     return owner.user if owner else None
 
 
+def practice_contact_email(practice: Practice) -> str:
+    """Where a visitor writes when something cannot be done online: the practice has no
+    contact address of its own, so its (first) owner's e-mail."""
+    owner = practice_owner(practice)
+    return owner.email if owner else ""
+
+
 def memberships_forget(practice: Practice) -> None:
     practice.memberships_seen.clear()
 

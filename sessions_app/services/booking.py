@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from coachhub.audit import audit_record
 from coachhub.models import User
+from coachhub.tenancy import practice_contact_email
 from coachhub.timezones import validate_time_zone
 from engagements.models import (
     OPEN_ENGAGEMENT_STATUSES,
@@ -44,7 +45,7 @@ from .scheduling import funding_for, session_cancel_step, session_create, sessio
 
 PAYMENTS_NOT_CONNECTED = (
     "This session is paid, and online payment is not set up for this practice yet, "
-    "so it cannot be booked online. Please contact the coach to book it."
+    "so it cannot be booked online. To book it, write to {contact}."
 )
 
 
@@ -200,7 +201,10 @@ def booking_create(
         if checkout_ready is None
         else checkout_ready
     ):
-        raise ValidationError(PAYMENTS_NOT_CONNECTED, code="payments_not_connected")
+        raise ValidationError(
+            PAYMENTS_NOT_CONNECTED.format(contact=practice_contact_email(practice)),
+            code="payments_not_connected",
+        )
     session.seat, session.consumes = seat, consumes
     session.booking_link = link
     session.source = SessionSource.BOOKING_LINK

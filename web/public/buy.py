@@ -9,9 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from billing import services
 from billing.models import Checkout, Offer, Purchase
-from billing.selectors import practice_contact_email
 from coachhub.models import Practice
-from coachhub.tenancy import practice_scope, scopes_disabled
+from coachhub.tenancy import practice_contact_email, practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
 from web.forms import apply_validation_error
 from web.public.forms import BuyForm
