@@ -1,5 +1,3 @@
-import re
-
 """The REST API: tokens, pagination, filtering, ordering, and the guided set-up through it."""
 
 import json
