@@ -19,6 +19,7 @@ from coachhub.models import ApiToken, AuditEntry, Invitation, Membership, Role
 from coachhub.services import api_token_create
 from engagements.models import Client, Engagement
 from sessions_app.models import BookingLink, Session
+from sessions_app.services import feed_token_for
 
 from ..kit.factories import UserFactory
 from ..kit.http import login
@@ -349,3 +350,14 @@ def test_a_session_given_to_another_coach_tells_its_client_and_both_coaches(
     former = by_recipient[home.coach.email]
     assert former.subject.startswith(f"Now with {home.owner.display_name}:")
     assert "METHOD:CANCEL" in invite(former) and session.ics_uid() in invite(former)
+
+
+def test_a_removed_coachs_private_feed_stops_at_once(world, as_member):
+    """Their feed lists clients' names and e-mails: it must not outlive the membership."""
+    home = world.home
+    with scopes_disabled():
+        feed = feed_token_for(practice=home.practice, coach=home.coach)
+    assert HttpClient().get(f"/calendar/{feed.token}.ics").status_code == 200
+    owner = as_member("owner")
+    owner.post(f"/practice/members/{home.objects['membership'].pk}/remove/")
+    assert HttpClient().get(f"/calendar/{feed.token}.ics").status_code == 404
