@@ -26,9 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
-ADDRESS_MESSAGE = (
-    "Too many requests from your address. Please wait a few minutes and try again."
-)
+ADDRESS_MESSAGE = "Too many requests from your address. Please wait a few minutes and try again."
 PRACTICE_MESSAGE = (
     "This practice's pages are receiving too many requests right now. "
     "Please try again in a few minutes."
