@@ -4,6 +4,9 @@ Stripe's webhook is never throttled."""
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 import time_machine
 from django.urls import reverse
@@ -14,6 +17,7 @@ from coachhub.invitations import invitation_create, invitation_token
 from engagements.models import Client
 from sessions_app.booking_tokens import manage_token
 from sessions_app.models import Booking, BookingStatus
+from web.public.limits import post_refused
 
 from .kit.booking import book, first_slots, open_all_week
 
@@ -215,3 +219,20 @@ def test_stripe_s_webhook_is_never_throttled(world, client, settings):
         for _ in range(5)
     }
     assert 429 not in statuses
+
+
+@pytest.mark.redis
+def test_the_counts_live_in_redis_where_every_web_process_sees_them(settings, rf):
+    """Production's cache: django-ratelimit's atomic counting on Django's Redis backend."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": f"limits-test-{uuid.uuid4().hex}",  # expires by itself; no flush
+        }
+    }
+    settings.PUBLIC_POST_RATE_PER_ADDRESS = "2/m"
+    request = rf.post("/book/x/y/confirm/", HTTP_ACCEPT="application/json")
+    answers = [post_refused(request, practice_id=1) for _ in range(3)]
+    assert answers[:2] == [None, None]
+    assert answers[2].status_code == 429

@@ -241,7 +241,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "5/5m/ip,5/5m/key",
     "login": "30/m/ip",
-    "signup": "20/m/ip",
+    # Each sign-up makes an account and a practice: bounded per hour as well.
+    "signup": "20/m/ip,60/h/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
 # Behind a proxy, the visitor's address is this many entries from the end of
