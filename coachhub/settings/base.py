@@ -257,9 +257,9 @@ PUBLIC_POST_RATE_PER_ADDRESS = env.str("PUBLIC_POST_RATE_PER_ADDRESS", "20/m", v
 PUBLIC_POST_RATE_PER_PRACTICE = env.str("PUBLIC_POST_RATE_PER_PRACTICE", "300/m", validate=_RATE)
 # Those that change something: bookings and purchases (each may create a client and an
 # engagement), reschedules, cancellations, invitations accepted.
-PUBLIC_CHANGE_RATE_PER_ADDRESS = env.str("PUBLIC_CHANGE_RATE_PER_ADDRESS", "10/h", validate=_RATE)
+PUBLIC_CHANGE_RATE_PER_ADDRESS = env.str("PUBLIC_CHANGE_RATE_PER_ADDRESS", "30/h", validate=_RATE)
 PUBLIC_CHANGE_RATE_PER_PRACTICE = env.str(
-    "PUBLIC_CHANGE_RATE_PER_PRACTICE", "200/h", validate=_RATE
+    "PUBLIC_CHANGE_RATE_PER_PRACTICE", "300/h", validate=_RATE
 )
 RATELIMIT_IP_META_KEY = "web.public.limits.client_address"
 
