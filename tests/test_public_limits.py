@@ -15,8 +15,8 @@ from django_scopes import scopes_disabled
 
 from coachhub.invitations import invitation_create, invitation_token
 from engagements.models import Client
-from sessions_app.booking_tokens import manage_token
-from sessions_app.models import Booking, BookingStatus
+from sessions_app.booking_tokens import attendee_token, manage_token
+from sessions_app.models import Booking, BookingStatus, Session
 from web.public.limits import post_refused
 
 from .kit.booking import book, first_slots, open_all_week
@@ -192,7 +192,22 @@ def test_manage_and_session_links_are_limited_too(world, client, settings):
 
 
 @pytest.mark.django_db
-def test_an_invitation_page_is_limited(world, client, settings):
+def test_an_attendee_s_session_page_is_limited(world, client, settings):
+    settings.PUBLIC_POST_RATE_PER_ADDRESS = "1/m"
+    with scopes_disabled():
+        session = Session.objects.get(engagement=world.home.objects["workshop"])
+        participant = session.collection.participants.get()
+    url = reverse(
+        "attendee_session",
+        kwargs={"token": attendee_token(session, participant.pk, now=timezone.now())},
+    )
+    assert client.post(url).status_code != 429
+    assert client.post(url).status_code == 429
+    assert client.get(url).status_code == 200  # the page itself still opens
+
+
+@pytest.mark.django_db
+def test_the_invitation_pages_are_limited(world, client, settings):
     settings.PUBLIC_POST_RATE_PER_ADDRESS = "1/m"
     with scopes_disabled():
         invitation = invitation_create(
@@ -201,9 +216,13 @@ def test_an_invitation_page_is_limited(world, client, settings):
             email="new@example.com",
             role="coach",
         )
-    url = reverse("invitation", kwargs={"token": invitation_token(invitation)})
+    token = invitation_token(invitation)
+    url = reverse("invitation", kwargs={"token": token})
     assert client.post(url).status_code == 302  # to sign in first
     assert client.post(url).status_code == 429
+    signup = reverse("invitation_signup", kwargs={"token": token})
+    assert client.post(signup, REMOTE_ADDR="192.0.2.9").status_code != 429
+    assert client.post(signup, REMOTE_ADDR="192.0.2.9").status_code == 429
 
 
 @pytest.mark.django_db
