@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Practice, User
+from .observability import practice_bind
 from .permissions import can, require, roles_with
 
 SESSION_KEY = "active_practice_id"
@@ -29,6 +30,7 @@ def practice_scope(practice: Practice | int) -> Iterator[None]:
     practice_id = practice if isinstance(practice, int) else practice.pk
     if practice_id is None:
         raise ValueError("practice_scope needs a saved practice")
+    practice_bind(practice_id)
     with scope(practice=practice_id):
         yield
 
