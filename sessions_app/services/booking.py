@@ -102,6 +102,7 @@ def _waiting_or_new_engagement(
         client_is_new=client_is_new,
         coach=link.coach,
         session_minutes=link.duration_minutes,
+        lead_becomes_active=False,  # a held paid slot; the purchase makes them a client
     )
     return engagement.sessions.get(status=SessionStatus.TO_SCHEDULE)
 
@@ -109,7 +110,27 @@ def _waiting_or_new_engagement(
 def _intro_call(*, link: BookingLink, client: Client, actor: User | None) -> Session:
     """A lead's booking on a free link is an intro call: a proposed engagement with no
     set-up checklist (no collection, nothing to pay), which buying coaching later makes
-    active. The session waits here for the time the caller claims."""
+    active. The session waits here for the time the caller claims; a lead booking again
+    before that adds the session to the same intro engagement."""
+    engagement = (
+        Engagement.objects.filter(
+            practice_id=link.practice_id,
+            client=client,
+            coach_id=link.coach_id,
+            kind=EngagementKind.PER_SESSION,
+            status=EngagementStatus.PROPOSED,
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if engagement is not None:
+        return session_create(
+            practice=link.practice,
+            actor=actor,
+            engagement=engagement,
+            starts_at=None,
+            minutes=link.duration_minutes,
+        )
     engagement = engagement_add(
         engagement=Engagement(
             practice=link.practice,

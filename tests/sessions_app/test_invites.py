@@ -455,7 +455,9 @@ def test_an_attendee_link_is_only_for_that_attendee_and_expires_after_the_sessio
     assert page(foreign, participant.pk).status_code == 404
     token = attendee_token(workshop_session, participant.pk, now=now)
     with time_machine.travel(workshop_session.ends_at + dt.timedelta(days=2)):
-        assert client.get(f"/session/{token}/").status_code == 410
+        expired = client.get(f"/session/{token}/")
+    assert expired.status_code == 410
+    assert "ask your coach for a new one" in expired.content.decode()  # the branded 410
 
 
 class RefusingBackend(BaseEmailBackend):

@@ -24,6 +24,7 @@ from sessions_app.booking_tokens import TokenExpired, TokenInvalid, read_attende
 from sessions_app.models import Booking, BookingStatus, Session, SessionStatus
 from sessions_app.notifications import attendee_url, event_data, manage_url
 from sessions_app.services import session_cancel_by_attendee
+from web.public.booking import link_gone
 from web.public.limits import change_refused, post_refused
 
 
@@ -37,16 +38,7 @@ def _attendee_view(view):
         except TokenInvalid:
             raise Http404("This link is not valid.") from None
         except TokenExpired:
-            return render(
-                request,
-                "sessions_app/public/message.html",
-                {
-                    "title": "This link has expired",
-                    "message": "The session is over, so this link no longer changes it. "
-                    "Contact your coach if you need anything.",
-                },
-                status=410,
-            )
+            return link_gone(request)
         if refused := post_refused(request, practice_id=practice_id):
             return refused
         with practice_scope(practice_id):

@@ -273,16 +273,16 @@ def _booking_from_token(token: str) -> tuple[int, Booking]:
     return practice_id, booking
 
 
-def _gone(request) -> HttpResponse:
-    """An expired manage link: the branded 410 page, saying what to do instead."""
+def link_gone(request) -> HttpResponse:
+    """An expired manage or session link: the branded 410 page, saying what to do instead.
+    (A link is made for the session's time; one from before a move can expire early.)"""
     return render(
         request,
         "410.html",
         {
             "title": "This link has expired",
-            "message": "The session is over, so this link no longer changes it. If you need "
-            "to change a booking, this link is invalid or has expired — ask your coach for a "
-            "new one.",
+            "message": "This link is invalid or has expired — ask your coach for a new one. "
+            "Your booking itself is unchanged.",
         },
         status=410,
     )
@@ -296,7 +296,7 @@ def _token_view(view):
         try:
             practice_id, booking = _booking_from_token(token)
         except _TokenGone:
-            return _gone(request)
+            return link_gone(request)
         if refused := post_refused(request, practice_id=practice_id):
             return refused
         with practice_scope(practice_id):
