@@ -51,12 +51,12 @@ from .recurring import recurring_sessions_generate, recurring_summary
 from .scheduling import session_create
 
 
-@transaction.atomic
 def _lead_activate(client: Client, *, actor: User | None) -> None:
     if client.status == ClientStatus.LEAD:
         client_update(client=client, actor=actor, data={"status": ClientStatus.ACTIVE})
 
 
+@transaction.atomic
 def engagement_create_per_session(
     *,
     practice: Practice,
