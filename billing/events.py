@@ -35,6 +35,7 @@ from integrations.stripe.webhooks import (
     invoice_payment_intent,
     invoice_subscription,
     paid_from_checkout,
+    stripe_time,
     subscription_started_at,
 )
 
@@ -231,7 +232,9 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
             at=event.stripe_created,
         )
         return
-    paid_at = invoice_paid_at(obj) if event.type == "invoice.paid" else None
+    paid_at = None
+    if event.type == "invoice.paid":  # when Stripe took the money, else the event's time
+        paid_at = invoice_paid_at(obj) or stripe_time(event.payload.get("created"))
     purchase = _purchase_for_subscription(
         event, subscription_id, metadata, obj.get("customer", ""), reads, paid_at=paid_at
     )

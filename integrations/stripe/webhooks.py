@@ -113,15 +113,20 @@ def _expanded(value: Any) -> dict | None:
 
 def stripe_time(value: Any) -> dt.datetime | None:
     """A Stripe timestamp (seconds since the epoch) as an aware UTC datetime; None if absent."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         return None
-    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):  # beyond the calendar (1e20, say)
+        return None
 
 
 def invoice_paid_at(obj: dict[str, Any]) -> dt.datetime | None:
-    """When Stripe took an invoice's money: `status_transitions.paid_at`, else its `created`."""
+    """When Stripe took an invoice's money (`status_transitions.paid_at`); None if not named.
+    Not the invoice's `created`: a renewal's invoice is drafted about an hour before it is
+    paid, so the event's own time is the better stand-in."""
     transitions = obj.get("status_transitions") or {}
-    return stripe_time(transitions.get("paid_at")) or stripe_time(obj.get("created"))
+    return stripe_time(transitions.get("paid_at"))
 
 
 def subscription_started_at(obj: dict[str, Any]) -> dt.datetime | None:
