@@ -186,6 +186,7 @@ def test_a_late_paid_invoice_after_the_deletion_leaves_no_credits(
 def test_every_order_of_a_package_started_and_deleted_ends_with_no_credits(
     order, connected, client, django_capture_on_commit_callbacks
 ):
+    """Issue 15's sequence in any order: the credits end as in order, at nothing."""
     capture = django_capture_on_commit_callbacks
     point = transaction.savepoint()
     try:
