@@ -34,6 +34,7 @@ from billing.models import (
 from billing.tasks import stripe_event_process
 from sessions_app.ledger import credit_balance
 
+from ..kit.http import login
 from ..kit.stripe import buy, make_offer
 from . import test_recorded_payloads
 from .test_recorded_payloads import (
@@ -358,6 +359,8 @@ def test_an_incomplete_subscription_is_not_shown_as_active(connected, client, se
         purchase = Purchase.objects.get(stripe_subscription_id=SUBSCRIPTION)
         assert purchase.subscription_state == SubscriptionState.INCOMPLETE
         assert credit_balance(purchase.engagement) == 0
+    page = login(connected.owner, connected.practice).get("/billing/purchases/").content.decode()
+    assert "Awaiting the first payment" in page
     ok, why = processed(send(recorded("invoice.paid", **values)))
     assert ok, why
     with scopes_disabled():
