@@ -32,8 +32,10 @@ EVENT_ID_MAX_LENGTH = 255
 EVENT_TYPE_MAX_LENGTH = 100
 # `created` is a Unix time; one past 2100 is not a Stripe event's.
 CREATED_BEFORE = 4_102_444_800
-# What CoachHub can store of an amount in minor units (a PositiveIntegerField).
+# What CoachHub can store of an amount in minor units (a PositiveIntegerField), and of
+# a Stripe id or a short text such as a dispute's reason.
 AMOUNT_MAX = 2_147_483_647
+TEXT_MAX_LENGTH = 255
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
@@ -266,9 +268,9 @@ def invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:
 
 
 # --- The object shapes the handlers read ------------------------------------------------
-_TEXT, _FLAG, _OBJECT, _LIST = "text", "true/false", "object", "list"
-_AMOUNT, _TIME = "amount in minor units", "Unix time"
-_ID_OR_OBJECT = "id or object"
+_TEXT, _CURRENCY = "a text of up to 255 characters", "a three-letter currency code"
+_AMOUNT, _TIME = "an amount in minor units", "a Unix time"
+_FLAG, _OBJECT, _LIST, _ID_OR_OBJECT = "true or false", "an object", "a list", "an id"
 
 # What each kind of object must hold (`required`) or may hold, by dotted path; a field
 # may always be null or absent unless required. The `object` value each kind carries.
@@ -283,7 +285,7 @@ _OBJECT_KINDS: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
             "customer": _TEXT,
             "payment_intent": _TEXT,
             "amount_total": _AMOUNT,
-            "currency": _TEXT,
+            "currency": _CURRENCY,
             "created": _TIME,
         },
         ("id",),
@@ -397,14 +399,16 @@ def _field_problem(obj: dict, path: str, expected: str) -> str:
         value = value.get(name)
     if value is None or _is_kind(value, expected):
         return ""
-    return f"data.object.{path} is not a {expected}"
+    return f"data.object.{path} is not {expected}"
 
 
 def _is_kind(value: Any, expected: str) -> bool:
     if value is None:
         return True
     if expected == _TEXT:
-        return isinstance(value, str)
+        return isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
+    if expected == _CURRENCY:
+        return isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()
     if expected == _AMOUNT:
         return _is_int(value) and 0 <= value <= AMOUNT_MAX
     if expected == _TIME:
@@ -415,14 +419,25 @@ def _is_kind(value: Any, expected: str) -> bool:
         return isinstance(value, dict)
     if expected == _LIST:
         return isinstance(value, list)
-    return isinstance(value, str) or (isinstance(value, dict) and isinstance(value.get("id"), str))
+    if isinstance(value, dict):
+        value = value.get("id")
+    return isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
 
 
 def _metadata_of(obj: dict) -> list[dict]:
-    found = [obj.get("metadata")]
-    found.append(((obj.get("parent") or {}).get("subscription_details") or {}).get("metadata"))
-    found.append((obj.get("subscription_details") or {}).get("metadata"))
-    return [metadata for metadata in found if isinstance(metadata, dict)]
+    """The metadata an object carries, wherever either API generation puts it."""
+    found = []
+    for path in (
+        "metadata",
+        "parent.subscription_details.metadata",
+        "subscription_details.metadata",
+    ):
+        value: Any = obj
+        for name in path.split("."):
+            value = value.get(name) if isinstance(value, dict) else None
+        if isinstance(value, dict):
+            found.append(value)
+    return found
 
 
 def _is_uuid(text: str) -> bool:
