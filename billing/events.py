@@ -26,9 +26,14 @@ from coachhub.models import Practice, User
 from coachhub.tasks import PracticeTask
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
+from integrations.stripe import webhooks as stripe_webhooks
 from integrations.stripe.webhooks import (
+    MalformedObject,
     PaidObject,
+    WebhookRefused,
     checkout_reference,
+    event_envelope_check,
+    event_object_problem,
     event_verify,
     invoice_charge,
     invoice_paid_at,
@@ -415,6 +420,8 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
             if handler is None:
                 event.status = EventStatus.IGNORED
             else:
+                if problem := event_object_problem(event.type, event.payload):
+                    raise MalformedObject(problem)
                 with audit_batch():
                     handler(event, reads)
                 event.status = EventStatus.PROCESSED
@@ -425,8 +432,46 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
     except StripeReadNeeded:
         raise
     except Exception as error:
+        if reason := _malformed_reason(error):
+            _event_invalid(event_id, reason)
+            return EventStatus.INVALID
         _event_failed(event_id, error)
         raise
+
+
+# Where an error means "the object is not what its handler reads": raised by the reading
+# itself (`obj["id"]`, `int(obj.get("amount_paid"))`, a reader in the Stripe package),
+# not by a service or the database below it.
+_OBJECT_READING_MODULES = frozenset({__name__, stripe_webhooks.__name__})
+_READING_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _malformed_reason(error: Exception) -> str:
+    """Why an event can never be processed as sent ("" when a retry may help).
+
+    `MalformedObject` is the shape check's answer (`event_object_problem`); a KeyError,
+    TypeError, ValueError or AttributeError raised while a handler reads the event's
+    object is the same answer found later. The same payload gives the same error every
+    time, so retrying it eight times over two hours changes nothing.
+    """
+    if isinstance(error, MalformedObject):
+        return str(error)
+    if not isinstance(error, _READING_ERRORS) or error.__traceback__ is None:
+        return ""
+    innermost = error.__traceback__
+    while innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    if innermost.tb_frame.f_globals.get("__name__") in _OBJECT_READING_MODULES:
+        return f"{error.__class__.__name__}: {error}"
+    return ""
+
+
+def _event_invalid(event_id: int, reason: str) -> None:
+    """Marked invalid with the reason, its writes rolled back; shown on the Stripe page."""
+    logger.warning("Stripe event %s is invalid: %s", event_id, reason)
+    StripeEvent.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
+        status=EventStatus.INVALID, attempts=F("attempts") + 1, last_error=reason[:2000]
+    )
 
 
 def _event_failed(event_id: int, error: Exception) -> None:
@@ -438,12 +483,13 @@ def _event_failed(event_id: int, error: Exception) -> None:
 
 
 def event_process_again(*, event: StripeEvent, actor: User | None) -> None:
-    """Queue an event that failed (or was given up) again, after fixing what its error says:
-    from the Stripe page or the admin. Its effects are keyed, so a second run is harmless."""
+    """Queue an event that failed (or was given up, or found invalid) again, after fixing
+    what its error says: from the Stripe page or the admin. Its effects are keyed, so a
+    second run is harmless."""
     with transaction.atomic(durable=True):
-        StripeEvent.objects.filter(pk=event.pk, status=EventStatus.DEAD).update(
-            status=EventStatus.FAILED
-        )
+        StripeEvent.objects.filter(
+            pk=event.pk, status__in=[EventStatus.DEAD, EventStatus.INVALID]
+        ).update(status=EventStatus.FAILED)
         audit_record(practice=event.practice, actor=actor, action="stripe_event.again", obj=event)
         event_enqueue(event.pk, event.practice_id)
 
@@ -479,6 +525,11 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     seen = new = 0
     for data in stripe_api.events_since(account.secret_key, since):
         seen += 1
+        try:
+            event_envelope_check(data)
+        except WebhookRefused as refusal:
+            logger.warning("Reconciling %s: skipped an event Stripe listed: %s", practice, refusal)
+            continue
         if data["id"] in known:
             continue
         with transaction.atomic():
