@@ -18,7 +18,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -28,13 +28,22 @@ from coachhub.models import Practice, User
 from coachhub.tasks import PracticeTask, retry_countdown
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
+from integrations.stripe import webhooks as stripe_webhooks
 from integrations.stripe.webhooks import (
+    MalformedObject,
     PaidObject,
+    WebhookRefused,
     checkout_reference,
+    event_envelope_check,
+    event_object_problem,
     event_verify,
+    invoice_charge,
+    invoice_paid_at,
     invoice_payment_intent,
     invoice_subscription,
     paid_from_checkout,
+    stripe_time,
+    subscription_started_at,
 )
 
 from . import services
@@ -127,8 +136,9 @@ def on_checkout_paid(event: StripeEvent, reads: StripeReads) -> None:
         return  # a delayed payment method: wait for async_payment_succeeded
     if not checkout_reference(obj):
         return  # not a CoachHub checkout (the coach sells other things on Stripe too)
-    purchase = services.purchase_ensure(practice=event.practice, paid=paid_from_checkout(obj))
-    services.purchase_fulfil_checkout(purchase=purchase)
+    paid = paid_from_checkout(obj)
+    purchase = services.purchase_ensure(practice=event.practice, paid=paid)
+    services.purchase_fulfil_checkout(purchase=purchase, charge_id=paid.charge_id)
 
 
 def on_checkout_failed_or_expired(event: StripeEvent, reads: StripeReads) -> None:
@@ -140,23 +150,30 @@ def on_checkout_failed_or_expired(event: StripeEvent, reads: StripeReads) -> Non
 class StripeReadNeeded(Exception):
     """A handler needs an object from Stripe first; it is read outside the transaction."""
 
-    def __init__(self, subscription_id: str, *, practice_id: int):
-        super().__init__(f"needs subscription {subscription_id} from Stripe")
-        self.subscription_id, self.practice_id = subscription_id, practice_id
+    def __init__(self, object_id: str, *, practice_id: int, kind: str = "subscription"):
+        super().__init__(f"needs {kind} {object_id} from Stripe")
+        self.object_id, self.practice_id, self.kind = object_id, practice_id, kind
 
 
 class StripeReads:
     """What was read from Stripe for one event, before its transaction (no outside call is
     made while the event's rows are locked): subscriptions, whose metadata older API
-    shapes leave off their invoices."""
+    shapes leave off their invoices, and charges, which a dispute names without saying
+    whose they are."""
 
     def __init__(self) -> None:
         self.subscription_metadata: dict[str, dict] = {}
+        self.charges: dict[str, dict] = {}
 
     def fetch(self, needed: StripeReadNeeded) -> None:
         account = StripeAccount.objects.get(practice_id=needed.practice_id)
-        subscription = stripe_api.subscription_retrieve(account.secret_key, needed.subscription_id)
-        self.subscription_metadata[needed.subscription_id] = subscription.get("metadata") or {}
+        if needed.kind == "charge":
+            self.charges[needed.object_id] = stripe_api.charge_retrieve(
+                account.secret_key, needed.object_id
+            )
+            return
+        subscription = stripe_api.subscription_retrieve(account.secret_key, needed.object_id)
+        self.subscription_metadata[needed.object_id] = subscription.get("metadata") or {}
 
 
 def _subscription_metadata(
@@ -170,8 +187,16 @@ def _subscription_metadata(
 
 
 def _purchase_for_subscription(
-    event: StripeEvent, subscription_id: str, metadata: dict, customer: str, reads: StripeReads
+    event: StripeEvent,
+    subscription_id: str,
+    metadata: dict,
+    customer: str,
+    reads: StripeReads,
+    *,
+    paid_at: dt.datetime | None,
 ) -> Purchase | None:
+    """The subscription's purchase (made on first sight); `paid_at` is what this Stripe
+    object says of when it was paid or began (the purchase keeps the earliest)."""
     found = (
         Purchase.objects.select_for_update(of=("self",))
         .select_related("engagement", "offer")
@@ -179,6 +204,7 @@ def _purchase_for_subscription(
         .first()
     )
     if found is not None:
+        services.purchase_paid_at_settle(purchase=found, at=paid_at)
         return found
     metadata = _subscription_metadata(event, subscription_id, metadata, reads)
     if not metadata.get("coachhub_checkout"):
@@ -189,6 +215,7 @@ def _purchase_for_subscription(
             checkout_public_id=metadata["coachhub_checkout"],
             subscription_id=subscription_id,
             customer_id=customer,
+            paid_at=paid_at,
         ),
     )
 
@@ -196,7 +223,12 @@ def _purchase_for_subscription(
 def on_subscription_event(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
     purchase = _purchase_for_subscription(
-        event, obj["id"], obj.get("metadata") or {}, obj.get("customer") or "", reads
+        event,
+        obj["id"],
+        obj.get("metadata") or {},
+        obj.get("customer") or "",
+        reads,
+        paid_at=subscription_started_at(obj),
     )
     if purchase is None:
         return
@@ -220,8 +252,11 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
             at=event.stripe_created,
         )
         return
+    paid_at = None
+    if event.type == "invoice.paid":  # when Stripe took the money, else the event's time
+        paid_at = invoice_paid_at(obj) or stripe_time(event.payload.get("created"))
     purchase = _purchase_for_subscription(
-        event, subscription_id, metadata, obj.get("customer", ""), reads
+        event, subscription_id, metadata, obj.get("customer", ""), reads, paid_at=paid_at
     )
     if purchase is None:
         return
@@ -236,6 +271,8 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
             amount_paid=int(obj.get("amount_paid") or 0),
             event_created=created,
             payment_intent_id=invoice_payment_intent(obj),
+            charge_id=invoice_charge(obj),
+            paid_at=paid_at,
         )
     else:
         services.invoice_failed_apply(
@@ -243,35 +280,75 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
         )
 
 
-def _purchase_for_charge(event: StripeEvent, obj: dict[str, Any]) -> Purchase:
+def _purchase_for_charge(
+    event: StripeEvent,
+    reads: StripeReads,
+    *,
+    charge_id: str,
+    intent: str = "",
+    customer: str = "",
+    charge_in_payload: bool = False,
+) -> Purchase:
+    """The purchase a charge paid for: by the charge itself (recorded as its payment
+    arrived), its PaymentIntent, or its customer. A dispute names only the charge and,
+    at most, its PaymentIntent: when those are not ours, the charge is read from Stripe
+    (outside the transaction) for the PaymentIntent and customer it carries. A refund's
+    event carries the charge itself, so there is nothing more to read."""
     purchases = Purchase.objects.select_for_update(of=("self",)).select_related("engagement")
-    intent = obj.get("payment_intent") or ""
-    purchase = None
-    if intent:
-        purchase = purchases.filter(
-            practice=event.practice, stripe_payment_intent_id=intent
-        ).first()
-    if purchase is None and intent:
-        # A monthly package's payments: each paid invoice recorded its PaymentIntent.
-        paid = Payment.objects.filter(practice=event.practice, payment_intent_id=intent)
-        purchase = purchases.filter(pk__in=paid.values("purchase_id")).first()
-    if purchase is None and obj.get("customer"):
+    payments = Payment.objects.filter(practice=event.practice)
+    if charge_id:
+        paid = payments.filter(charge_id=charge_id)
+        if purchase := purchases.filter(pk__in=paid.values("purchase_id")).first():
+            return purchase
+    if charge_id in reads.charges:
+        charge = reads.charges[charge_id]
+        intent = intent or _stripe_id(charge.get("payment_intent"))
+        customer = customer or _stripe_id(charge.get("customer"))
+    purchase = _purchase_for_intent(event, purchases, payments, intent) if intent else None
+    if purchase is None and customer:
         purchase = (
-            purchases.filter(practice=event.practice, stripe_customer_id=obj["customer"])
+            purchases.filter(practice=event.practice, stripe_customer_id=customer)
             .order_by("-paid_at")
             .first()
         )
+    if purchase is None and charge_id and not charge_in_payload and charge_id not in reads.charges:
+        raise StripeReadNeeded(charge_id, practice_id=event.practice_id, kind="charge")
     if purchase is None:
         raise services.NotYetProcessable(
-            f"No purchase yet for payment {intent or obj.get('customer')}; "
-            "waiting for its checkout event."
+            f"No purchase yet for charge {charge_id or intent or customer}; "
+            "waiting for its checkout or invoice event."
         )
     return purchase
 
 
+def _purchase_for_intent(
+    event: StripeEvent, purchases: QuerySet[Purchase], payments: QuerySet[Payment], intent: str
+) -> Purchase | None:
+    purchase = purchases.filter(practice=event.practice, stripe_payment_intent_id=intent).first()
+    if purchase is None:
+        # A monthly package's payments: each paid invoice recorded its PaymentIntent.
+        paid = payments.filter(payment_intent_id=intent)
+        purchase = purchases.filter(pk__in=paid.values("purchase_id")).first()
+    return purchase
+
+
+def _stripe_id(value: Any) -> str:
+    """An id Stripe gives as a string or, expanded, as the object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return value if isinstance(value, str) else ""
+
+
 def on_charge_refunded(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
-    purchase = _purchase_for_charge(event, obj)
+    purchase = _purchase_for_charge(
+        event,
+        reads,
+        charge_id=obj["id"],
+        intent=_stripe_id(obj.get("payment_intent")),
+        customer=_stripe_id(obj.get("customer")),
+        charge_in_payload=True,
+    )
     services.refund_apply(
         purchase=purchase, amount_refunded=int(obj.get("amount_refunded") or 0), charge_id=obj["id"]
     )
@@ -279,10 +356,16 @@ def on_charge_refunded(event: StripeEvent, reads: StripeReads) -> None:
 
 def on_dispute(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
-    charge = {"payment_intent": obj.get("payment_intent"), "customer": obj.get("customer")}
-    services.dispute_apply(
-        purchase=_purchase_for_charge(event, charge), reason=obj.get("reason") or "dispute"
+    charge = obj.get("charge")
+    expanded = charge if isinstance(charge, dict) else {}
+    purchase = _purchase_for_charge(
+        event,
+        reads,
+        charge_id=_stripe_id(charge),
+        intent=_stripe_id(obj.get("payment_intent") or expanded.get("payment_intent")),
+        customer=_stripe_id(obj.get("customer") or expanded.get("customer")),
     )
+    services.dispute_apply(purchase=purchase, reason=obj.get("reason") or "dispute")
 
 
 def on_invoice_voided(event: StripeEvent, reads: StripeReads) -> None:
@@ -395,6 +478,8 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
             if handler is None:
                 event.status = EventStatus.IGNORED
             else:
+                if problem := event_object_problem(event.type, event.payload):
+                    raise MalformedObject(problem)
                 with audit_batch():
                     handler(event, reads)
                 event.status = EventStatus.PROCESSED
@@ -408,8 +493,46 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
     except StripeReadNeeded:
         raise
     except Exception as error:
+        if reason := _malformed_reason(error):
+            _event_invalid(event_id, reason)
+            return EventStatus.INVALID
         _event_failed(event_id, error)
         raise
+
+
+# Where an error means "the object is not what its handler reads": raised by the reading
+# itself (`obj["id"]`, `int(obj.get("amount_paid"))`, a reader in the Stripe package),
+# not by a service or the database below it.
+_OBJECT_READING_MODULES = frozenset({__name__, stripe_webhooks.__name__})
+_READING_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _malformed_reason(error: Exception) -> str:
+    """Why an event can never be processed as sent ("" when a retry may help).
+
+    `MalformedObject` is the shape check's answer (`event_object_problem`); a KeyError,
+    TypeError, ValueError or AttributeError raised while a handler reads the event's
+    object is the same answer found later. The same payload gives the same error every
+    time, so retrying it eight times over two hours changes nothing.
+    """
+    if isinstance(error, MalformedObject):
+        return str(error)
+    if not isinstance(error, _READING_ERRORS) or error.__traceback__ is None:
+        return ""
+    innermost = error.__traceback__
+    while innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    if innermost.tb_frame.f_globals.get("__name__") in _OBJECT_READING_MODULES:
+        return f"{error.__class__.__name__}: {error}"
+    return ""
+
+
+def _event_invalid(event_id: int, reason: str) -> None:
+    """Marked invalid with the reason, its writes rolled back; shown on the Stripe page."""
+    logger.warning("Stripe event %s is invalid: %s", event_id, reason)
+    StripeEvent.objects.filter(pk=event_id, status=EventStatus.PROCESSING).update(
+        status=EventStatus.INVALID, retry_at=None, claimed_by="", last_error=reason[:2000]
+    )
 
 
 def _event_failed(event_id: int, error: Exception) -> None:
@@ -446,12 +569,12 @@ def event_retry_schedule(*, event_id: int, now: dt.datetime | None = None) -> in
 
 
 def event_process_again(*, event: StripeEvent, actor: User | None) -> None:
-    """Queue an event that failed (or was given up) again, after fixing what its error says:
-    from the Stripe page or the admin. Its effects are keyed, so a second run is harmless.
-    It is due at once and has its full round of retries again."""
+    """Queue an event that failed (or was given up, or found invalid) again, after fixing
+    what its error says: from the Stripe page or the admin. Its effects are keyed, so a
+    second run is harmless. It is due at once and has its full round of retries again."""
     with transaction.atomic(durable=True):
         StripeEvent.objects.filter(
-            pk=event.pk, status__in=[EventStatus.DEAD, EventStatus.FAILED]
+            pk=event.pk, status__in=[EventStatus.DEAD, EventStatus.INVALID, EventStatus.FAILED]
         ).update(status=EventStatus.FAILED, retry_at=timezone.now(), attempts=0)
         audit_record(practice=event.practice, actor=actor, action="stripe_event.again", obj=event)
         event_enqueue(event.pk, event.practice_id)
@@ -550,6 +673,11 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     seen = new = 0
     for data in stripe_api.events_since(account.secret_key, since):
         seen += 1
+        try:
+            event_envelope_check(data)
+        except WebhookRefused as refusal:
+            logger.warning("Reconciling %s: skipped an event Stripe listed: %s", practice, refusal)
+            continue
         if data["id"] in known:
             continue
         with transaction.atomic():

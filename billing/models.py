@@ -16,6 +16,7 @@ from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
 from coachhub.money import from_minor, money_shown, to_minor
 from engagements.models import sessions_in_monthly_hours
+from integrations.stripe import webhooks as stripe_webhooks
 
 
 class StripeMode(models.TextChoices):
@@ -248,6 +249,7 @@ class EventStatus(models.TextChoices):
     IGNORED = "ignored", "Ignored (not a type we act on)"
     FAILED = "failed", "Failed (retrying)"
     DEAD = "dead", "Gave up — needs a look"
+    INVALID = "invalid", "Invalid — cannot be processed as sent"
 
 
 class EventSource(models.TextChoices):
@@ -259,8 +261,8 @@ class StripeEvent(PracticeScoped):
     """A Stripe event exactly as received, stored once; processing is tracked on it."""
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="stripe_events")
-    stripe_id = models.CharField(max_length=255)
-    type = models.CharField(max_length=100)
+    stripe_id = models.CharField(max_length=stripe_webhooks.EVENT_ID_MAX_LENGTH)
+    type = models.CharField(max_length=stripe_webhooks.EVENT_TYPE_MAX_LENGTH)
     payload = models.JSONField()
     stripe_created = models.DateTimeField()
     livemode = models.BooleanField(default=False)
@@ -311,6 +313,7 @@ class PurchaseStatus(models.TextChoices):
 
 class SubscriptionState(models.TextChoices):
     NONE = "", "—"
+    INCOMPLETE = "incomplete", "Awaiting the first payment"
     ACTIVE = "active", "Active"
     PAST_DUE = "past_due", "Payment failed (past due)"
     CANCELLING = "cancelling", "Ends at period end"
@@ -410,6 +413,12 @@ class Payment(PracticeScoped):
         blank=True,
         db_index=True,
         help_text="The PaymentIntent that took the money: refunds and disputes name it.",
+    )
+    charge_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The charge, where Stripe named it: a dispute names only the charge.",
     )
     amount = models.PositiveIntegerField(help_text="Minor units (cents).")
     currency = models.CharField(max_length=3)

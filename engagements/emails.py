@@ -3,22 +3,19 @@ that hands the e-mails to the backend and records the sending."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.utils import timezone
 
 from coachhub.tasks import PracticeTask
 
-from .checklists import CHECKLISTS
-from .models import Client, CollectionResource, StepState
-from .services.checklists import checklist_mark
+from .models import Client, CollectionResource
+from .services.resources import resource_send_claim, resource_send_release, resource_sent
 
 log = logging.getLogger(__name__)
-
-FOLLOW_UP_STEP = "follow_up"
 
 
 def resource_message(resource: CollectionResource, client: Client) -> EmailMessage:
@@ -50,38 +47,47 @@ def resource_message(resource: CollectionResource, client: Client) -> EmailMessa
 
 @shared_task(base=PracticeTask, bind=True, max_retries=5)
 def resource_email_send(
-    self, *, practice_id: int, resource_id: int, client_ids: list[int], resend: bool = False
+    self,
+    *,
+    practice_id: int,
+    resource_id: int,
+    client_ids: list[int],
+    resend: bool = False,
+    claimed_at: str | None = None,
 ) -> int:
-    """One e-mail per person (nobody sees the others' addresses); `sent_at` is set only
-    once they are handed to the backend. A first send is claimed, so two clicks send once."""
+    """One e-mail per person (nobody sees the others' addresses), each handed over on its
+    own: when the mail server fails part-way, the retry sends only to those still owed."""
     resource = CollectionResource.objects.select_related(
         "collection__engagement__coach", "collection__practice"
     ).get(pk=resource_id)
-    claimed_at = timezone.now()
-    if not resend:
-        claimed = CollectionResource.objects.filter(pk=resource.pk, sent_at__isnull=True).update(
-            sent_at=claimed_at
-        )
-        if not claimed:
+    if claimed_at is None:
+        claimed = resource_send_claim(resource=resource, resend=resend)
+        if claimed is None:
             log.info("resource %s was sent already; not sending it again", resource.pk)
             return 0
-    clients = list(Client.objects.filter(practice_id=practice_id, pk__in=client_ids))
-    try:
-        sent = get_connection().send_messages(
-            [resource_message(resource, client) for client in clients]
-        )
-    except OSError as error:  # SMTP down: try again later rather than lose it
-        if not resend:  # release the claim, so the retry (or the coach) can send it
-            CollectionResource.objects.filter(pk=resource.pk, sent_at=claimed_at).update(
-                sent_at=None
-            )
-        if self.is_eager:  # no worker to retry: the page keeps saying "not sent yet"
-            log.warning("resource %s not sent: %s", resource.pk, error)
-            return 0
-        raise self.retry_later(error) from error
-    if resend:
-        CollectionResource.objects.filter(pk=resource.pk).update(sent_at=claimed_at)
-    engagement = resource.collection.engagement
-    if FOLLOW_UP_STEP in {key for key, _ in CHECKLISTS[engagement.kind]}:
-        checklist_mark(engagement=engagement, key=FOLLOW_UP_STEP, state=StepState.DONE)
-    return sent or 0
+    else:  # a retry: the claim made by the first attempt stands
+        claimed = dt.datetime.fromisoformat(claimed_at)
+    clients = list(Client.objects.filter(practice_id=practice_id, pk__in=client_ids).order_by("pk"))
+    connection = get_connection()
+    for number, client in enumerate(clients):
+        try:
+            connection.send_messages([resource_message(resource, client)])
+        except OSError as error:  # SMTP down: the rest later rather than lost
+            nothing_went = number == 0 and claimed_at is None
+            if nothing_went and not resend:  # the page says "not sent yet" again
+                resource_send_release(resource=resource, claimed_at=claimed)
+            if self.is_eager:  # no worker to retry: the log says what was not sent
+                log.warning(
+                    "resource %s: %d e-mails not sent: %s",
+                    resource.pk,
+                    len(clients) - number,
+                    error,
+                )
+                if number:
+                    resource_sent(resource=resource, claimed_at=claimed)
+                return number
+            owed = [later.pk for later in clients[number:]]
+            retry_claim = None if nothing_went and not resend else claimed.isoformat()
+            raise self.retry_later(error, client_ids=owed, claimed_at=retry_claim) from error
+    resource_sent(resource=resource, claimed_at=claimed)
+    return len(clients)

@@ -15,7 +15,7 @@ def due_times_from_history(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0008_checkout_and_purchase_places"),
+        ("billing", "0010_payment_charge"),
     ]
 
     operations = [
@@ -40,6 +40,7 @@ class Migration(migrations.Migration):
                     ("ignored", "Ignored (not a type we act on)"),
                     ("failed", "Failed (retrying)"),
                     ("dead", "Gave up — needs a look"),
+                    ("invalid", "Invalid — cannot be processed as sent"),
                 ],
                 default="pending",
                 max_length=10,

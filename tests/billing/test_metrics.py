@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
 from billing import services as billing_services
+from billing.metrics import revenue_by_month, revenue_metrics, seat_utilisation
 from billing.models import Offer, Payment, Purchase
-from billing.selectors import revenue_by_month, revenue_metrics, seat_utilisation
 from coachhub.models import Membership, Role
 from coachhub.money import from_minor, money_shown, to_minor
 from engagements import services as engagement_services

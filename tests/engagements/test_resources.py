@@ -14,6 +14,8 @@ from django_scopes import scopes_disabled
 from coachhub.models import AuditEntry
 from engagements.emails import resource_email_send
 from engagements.models import CollectionResource, StepState
+from engagements.participants import Participant
+from engagements.services import participants_add
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +181,57 @@ def test_slack_steps_say_slack_is_not_available_yet(world, as_member):
 def test_the_home_page_promises_only_what_exists(client):
     page = client.get("/").content.decode()
     assert "recap" not in page.lower() and "commitment" not in page.lower()
+
+
+def test_a_mail_server_failing_part_way_sends_nobody_the_resource_twice(world, monkeypatch):
+    """The retry a worker runs sends only to the people still owed."""
+    collection = workshop_collection(world)
+    resource = add_resource(collection)
+    with scopes_disabled():
+        participants_add(
+            collection=collection,
+            actor=world.home.owner,
+            participants=[Participant("Bo", "bo@acme.test"), Participant("Cy", "cy@acme.test")],
+        )
+        client_ids = sorted(collection.participants.values_list("pk", flat=True))
+    assert len(client_ids) >= 3
+    handed_over, calls = [], []
+
+    def send_messages(messages):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConnectionResetError("connection dropped")
+        handed_over.extend(m.to[0] for m in messages)
+        return len(messages)
+
+    flaky = mock.Mock()
+    flaky.send_messages.side_effect = send_messages
+    retries = []
+
+    class Retrying(Exception):
+        pass
+
+    def retry(exc=None, countdown=None, kwargs=None, **_):
+        retries.append(kwargs)
+        return Retrying()
+
+    task = resource_email_send._get_current_object()
+    monkeypatch.setattr(task, "retry", retry)
+    monkeypatch.setattr(type(task), "is_eager", property(lambda task: False))
+    first = {
+        "practice_id": collection.practice_id,
+        "resource_id": resource.pk,
+        "client_ids": client_ids,
+    }
+    with mock.patch("engagements.emails.get_connection", return_value=flaky):
+        with pytest.raises(Retrying):
+            task(**first)
+        (again,) = retries
+        assert again["client_ids"] == client_ids[1:] and again["claimed_at"]
+        task(**again)
+    with scopes_disabled():
+        emails = dict(collection.participants.values_list("pk", "email"))
+        resource.refresh_from_db()
+    assert sorted(handed_over) == sorted(emails[pk] for pk in client_ids)
+    assert resource.sent_at is not None
+    assert follow_up_state(world.home.objects["workshop"]) == StepState.DONE

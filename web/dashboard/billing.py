@@ -60,6 +60,9 @@ def stripe_settings(request: HttpRequest) -> HttpResponse:
             "failed_count": StripeEvent.objects.filter(
                 practice=practice, status__in=[EventStatus.FAILED, EventStatus.DEAD]
             ).count(),
+            "invalid_count": StripeEvent.objects.filter(
+                practice=practice, status=EventStatus.INVALID
+            ).count(),
         },
     )
 
@@ -116,7 +119,7 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
 @ability_required("payments.manage")
 @require_POST
 def stripe_event_retry(request: HttpRequest, event_pk: int) -> HttpResponse:
-    """Process a failed event again (after fixing what its error says)."""
+    """Process a failed or invalid event again (after fixing what its error says)."""
     event = StripeEvent.objects.filter(practice=request.practice, pk=event_pk).first()
     if event is None:
         raise Http404("No such event.")

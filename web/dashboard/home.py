@@ -10,12 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing.selectors import (
-    purchases_needing_attention,
-    revenue_by_month,
-    revenue_metrics,
-    seat_utilisation,
-)
+from billing.metrics import revenue_by_month, revenue_metrics, seat_utilisation
+from billing.selectors import purchases_needing_attention
 from coachhub.audit import model_update
 from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
