@@ -52,6 +52,13 @@ from .models import EventSource, EventStatus, Payment, Purchase, StripeAccount, 
 logger = logging.getLogger(__name__)
 MAX_EVENT_RETRIES = 8
 MAX_EVENT_ATTEMPTS = MAX_EVENT_RETRIES + 1
+# A claim lasts the task's hard time limit plus this; a retry message may run this early
+# (clocks differ a little between hosts); a due event not taken this long after its time
+# is taken as lost (a live worker takes one within seconds, a busy queue within minutes).
+CLAIM_MARGIN = dt.timedelta(seconds=30)
+CLAIM_EARLY = dt.timedelta(seconds=5)
+RECOVER_AFTER = dt.timedelta(minutes=5)
+RECOVER_BATCH = 500  # per practice and sweep
 
 
 def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | None:
@@ -588,12 +595,6 @@ def event_give_up(*, event_id: int) -> None:
 
 
 # --- Recovery: what a dead worker held ------------------------------------------------
-RECOVER_AFTER = dt.timedelta(minutes=5)
-CLAIM_EARLY = dt.timedelta(seconds=5)
-CLAIM_MARGIN = dt.timedelta(seconds=30)
-RECOVER_BATCH = 500
-
-
 def events_lost(now: dt.datetime) -> Q:
     """Events whose message is presumed lost: due more than RECOVER_AFTER ago (a live
     worker takes a due message within seconds, a busy queue within minutes), or claimed
