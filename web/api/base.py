@@ -6,10 +6,19 @@ the token (or the signed-in session), never from the request body.
 
 from __future__ import annotations
 
+import datetime as dt
+from contextlib import ExitStack
+
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, extend_schema_serializer
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.views import exception_handler
 
@@ -30,6 +39,73 @@ class PracticeTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <key>` — create one with `manage.py create_api_token`.",
         }
+
+
+# --- What the schema says ------------------------------------------------------------
+WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+@extend_schema_field({"type": "string", "pattern": WALL_CLOCK_PATTERN, "example": "09:30:00"})
+class WallClockTimeField(serializers.TimeField):
+    """A time on someone's clock, HH:MM or HH:MM:SS with no offset: the zone is the one its
+    help text names (OpenAPI's `time` format would promise an offset we never send)."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if parsed.tzinfo is not None:
+            raise serializers.ValidationError(
+                "Give a clock time without an offset (HH:MM); the time zone is implied."
+            )
+        return parsed
+
+
+class WallClockModelSerializer(serializers.ModelSerializer):
+    """A model serializer whose time fields are wall-clock times (WallClockTimeField)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: WallClockTimeField,
+    }
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+)
+class _ErrorDetailField(serializers.JSONField):
+    pass
+
+
+@extend_schema_serializer(component_name="Error")
+class ApiErrorSerializer(serializers.Serializer):
+    """The body of every 4xx: `detail` says why; a 400 also names each refused field
+    (`{"field": ["message", …]}`), and some refusals add a `code`."""
+
+    detail = _ErrorDetailField(required=False, help_text="Why (a list of reasons for some 400s).")
+    code = serializers.CharField(required=False, help_text="A machine-readable reason.")
+
+
+# Every operation may answer these; each body is an Error.
+ERROR_RESPONSES = {
+    "400": "The request was refused: `detail`, or each field with its messages.",
+    "401": "No token, or a token that is wrong or revoked.",
+    "403": "Your role in the practice may not do this.",
+    "404": "Not in your practice (or no such page of results).",
+}
+
+
+class PracticeAutoSchema(AutoSchema):
+    """drf-spectacular's schema plus the error answers every operation can give."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, description in ERROR_RESPONSES.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ApiErrorSerializer, description=description), code
+                )
+        return responses
 
 
 class IsPracticeMember(permissions.BasePermission):
@@ -53,10 +129,18 @@ class PracticeViewSet(
     """
 
     model = None
+    schema = PracticeAutoSchema()
     # The ability (coachhub.permissions) a member needs to write; every member may read.
     write_ability: str | None = None
     permission_classes = [permissions.IsAuthenticated, IsPracticeMember]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
+
+    def dispatch(self, request, *args, **kwargs):
+        # The practice scope opened in initial() closes here whatever happens: DRF skips
+        # finalize_response() when a view raises, and a scope left open would follow the
+        # next request served by this thread.
+        with ExitStack() as self._scopes:
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         self.membership = None
@@ -69,17 +153,8 @@ class PracticeViewSet(
         request.membership = self.membership
         request.practice = self.membership.practice if self.membership else None
         if self.membership is not None:
-            self._scope = scope(practice=self.membership.practice_id)
-            self._scope.__enter__()
+            self._scopes.enter_context(scope(practice=self.membership.practice_id))
         super().initial(request, *args, **kwargs)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        scope_cm = getattr(self, "_scope", None)
-        if scope_cm is not None:
-            self._scope = None
-            scope_cm.__exit__(None, None, None)
-        return response
 
     def check_permissions(self, request):
         super().check_permissions(request)
@@ -112,6 +187,28 @@ class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
         if self.model is User:
             return coaches_of(practice)
         return self.model.objects.filter(practice=practice)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, read in UTC: PostgreSQL stores offsets only up to ±15:59, and
+    a time at the calendar's very edge may not exist in UTC at all (then it is a 400)."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "This time lies outside the calendar once read in UTC.", code="overflow"
+            ) from None
+
+
+class InstantFilter(filters.IsoDateTimeFilter):
+    """Filter on an instant given with any offset (`2026-01-01T00:00:00+16:00`)."""
+
+    field_class = UtcIsoDateTimeField
 
 
 def api_exception_handler(exc, context):

@@ -26,7 +26,7 @@ from engagements.models import (
 )
 from engagements.participants import Participant
 from sessions_app import services as session_services
-from web.api.base import PracticeRelatedField, PracticeViewSet
+from web.api.base import PracticeRelatedField, PracticeViewSet, WallClockModelSerializer
 
 
 class ContractFilter(filters.FilterSet):
@@ -186,16 +186,19 @@ class ContractViewSet(PracticeViewSet):
         return selectors.contract_list(self.membership)
 
     def perform_create(self, serializer):
-        serializer.instance = services.contract_create(
+        contract = services.contract_create(
             practice=self.practice, actor=self.request.user, **serializer.validated_data
         )
+        # Read back through the selector: the answer carries seats_taken like every other.
+        serializer.instance = self.get_queryset().get(pk=contract.pk)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("organization", None)
-        serializer.instance = services.contract_update(
+        contract = services.contract_update(
             contract=serializer.instance, actor=self.request.user, data=data
         )
+        serializer.instance = self.get_queryset().get(pk=contract.pk)
 
 
 # --- Engagements ------------------------------------------------------------------
@@ -206,7 +209,7 @@ class ChecklistStepSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class EngagementSerializer(serializers.ModelSerializer):
+class EngagementSerializer(WallClockModelSerializer):
     client = PracticeRelatedField(Client, required=False, allow_null=True)
     coach = PracticeRelatedField(User)
     organization = PracticeRelatedField(Organization, required=False, allow_null=True)
@@ -250,7 +253,12 @@ class EngagementSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "funding", "ends_on", "created_at"]
-        extra_kwargs = {"title": {"required": False}}
+        extra_kwargs = {
+            "title": {"required": False},
+            "preferred_time": {
+                "help_text": "The agreed time on the coach's clock (the coach's time zone)."
+            },
+        }
 
     def validate(self, data):
         if self.instance is None:
