@@ -212,3 +212,29 @@ def test_every_operation_documents_its_error_answers():
                 assert code in responses, (method, path, code)
             error = responses["400"]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/sessions/?coach=-3.2e%2B128",
+        "/api/v1/clients/?organization=1.17e-38",
+        "/api/v1/purchases/?offer=-1.7976931348623157e%2B308",
+        "/api/v1/engagements/?client=99999999999999999999999",
+        "/api/v1/collections/?engagement=1.5",
+    ],
+)
+def test_id_filters_refuse_what_is_not_an_id(world, url):
+    """An id filter given a decimal or a number past the database's range is a 400 that
+    names the filter (it used to reach the query and fail there)."""
+    response = _api(world).get(url)
+    assert response.status_code == 400
+    assert set(response.json()) <= {"coach", "organization", "offer", "client", "engagement"}
+
+
+def test_a_checkout_without_a_payment_page_yet_matches_the_schema(world):
+    """A checkout Stripe has not opened has an empty url, which a `uri` format refused."""
+    served = _api(world).get("/api/v1/checkouts/").json()["results"][0]
+    assert served["url"] == ""
+    declared = _schema()["components"]["schemas"]["Checkout"]["properties"]["url"]
+    assert declared.get("format") != "uri"

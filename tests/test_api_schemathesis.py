@@ -59,7 +59,8 @@ def test_every_api_operation_keeps_to_its_schema(world):
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        path_ids = ids.get(_prefix_of(operation.path), []) + [987654]
+        # Mostly the practice's own rows, plus ids that exist nowhere or past any range.
+        path_ids = ids.get(_prefix_of(operation.path), []) + [0, 987654, 2**63, 10**30]
 
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
@@ -77,6 +78,6 @@ def test_every_api_operation_keeps_to_its_schema(world):
 
         try:
             run()
-        except (FailureGroup, AssertionError) as error:  # collect every operation's failures
-            failures.append(f"{operation.method.upper()} {operation.path}: {error}")
+        except FailureGroup as group:  # every operation runs; all failures are reported
+            failures.append(f"{operation.method.upper()} {operation.path}: {group}")
     assert not failures, "\n\n".join(failures)

@@ -205,6 +205,18 @@ class UtcIsoDateTimeField(IsoDateTimeField):
             ) from None
 
 
+class IdFilter(filters.NumberFilter):
+    """A related row's id: a whole number in the database's range, else a 400 (a decimal
+    such as `1e300` used to reach the query and fail there)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class InstantFilter(filters.IsoDateTimeFilter):
     """Filter on an instant given with any offset (`2026-01-01T00:00:00+16:00`)."""
 

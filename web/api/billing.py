@@ -26,7 +26,7 @@ from billing.models import (
 )
 from coachhub.links import absolute
 from coachhub.models import User
-from web.api.base import PracticeRelatedField, PracticeViewSet
+from web.api.base import IdFilter, PracticeRelatedField, PracticeViewSet
 
 
 # --- Offers --------------------------------------------------------------------------
@@ -62,7 +62,7 @@ class OfferSerializer(serializers.ModelSerializer):
 
 class OfferFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=OfferKind.choices)
-    coach = filters.NumberFilter(field_name="coach_id")
+    coach = IdFilter(field_name="coach_id")
     is_active = filters.BooleanFilter()
 
 
@@ -115,6 +115,9 @@ class CheckoutSerializer(serializers.ModelSerializer):
     """A Stripe Checkout for one buyer: send them `url` (Stripe's hosted payment page)."""
 
     offer = PracticeRelatedField(Offer)
+    url = serializers.CharField(
+        read_only=True, help_text="Stripe's payment page; empty until Stripe has given one."
+    )
 
     class Meta:
         model = Checkout
@@ -136,7 +139,7 @@ class CheckoutSerializer(serializers.ModelSerializer):
 
 class CheckoutFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=CheckoutStatus.choices)
-    offer = filters.NumberFilter(field_name="offer_id")
+    offer = IdFilter(field_name="offer_id")
 
 
 class CheckoutViewSet(PracticeViewSet):
@@ -207,8 +210,8 @@ class PurchaseSerializer(serializers.ModelSerializer):
 
 
 class PurchaseFilter(filters.FilterSet):
-    client = filters.NumberFilter(field_name="client_id")
-    offer = filters.NumberFilter(field_name="offer_id")
+    client = IdFilter(field_name="client_id")
+    offer = IdFilter(field_name="offer_id")
     subscription_state = filters.CharFilter()
     disputed = filters.BooleanFilter()
 

@@ -26,16 +26,16 @@ from engagements.models import (
 )
 from engagements.participants import Participant
 from sessions_app import services as session_services
-from web.api.base import PracticeRelatedField, PracticeViewSet, WallClockModelSerializer
+from web.api.base import IdFilter, PracticeRelatedField, PracticeViewSet, WallClockModelSerializer
 
 
 class ContractFilter(filters.FilterSet):
-    organization = filters.NumberFilter(field_name="organization_id")
+    organization = IdFilter(field_name="organization_id")
 
 
 class CollectionFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=CollectionKind.choices)
-    engagement = filters.NumberFilter(field_name="engagement_id")
+    engagement = IdFilter(field_name="engagement_id")
 
 
 # --- Clients ---------------------------------------------------------------------
@@ -76,8 +76,8 @@ class ClientFilter(filters.FilterSet):
     # Filters are declared by id: django-filter would otherwise build querysets at
     # import time, outside any practice scope.
     status = filters.ChoiceFilter(choices=ClientStatus.choices)
-    organization = filters.NumberFilter(field_name="organization_id")
-    coach = filters.NumberFilter(field_name="coach_id")
+    organization = IdFilter(field_name="organization_id")
+    coach = IdFilter(field_name="coach_id")
 
 
 class ClientViewSet(PracticeViewSet):
@@ -279,9 +279,9 @@ class EngagementSerializer(WallClockModelSerializer):
 class EngagementFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=EngagementKind.choices)
     status = filters.ChoiceFilter(choices=EngagementStatus.choices)
-    client = filters.NumberFilter(field_name="client_id")
-    coach = filters.NumberFilter(field_name="coach_id")
-    organization = filters.NumberFilter(field_name="organization_id")
+    client = IdFilter(field_name="client_id")
+    coach = IdFilter(field_name="coach_id")
+    organization = IdFilter(field_name="organization_id")
 
 
 class EngagementViewSet(PracticeViewSet):

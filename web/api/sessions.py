@@ -26,6 +26,7 @@ from sessions_app.models import (
     WeeklyHours,
 )
 from web.api.base import (
+    IdFilter,
     InstantFilter,
     PracticeRelatedField,
     PracticeViewSet,
@@ -35,9 +36,9 @@ from web.api.base import (
 
 class SessionFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=SessionStatus.choices)
-    engagement = filters.NumberFilter(field_name="engagement_id")
-    client = filters.NumberFilter(field_name="client_id")
-    coach = filters.NumberFilter(field_name="coach_id")
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="client_id")
+    coach = IdFilter(field_name="coach_id")
     starts_after = InstantFilter(field_name="starts_at", lookup_expr="gte")
     starts_before = InstantFilter(field_name="starts_at", lookup_expr="lt")
 
