@@ -206,6 +206,18 @@ def test_wall_clock_times_are_not_declared_as_times_with_an_offset(world):
     assert served["starts"] == "09:00:00"
 
 
+def test_a_clock_time_with_an_offset_is_refused(world):
+    """Weekly hours are on the coach's clock: `09:00+02:00` is a 400 naming the field (the
+    offset used to be dropped without a word, so 09:00 was saved)."""
+    response = _api(world).post(
+        "/api/v1/availability/weekly-hours/",
+        json.dumps({"weekday": 1, "starts": "09:00+02:00", "ends": "12:00"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "starts" in response.json()
+
+
 def test_every_operation_documents_its_error_answers():
     """A client generated from the schema knows what a 400, 401, 403 and 404 look like."""
     schema = _schema()

@@ -7,6 +7,7 @@ the token (or the signed-in session), never from the request body.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import ExitStack
 
 from django import forms
@@ -51,12 +52,13 @@ class WallClockTimeField(serializers.TimeField):
     help text names (OpenAPI's `time` format would promise an offset we never send)."""
 
     def to_internal_value(self, value):
-        parsed = super().to_internal_value(value)
-        if parsed.tzinfo is not None:
+        # Django's parser would drop an offset silently ("09:00+02:00" read as 09:00).
+        if isinstance(value, str) and not re.fullmatch(WALL_CLOCK_PATTERN, value.strip()):
             raise serializers.ValidationError(
-                "Give a clock time without an offset (HH:MM); the time zone is implied."
+                "Give a clock time as HH:MM or HH:MM:SS, without an offset: "
+                "the time zone is the coach's."
             )
-        return parsed
+        return super().to_internal_value(value)
 
 
 class WallClockModelSerializer(serializers.ModelSerializer):
