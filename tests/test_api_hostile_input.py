@@ -255,3 +255,20 @@ def test_a_checkout_without_a_payment_page_yet_matches_the_schema(world):
     assert served["url"] == ""
     declared = _schema()["components"]["schemas"]["Checkout"]["properties"]["url"]
     assert declared.get("format") != "uri"
+
+
+def test_a_search_longer_than_anyone_types_is_refused(world):
+    """A 100,000-character `?search=` was a 500 on SQLite (LIKE pattern too complex)."""
+    api = _api(world)
+    response = api.get("/api/v1/clients/", {"search": "x" * 100_000})
+    assert response.status_code == 400
+    assert "search" in response.json()
+    assert api.get("/api/v1/clients/", {"search": "home"}).status_code == 200
+
+
+@pytest.mark.parametrize("email", ["a\x00@x.org", "not an address", "a" * 400 + "@x.org"])
+def test_buyer_email_that_is_not_an_address_is_refused(world, email):
+    """`?buyer_email=` with a NUL was a 500 on PostgreSQL; anything not an address is a 400."""
+    response = _api(world).get("/api/v1/offers/", {"buyer_email": email})
+    assert response.status_code == 400
+    assert "buyer_email" in response.json()

@@ -21,6 +21,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, extend_schema_serializer
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.views import exception_handler
 
 from coachhub.models import User
@@ -110,6 +111,61 @@ class PracticeAutoSchema(AutoSchema):
         return responses
 
 
+# --- Filters ------------------------------------------------------------------------
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, read in UTC: PostgreSQL stores offsets only up to ±15:59, and
+    a time at the calendar's very edge may not exist in UTC at all (then it is a 400)."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "This time lies outside the calendar once read in UTC.", code="overflow"
+            ) from None
+
+
+class BoundedSearchFilter(SearchFilter):
+    """`?search=` up to a length a person types: SQLite refuses a LIKE pattern past 50,000
+    bytes, so a longer one was a 500 on the embedded default."""
+
+    max_length = 200
+
+    def get_search_terms(self, request):
+        if len(request.query_params.get(self.search_param, "")) > self.max_length:
+            raise exceptions.ValidationError(
+                {self.search_param: [f"Search for at most {self.max_length} characters."]}
+            )
+        return super().get_search_terms(request)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["maxLength"] = self.max_length
+        return parameters
+
+
+class IdFilter(filters.NumberFilter):
+    """A related row's id: a whole number in the database's range, else a 400 (a decimal
+    such as `1e300` used to reach the query and fail there)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class InstantFilter(filters.IsoDateTimeFilter):
+    """Filter on an instant given with any offset (`2026-01-01T00:00:00+16:00`)."""
+
+    field_class = UtcIsoDateTimeField
+
+
 class IsPracticeMember(permissions.BasePermission):
     message = "Choose a practice first."
 
@@ -132,6 +188,7 @@ class PracticeViewSet(
 
     model = None
     schema = PracticeAutoSchema()
+    filter_backends = [filters.DjangoFilterBackend, OrderingFilter, BoundedSearchFilter]
     # The ability (coachhub.permissions) a member needs to write; every member may read.
     write_ability: str | None = None
     permission_classes = [permissions.IsAuthenticated, IsPracticeMember]
@@ -189,40 +246,6 @@ class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
         if self.model is User:
             return coaches_of(practice)
         return self.model.objects.filter(practice=practice)
-
-
-class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 instant, read in UTC: PostgreSQL stores offsets only up to ±15:59, and
-    a time at the calendar's very edge may not exist in UTC at all (then it is a 400)."""
-
-    def to_python(self, value):
-        instant = super().to_python(value)
-        if instant is None:
-            return None
-        try:
-            return instant.astimezone(dt.UTC)
-        except OverflowError:
-            raise forms.ValidationError(
-                "This time lies outside the calendar once read in UTC.", code="overflow"
-            ) from None
-
-
-class IdFilter(filters.NumberFilter):
-    """A related row's id: a whole number in the database's range, else a 400 (a decimal
-    such as `1e300` used to reach the query and fail there)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
-
-
-class InstantFilter(filters.IsoDateTimeFilter):
-    """Filter on an instant given with any offset (`2026-01-01T00:00:00+16:00`)."""
-
-    field_class = UtcIsoDateTimeField
 
 
 def api_exception_handler(exc, context):

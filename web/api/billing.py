@@ -8,6 +8,7 @@ offer no longer on sale, Stripe not connected).
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -92,6 +93,10 @@ class OfferViewSet(PracticeViewSet):
         offers = Offer.objects.filter(practice=self.practice).select_related("practice")
         email = self.request.query_params.get("buyer_email", "").strip()
         if email and self.action == "list":
+            try:
+                email = forms.EmailField().clean(email)
+            except DjangoValidationError as error:
+                raise exceptions.ValidationError({"buyer_email": error.messages}) from None
             offers = selectors.offers_on_sale_to(offers, practice=self.practice, email=email)
         return offers
 
