@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import shared_task
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from coachhub.audit import audit_batch, audit_record
@@ -30,9 +30,13 @@ from integrations.stripe.webhooks import (
     PaidObject,
     checkout_reference,
     event_verify,
+    invoice_charge,
+    invoice_paid_at,
     invoice_payment_intent,
     invoice_subscription,
     paid_from_checkout,
+    stripe_time,
+    subscription_started_at,
 )
 
 from . import services
@@ -112,8 +116,9 @@ def on_checkout_paid(event: StripeEvent, reads: StripeReads) -> None:
         return  # a delayed payment method: wait for async_payment_succeeded
     if not checkout_reference(obj):
         return  # not a CoachHub checkout (the coach sells other things on Stripe too)
-    purchase = services.purchase_ensure(practice=event.practice, paid=paid_from_checkout(obj))
-    services.purchase_fulfil_checkout(purchase=purchase)
+    paid = paid_from_checkout(obj)
+    purchase = services.purchase_ensure(practice=event.practice, paid=paid)
+    services.purchase_fulfil_checkout(purchase=purchase, charge_id=paid.charge_id)
 
 
 def on_checkout_failed_or_expired(event: StripeEvent, reads: StripeReads) -> None:
@@ -125,23 +130,30 @@ def on_checkout_failed_or_expired(event: StripeEvent, reads: StripeReads) -> Non
 class StripeReadNeeded(Exception):
     """A handler needs an object from Stripe first; it is read outside the transaction."""
 
-    def __init__(self, subscription_id: str, *, practice_id: int):
-        super().__init__(f"needs subscription {subscription_id} from Stripe")
-        self.subscription_id, self.practice_id = subscription_id, practice_id
+    def __init__(self, object_id: str, *, practice_id: int, kind: str = "subscription"):
+        super().__init__(f"needs {kind} {object_id} from Stripe")
+        self.object_id, self.practice_id, self.kind = object_id, practice_id, kind
 
 
 class StripeReads:
     """What was read from Stripe for one event, before its transaction (no outside call is
     made while the event's rows are locked): subscriptions, whose metadata older API
-    shapes leave off their invoices."""
+    shapes leave off their invoices, and charges, which a dispute names without saying
+    whose they are."""
 
     def __init__(self) -> None:
         self.subscription_metadata: dict[str, dict] = {}
+        self.charges: dict[str, dict] = {}
 
     def fetch(self, needed: StripeReadNeeded) -> None:
         account = StripeAccount.objects.get(practice_id=needed.practice_id)
-        subscription = stripe_api.subscription_retrieve(account.secret_key, needed.subscription_id)
-        self.subscription_metadata[needed.subscription_id] = subscription.get("metadata") or {}
+        if needed.kind == "charge":
+            self.charges[needed.object_id] = stripe_api.charge_retrieve(
+                account.secret_key, needed.object_id
+            )
+            return
+        subscription = stripe_api.subscription_retrieve(account.secret_key, needed.object_id)
+        self.subscription_metadata[needed.object_id] = subscription.get("metadata") or {}
 
 
 def _subscription_metadata(
@@ -155,8 +167,16 @@ def _subscription_metadata(
 
 
 def _purchase_for_subscription(
-    event: StripeEvent, subscription_id: str, metadata: dict, customer: str, reads: StripeReads
+    event: StripeEvent,
+    subscription_id: str,
+    metadata: dict,
+    customer: str,
+    reads: StripeReads,
+    *,
+    paid_at: dt.datetime | None,
 ) -> Purchase | None:
+    """The subscription's purchase (made on first sight); `paid_at` is what this Stripe
+    object says of when it was paid or began (the purchase keeps the earliest)."""
     found = (
         Purchase.objects.select_for_update(of=("self",))
         .select_related("engagement", "offer")
@@ -164,6 +184,7 @@ def _purchase_for_subscription(
         .first()
     )
     if found is not None:
+        services.purchase_paid_at_settle(purchase=found, at=paid_at)
         return found
     metadata = _subscription_metadata(event, subscription_id, metadata, reads)
     if not metadata.get("coachhub_checkout"):
@@ -174,6 +195,7 @@ def _purchase_for_subscription(
             checkout_public_id=metadata["coachhub_checkout"],
             subscription_id=subscription_id,
             customer_id=customer,
+            paid_at=paid_at,
         ),
     )
 
@@ -181,7 +203,12 @@ def _purchase_for_subscription(
 def on_subscription_event(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
     purchase = _purchase_for_subscription(
-        event, obj["id"], obj.get("metadata") or {}, obj.get("customer") or "", reads
+        event,
+        obj["id"],
+        obj.get("metadata") or {},
+        obj.get("customer") or "",
+        reads,
+        paid_at=subscription_started_at(obj),
     )
     if purchase is None:
         return
@@ -205,8 +232,11 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
             at=event.stripe_created,
         )
         return
+    paid_at = None
+    if event.type == "invoice.paid":  # when Stripe took the money, else the event's time
+        paid_at = invoice_paid_at(obj) or stripe_time(event.payload.get("created"))
     purchase = _purchase_for_subscription(
-        event, subscription_id, metadata, obj.get("customer", ""), reads
+        event, subscription_id, metadata, obj.get("customer", ""), reads, paid_at=paid_at
     )
     if purchase is None:
         return
@@ -221,6 +251,8 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
             amount_paid=int(obj.get("amount_paid") or 0),
             event_created=created,
             payment_intent_id=invoice_payment_intent(obj),
+            charge_id=invoice_charge(obj),
+            paid_at=paid_at,
         )
     else:
         services.invoice_failed_apply(
@@ -228,35 +260,75 @@ def on_invoice(event: StripeEvent, reads: StripeReads) -> None:
         )
 
 
-def _purchase_for_charge(event: StripeEvent, obj: dict[str, Any]) -> Purchase:
+def _purchase_for_charge(
+    event: StripeEvent,
+    reads: StripeReads,
+    *,
+    charge_id: str,
+    intent: str = "",
+    customer: str = "",
+    charge_in_payload: bool = False,
+) -> Purchase:
+    """The purchase a charge paid for: by the charge itself (recorded as its payment
+    arrived), its PaymentIntent, or its customer. A dispute names only the charge and,
+    at most, its PaymentIntent: when those are not ours, the charge is read from Stripe
+    (outside the transaction) for the PaymentIntent and customer it carries. A refund's
+    event carries the charge itself, so there is nothing more to read."""
     purchases = Purchase.objects.select_for_update(of=("self",)).select_related("engagement")
-    intent = obj.get("payment_intent") or ""
-    purchase = None
-    if intent:
-        purchase = purchases.filter(
-            practice=event.practice, stripe_payment_intent_id=intent
-        ).first()
-    if purchase is None and intent:
-        # A monthly package's payments: each paid invoice recorded its PaymentIntent.
-        paid = Payment.objects.filter(practice=event.practice, payment_intent_id=intent)
-        purchase = purchases.filter(pk__in=paid.values("purchase_id")).first()
-    if purchase is None and obj.get("customer"):
+    payments = Payment.objects.filter(practice=event.practice)
+    if charge_id:
+        paid = payments.filter(charge_id=charge_id)
+        if purchase := purchases.filter(pk__in=paid.values("purchase_id")).first():
+            return purchase
+    if charge_id in reads.charges:
+        charge = reads.charges[charge_id]
+        intent = intent or _stripe_id(charge.get("payment_intent"))
+        customer = customer or _stripe_id(charge.get("customer"))
+    purchase = _purchase_for_intent(event, purchases, payments, intent) if intent else None
+    if purchase is None and customer:
         purchase = (
-            purchases.filter(practice=event.practice, stripe_customer_id=obj["customer"])
+            purchases.filter(practice=event.practice, stripe_customer_id=customer)
             .order_by("-paid_at")
             .first()
         )
+    if purchase is None and charge_id and not charge_in_payload and charge_id not in reads.charges:
+        raise StripeReadNeeded(charge_id, practice_id=event.practice_id, kind="charge")
     if purchase is None:
         raise services.NotYetProcessable(
-            f"No purchase yet for payment {intent or obj.get('customer')}; "
-            "waiting for its checkout event."
+            f"No purchase yet for charge {charge_id or intent or customer}; "
+            "waiting for its checkout or invoice event."
         )
     return purchase
 
 
+def _purchase_for_intent(
+    event: StripeEvent, purchases: QuerySet[Purchase], payments: QuerySet[Payment], intent: str
+) -> Purchase | None:
+    purchase = purchases.filter(practice=event.practice, stripe_payment_intent_id=intent).first()
+    if purchase is None:
+        # A monthly package's payments: each paid invoice recorded its PaymentIntent.
+        paid = payments.filter(payment_intent_id=intent)
+        purchase = purchases.filter(pk__in=paid.values("purchase_id")).first()
+    return purchase
+
+
+def _stripe_id(value: Any) -> str:
+    """An id Stripe gives as a string or, expanded, as the object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return value if isinstance(value, str) else ""
+
+
 def on_charge_refunded(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
-    purchase = _purchase_for_charge(event, obj)
+    purchase = _purchase_for_charge(
+        event,
+        reads,
+        charge_id=obj["id"],
+        intent=_stripe_id(obj.get("payment_intent")),
+        customer=_stripe_id(obj.get("customer")),
+        charge_in_payload=True,
+    )
     services.refund_apply(
         purchase=purchase, amount_refunded=int(obj.get("amount_refunded") or 0), charge_id=obj["id"]
     )
@@ -264,10 +336,16 @@ def on_charge_refunded(event: StripeEvent, reads: StripeReads) -> None:
 
 def on_dispute(event: StripeEvent, reads: StripeReads) -> None:
     obj = event.data_object
-    charge = {"payment_intent": obj.get("payment_intent"), "customer": obj.get("customer")}
-    services.dispute_apply(
-        purchase=_purchase_for_charge(event, charge), reason=obj.get("reason") or "dispute"
+    charge = obj.get("charge")
+    expanded = charge if isinstance(charge, dict) else {}
+    purchase = _purchase_for_charge(
+        event,
+        reads,
+        charge_id=_stripe_id(charge),
+        intent=_stripe_id(obj.get("payment_intent") or expanded.get("payment_intent")),
+        customer=_stripe_id(obj.get("customer") or expanded.get("customer")),
     )
+    services.dispute_apply(purchase=purchase, reason=obj.get("reason") or "dispute")
 
 
 def on_invoice_voided(event: StripeEvent, reads: StripeReads) -> None:

@@ -301,6 +301,7 @@ class PurchaseStatus(models.TextChoices):
 
 class SubscriptionState(models.TextChoices):
     NONE = "", "—"
+    INCOMPLETE = "incomplete", "Awaiting the first payment"
     ACTIVE = "active", "Active"
     PAST_DUE = "past_due", "Payment failed (past due)"
     CANCELLING = "cancelling", "Ends at period end"
@@ -400,6 +401,12 @@ class Payment(PracticeScoped):
         blank=True,
         db_index=True,
         help_text="The PaymentIntent that took the money: refunds and disputes name it.",
+    )
+    charge_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The charge, where Stripe named it: a dispute names only the charge.",
     )
     amount = models.PositiveIntegerField(help_text="Minor units (cents).")
     currency = models.CharField(max_length=3)

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from coachhub.models import Membership, Practice
 from coachhub.permissions import can, roles_with
-from coachhub.tenancy import coaches_here, practice_owner
+from coachhub.tenancy import coaches_here, practice_contact_email
 from coachhub.timezones import last_months, month_bounds, month_days, months_span
 from engagements.models import Contract, SeatAssignment
 from engagements.selectors import (
@@ -128,13 +128,6 @@ def offer_refusal(offer: Offer, *, email: str) -> Refusal | None:
     if offer.kind == OfferKind.SINGLE_SESSION and single_sessions_refused_to(practice, email):
         return Refusal(PACKAGES_ONLY, code="packages_only")
     return None
-
-
-def practice_contact_email(practice: Practice) -> str:
-    """Where a visitor writes when something cannot be done online: the practice has no
-    contact address of its own, so its (first) owner's e-mail."""
-    owner = practice_owner(practice)
-    return owner.email if owner else ""
 
 
 NO_PRICE_YET = (

@@ -50,6 +50,10 @@ class MembershipInline(PracticeChoicesMixin, admin.TabularInline):
     extra = 0
     autocomplete_fields = ["user"]
     can_delete = False
+    readonly_fields = ["role"]  # changed on the Members page, which keeps an owner
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "practice")
@@ -81,6 +85,10 @@ class MembershipAdmin(PracticeAdminMixin, admin.ModelAdmin):
         """A deletion here would leave the member's booking links and offers selling; the
         owner's Members page removes them and closes both."""
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        """Roles change on the Members page, which keeps the practice an owner."""
+        return ["user", "practice", "role"] if obj is not None else []
 
 
 @admin.register(ApiToken)

@@ -25,6 +25,7 @@ from .audit import audit_record
 from .links import absolute
 from .models import Invitation, InvitationStatus, Membership, Practice, Role, User
 from .permissions import require
+from .services import first_practice_zone_take
 from .tasks import PracticeTask
 from .tenancy import membership_of, memberships_forget, practice_scope
 
@@ -201,6 +202,8 @@ def invitation_accept(
         membership, created = Membership.objects.get_or_create(
             practice=invitation.practice, user=user, defaults={"role": invitation.role}
         )
+        if created:
+            first_practice_zone_take(user=user, practice=invitation.practice)
         invitation.accepted_at, invitation.accepted_by = now, user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
         memberships_forget(invitation.practice)

@@ -38,6 +38,19 @@ def practice_create(
     return practice
 
 
+def first_practice_zone_take(*, user: User, practice: Practice) -> None:
+    """Someone joining their first practice with the zone never chosen (the default, UTC)
+    sees and offers times in the practice's zone, not UTC. They have no weekly hours or
+    links yet, so nothing they published moves."""
+    default = User._meta.get_field("time_zone").default
+    if user.time_zone != default or user.time_zone == practice.time_zone:
+        return
+    if Membership.objects.filter(user=user).exclude(practice=practice).exists():
+        return
+    user.time_zone = practice.time_zone
+    user.save(update_fields=["time_zone"])
+
+
 def membership_add(*, practice: Practice, actor: User, email: str, role: str) -> Membership:
     """Add an existing user to the practice (invitations by e-mail come later)."""
     require(membership_of(practice, actor), "practice.manage")
@@ -53,6 +66,7 @@ def membership_add(*, practice: Practice, actor: User, email: str, role: str) ->
     )
     if not created:
         raise ValidationError({"email": "This person is already a member of the practice."})
+    first_practice_zone_take(user=user, practice=practice)
     memberships_forget(practice)
     audit_record(practice=practice, actor=actor, action="membership.add", obj=membership, role=role)
     return membership

@@ -40,6 +40,8 @@ class PracticeTask(DjangoTask):
         """Run in-process (no broker): there is no worker to retry later."""
         return bool(getattr(self.request, "is_eager", False))
 
-    def retry_later(self, error: Exception):
-        """Try again after the backoff (`raise self.retry_later(error)`)."""
-        return self.retry(exc=error, countdown=retry_countdown(self.request.retries))
+    def retry_later(self, error: Exception, **changed_kwargs):
+        """Try again after the backoff (`raise self.retry_later(error)`); `changed_kwargs`
+        narrow what the next attempt does (the e-mails still owed, say)."""
+        kwargs = {**(self.request.kwargs or {}), **changed_kwargs} if changed_kwargs else None
+        return self.retry(exc=error, countdown=retry_countdown(self.request.retries), kwargs=kwargs)

@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Practice, User
+from .observability import practice_bind
 from .permissions import can, require, roles_with
 
 SESSION_KEY = "active_practice_id"
@@ -29,6 +30,7 @@ def practice_scope(practice: Practice | int) -> Iterator[None]:
     practice_id = practice if isinstance(practice, int) else practice.pk
     if practice_id is None:
         raise ValueError("practice_scope needs a saved practice")
+    practice_bind(practice_id)
     with scope(practice=practice_id):
         yield
 
@@ -89,6 +91,13 @@ def practice_owner(practice: Practice) -> User | None:
         .first()
     )
     return owner.user if owner else None
+
+
+def practice_contact_email(practice: Practice) -> str:
+    """Where a visitor writes when something cannot be done online: the practice has no
+    contact address of its own, so its (first) owner's e-mail."""
+    owner = practice_owner(practice)
+    return owner.email if owner else ""
 
 
 def memberships_forget(practice: Practice) -> None:

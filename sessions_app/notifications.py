@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -29,6 +30,8 @@ from integrations.calendar import ics
 
 from .booking_tokens import attendee_token, manage_token
 from .models import Booking, BookingStatus, Session, SessionSource, SessionStatus
+
+logger = logging.getLogger(__name__)
 
 NoticeKind = Literal["confirmed", "rescheduled", "cancelled", "reminder", "reassigned"]
 
@@ -404,9 +407,13 @@ def session_notify(
     client_ids: list[int] | None = None,
     previous_coach_id: int | None = None,
     booking_id: int | None = None,
+    still_to: list[str] | None = None,
 ) -> int:
     """E-mail attendees and the coach about a change, with the invite attached (only the
-    attendees in `client_ids` when given; a coach it was taken from gets a CANCEL)."""
+    attendees in `client_ids` when given; a coach it was taken from gets a CANCEL).
+
+    Each message is handed over on its own: when the mail server fails part-way, the next
+    attempt sends only the ones still owed (`still_to`), so nobody gets a change twice."""
     session = (
         Session.objects.select_related("practice", "coach", "client", "engagement", "booking_link")
         .filter(pk=session_id)
@@ -424,13 +431,20 @@ def session_notify(
         previous_coach=previous_coach,
         booking_id=booking_id,
     )
-    try:
-        for message in messages:
+    if still_to is not None:
+        messages = [message for message in messages if message.to[0] in still_to]
+    for number, message in enumerate(messages):
+        try:
             message.send()
-    except OSError as error:  # SMTP down: try again later rather than lose it
-        raise self.retry_later(error) from error
-    if messages and kind in ("confirmed", "rescheduled") and client_ids is None:
-        invite_step_done(session, attendees=[m.to[0] for m in messages[:-1]])
+        except OSError as error:  # SMTP down: the rest later rather than lost
+            owed = [later.to[0] for later in messages[number:]]
+            if self.is_eager:  # in-process: no worker to try again later; say so
+                logger.warning("Session %s: %d e-mails not sent: %s", session_id, len(owed), error)
+                return number
+            raise self.retry_later(error, still_to=owed) from error
+    attendees = [m.to[0] for m in messages if m.to[0] != session.coach.email]
+    if attendees and kind in ("confirmed", "rescheduled") and client_ids is None:
+        invite_step_done(session, attendees=attendees)
     return len(messages)
 
 

@@ -186,3 +186,17 @@ def test_client_api_never_500s(as_member, body):
         "/api/v1/clients/", json.dumps(body), content_type="application/json"
     )
     assert response.status_code in (201, 400)
+
+
+@pytest.mark.parametrize("value", ["abc", "", "-1", "1.5", "9" * 40, "١٢"])
+def test_handing_sessions_to_a_coach_refuses_anything_but_a_coach_of_ours(world, as_member, value):
+    """Ids that are not ids (or not our coaches') get a message on the Members page."""
+    owner = as_member("owner")
+    session = world.home.objects["session"]
+    one = owner.post(f"/sessions/{session.public_id}/coach/", {"coach": value}, follow=True)
+    every = owner.post(
+        "/practice/members/reassign/", {"coach": value, "former_coach": value}, follow=True
+    )
+    for response in (one, every):
+        assert response.status_code == 200
+        assert "Choose a coach of this practice." in response.content.decode()

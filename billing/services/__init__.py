@@ -32,6 +32,7 @@ from .purchases import (
     payment_record,
     purchase_ensure,
     purchase_fulfil_checkout,
+    purchase_paid_at_settle,
 )
 from .refunds import dispute_apply, refund_apply, refund_revocation_settle
 from .stripe_account import (
@@ -45,6 +46,7 @@ from .subscriptions import (
     invoice_failed_apply,
     invoice_paid_apply,
     subscription_end,
+    subscription_expiry_settle,
     subscription_state_apply,
 )
 
@@ -74,6 +76,7 @@ __all__ = [
     "payment_record",
     "purchase_ensure",
     "purchase_fulfil_checkout",
+    "purchase_paid_at_settle",
     "refund_apply",
     "refund_revocation_settle",
     "stripe_account_connect",
@@ -81,6 +84,7 @@ __all__ = [
     "stripe_account_of",
     "stripe_trouble",
     "subscription_end",
+    "subscription_expiry_settle",
     "subscription_state_apply",
     "verified_stripe_account",
 ]

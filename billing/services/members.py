@@ -17,7 +17,7 @@ from coachhub.services import membership_remove
 from coachhub.tenancy import membership_of
 from sessions_app.models import BookingLink, Session
 from sessions_app.selectors import future_sessions_of
-from sessions_app.services import booking_links_close_for_coach
+from sessions_app.services import booking_links_close_for_coach, coach_feeds_close
 
 from ..models import Offer
 
@@ -58,6 +58,7 @@ def member_remove(
     coach = membership.user
     links = booking_links_close_for_coach(practice=practice, actor=actor, coach=coach)
     offers = offers_withdraw_for_coach(practice=practice, actor=actor, coach=coach)
+    coach_feeds_close(practice=practice, actor=actor, coach=coach)
     membership_remove(practice=practice, actor=actor, membership=membership)
     return MemberRemoval(
         links_closed=links,

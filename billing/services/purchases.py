@@ -236,9 +236,19 @@ def _fill_stripe_ids(purchase: Purchase, paid: PaidObject) -> None:
         changed.append("amount_total")
     if changed:
         purchase.save(update_fields=changed)
+    purchase_paid_at_settle(purchase=purchase, at=paid.paid_at)
 
 
-def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
+def purchase_paid_at_settle(*, purchase: Purchase, at: dt.datetime | None) -> None:
+    """A purchase was paid at the earliest time any of its Stripe objects gives (the
+    checkout's, the subscription's start, its first invoice's payment), whichever event
+    is processed first — never when our worker happened to run."""
+    if at is not None and at < purchase.paid_at:
+        purchase.paid_at = at
+        purchase.save(update_fields=["paid_at"])
+
+
+def purchase_fulfil_checkout(*, purchase: Purchase, charge_id: str = "") -> None:
     """What a one-off payment buys: its credits, then the held slot (or the first session)."""
     offer, engagement = purchase.offer, purchase.engagement
     if offer.is_subscription:
@@ -249,6 +259,7 @@ def purchase_fulfil_checkout(*, purchase: Purchase) -> None:
         amount=purchase.amount_total,
         paid_at=purchase.paid_at,
         payment_intent_id=purchase.stripe_payment_intent_id,
+        charge_id=charge_id,
     )
     if engagement is None:
         return  # nothing set up (purchase.setup_refused): the money is recorded, no credits
@@ -293,6 +304,7 @@ def payment_record(
     amount: int,
     paid_at: dt.datetime,
     payment_intent_id: str = "",
+    charge_id: str = "",
 ) -> None:
     """Money received, once per Stripe object: the unique (practice, stripe_id) turns
     a replay into nothing (INSERT … ON CONFLICT DO NOTHING, one statement)."""
@@ -303,6 +315,7 @@ def payment_record(
                 purchase=purchase,
                 stripe_id=stripe_id,
                 payment_intent_id=payment_intent_id,
+                charge_id=charge_id,
                 amount=amount,
                 currency=purchase.currency,
                 paid_at=paid_at,

@@ -8,7 +8,9 @@ and the cache (and real workers).
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from marshmallow.validate import OneOf
+from marshmallow.validate import OneOf, Regexp
+
+from coachhub.observability import sentry_init
 
 from .environment import BASE_DIR, DJANGO_ENV, env
 
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request, its 500 included, carries the request's id.
+    "coachhub.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -237,9 +241,28 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "5/5m/ip,5/5m/key",
     "login": "30/m/ip",
-    "signup": "20/m/ip",
+    # Each sign-up makes an account and a practice: bounded per hour as well.
+    "signup": "20/m/ip,60/h/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Behind a proxy, the visitor's address is this many entries from the end of
+# X-Forwarded-For (0: REMOTE_ADDR). The sign-in limits and the public pages' limits use it.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Rate limits on the public pages (web/public/limits.py) -------------------
+# "count/period", the period one of s, m, h, d, optionally with a multiple ("100/15m").
+_RATE = Regexp(r"^\d+/\d*[smhd]$", error="{input!r} is not a rate such as 20/m or 10/h.")
+# Every POST a visitor sends without signing in (booking, manage links, buy links, invitations).
+PUBLIC_POST_RATE_PER_ADDRESS = env.str("PUBLIC_POST_RATE_PER_ADDRESS", "20/m", validate=_RATE)
+PUBLIC_POST_RATE_PER_PRACTICE = env.str("PUBLIC_POST_RATE_PER_PRACTICE", "300/m", validate=_RATE)
+# Those that change something: bookings and purchases (each may create a client and an
+# engagement), reschedules, cancellations, invitations accepted.
+PUBLIC_CHANGE_RATE_PER_ADDRESS = env.str("PUBLIC_CHANGE_RATE_PER_ADDRESS", "30/h", validate=_RATE)
+PUBLIC_CHANGE_RATE_PER_PRACTICE = env.str(
+    "PUBLIC_CHANGE_RATE_PER_PRACTICE", "300/h", validate=_RATE
+)
+RATELIMIT_IP_META_KEY = "web.public.limits.client_address"
+
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CoachHub] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CoachHub"
@@ -306,11 +329,24 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 
+# Each line names its request (X-Request-ID), Celery task and practice, "-" when none.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "coachhub.observability.LogContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s request=%(request_id)s "
+            "task=%(task_id)s practice=%(practice_id)s %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -320,3 +356,14 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
+
+# --- Error reports ------------------------------------------------------------------
+# Set: web processes and workers report exceptions to Sentry, without personal data or
+# secrets (coachhub/observability.py). Unset: Sentry is not initialised at all.
+SENTRY_DSN = env.str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", DJANGO_ENV),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

@@ -135,6 +135,8 @@ class StandIn(Payments, Invoices):
                 }
                 account.endpoints.append(endpoint)
                 return endpoint
+            case "GET", ["charges", charge_id]:
+                return self._public(self._get(account, charge_id, "charge"))
             case "POST", ["refunds"]:
                 return self.refund(account, params.get("charge", ""), params.get("amount"))
             case "POST", ["customers"]:

@@ -255,6 +255,12 @@ def subscription_retrieve(secret_key: str, subscription_id: str) -> dict[str, An
     return subscription.to_dict()
 
 
+def charge_retrieve(secret_key: str, charge_id: str) -> dict[str, Any]:
+    """Re-read a charge (its PaymentIntent and customer) when a dispute names only the charge."""
+    charge = _call(_client(secret_key).v1.charges.retrieve, charge_id)
+    return charge.to_dict()
+
+
 def events_since(secret_key: str, since: dt.datetime) -> Iterator[dict[str, Any]]:
     """Every event Stripe kept since `since` (Stripe keeps 30 days), oldest pages first."""
     page = _call(

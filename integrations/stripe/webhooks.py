@@ -73,6 +73,7 @@ class PaidObject:
     subscription_id: str = ""
     customer_id: str = ""
     payment_intent_id: str = ""
+    charge_id: str = ""
     amount_total: int = 0
     currency: str = ""
     paid_at: dt.datetime | None = None
@@ -91,24 +92,68 @@ def paid_from_checkout(obj: dict[str, Any]) -> PaidObject:
         checkout_stripe_id=obj["id"],
         subscription_id=obj.get("subscription") or "",
         customer_id=obj.get("customer") or "",
-        payment_intent_id=obj.get("payment_intent") or "",
+        payment_intent_id=_id_of(obj.get("payment_intent")),
+        charge_id=_id_of((_expanded(obj.get("payment_intent")) or {}).get("latest_charge")),
         amount_total=int(obj.get("amount_total") or 0),
         currency=obj.get("currency") or "",
-        paid_at=dt.datetime.fromtimestamp(int(obj.get("created") or 0), tz=dt.UTC)
-        if obj.get("created")
-        else None,
+        paid_at=stripe_time(obj.get("created")),
     )
+
+
+def _id_of(value: Any) -> str:
+    """An id Stripe names either as a string or as the expanded object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return value if isinstance(value, str) else ""
+
+
+def _expanded(value: Any) -> dict | None:
+    return value if isinstance(value, dict) else None
+
+
+def stripe_time(value: Any) -> dt.datetime | None:
+    """A Stripe timestamp (seconds since the epoch) as an aware UTC datetime; None if absent."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):  # beyond the calendar (1e20, say)
+        return None
+
+
+def invoice_paid_at(obj: dict[str, Any]) -> dt.datetime | None:
+    """When Stripe took an invoice's money (`status_transitions.paid_at`); None if not named.
+    Not the invoice's `created`: a renewal's invoice is drafted about an hour before it is
+    paid, so the event's own time is the better stand-in."""
+    transitions = obj.get("status_transitions") or {}
+    return stripe_time(transitions.get("paid_at"))
+
+
+def subscription_started_at(obj: dict[str, Any]) -> dt.datetime | None:
+    """When a subscription began: `start_date`, else its `created`."""
+    return stripe_time(obj.get("start_date")) or stripe_time(obj.get("created"))
+
+
+def invoice_charge(obj: dict[str, Any]) -> str:
+    """The charge that paid an invoice, where the payload names one: an invoice payment of
+    type `charge` (2025+ API), or the invoice's own `charge` (before 2025-03-31)."""
+    for payment in (obj.get("payments") or {}).get("data") or []:
+        if charge := _id_of((payment.get("payment") or {}).get("charge")):
+            return charge
+    for payment in (obj.get("payments") or {}).get("data") or []:
+        intent = _expanded((payment.get("payment") or {}).get("payment_intent"))
+        if intent and (charge := _id_of(intent.get("latest_charge"))):
+            return charge
+    return _id_of(obj.get("charge"))
 
 
 def invoice_payment_intent(obj: dict[str, Any]) -> str:
     """The PaymentIntent that paid an invoice: in `payments` (2025+ API) or, before
     2025-03-31, the invoice's own `payment_intent`; "" when none is named."""
     for payment in (obj.get("payments") or {}).get("data") or []:
-        intent = (payment.get("payment") or {}).get("payment_intent")
-        if intent:
-            return intent if isinstance(intent, str) else intent.get("id", "")
-    intent = obj.get("payment_intent") or ""
-    return intent if isinstance(intent, str) else intent.get("id", "")
+        if intent := _id_of((payment.get("payment") or {}).get("payment_intent")):
+            return intent
+    return _id_of(obj.get("payment_intent"))
 
 
 def invoice_subscription(obj: dict[str, Any]) -> tuple[str, dict]:

@@ -44,7 +44,13 @@ from .engagement_setup import (
     engagement_schedule_change,
 )
 from .invites import workshop_participants_add
-from .reassign import Handover, booking_links_close_for_coach, coach_handover, session_coach_change
+from .reassign import (
+    Handover,
+    booking_links_close_for_coach,
+    coach_feeds_close,
+    coach_handover,
+    session_coach_change,
+)
 from .recurring import RecurringResult, recurring_sessions_generate, recurring_summary
 from .reminders import reminder_send
 from .scheduling import (
@@ -75,6 +81,7 @@ __all__ = [
     "booking_hold_withdraw",
     "booking_link_save",
     "booking_links_close_for_coach",
+    "coach_feeds_close",
     "booking_reschedule",
     "coach_handover",
     "coach_time_zone_set",

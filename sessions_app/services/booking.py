@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from coachhub.audit import audit_record
 from coachhub.models import User
+from coachhub.tenancy import practice_contact_email
 from coachhub.timezones import validate_time_zone
 from engagements.models import (
     OPEN_ENGAGEMENT_STATUSES,
@@ -44,7 +45,7 @@ from .scheduling import funding_for, session_cancel_step, session_create, sessio
 
 PAYMENTS_NOT_CONNECTED = (
     "This session is paid, and online payment is not set up for this practice yet, "
-    "so it cannot be booked online. Please contact the coach to book it."
+    "so it cannot be booked online. To book it, write to {contact}."
 )
 
 
@@ -101,6 +102,7 @@ def _waiting_or_new_engagement(
         client_is_new=client_is_new,
         coach=link.coach,
         session_minutes=link.duration_minutes,
+        lead_becomes_active=False,  # a held paid slot; the purchase makes them a client
     )
     return engagement.sessions.get(status=SessionStatus.TO_SCHEDULE)
 
@@ -108,7 +110,27 @@ def _waiting_or_new_engagement(
 def _intro_call(*, link: BookingLink, client: Client, actor: User | None) -> Session:
     """A lead's booking on a free link is an intro call: a proposed engagement with no
     set-up checklist (no collection, nothing to pay), which buying coaching later makes
-    active. The session waits here for the time the caller claims."""
+    active. The session waits here for the time the caller claims; a lead booking again
+    before that adds the session to the same intro engagement."""
+    engagement = (
+        Engagement.objects.filter(
+            practice_id=link.practice_id,
+            client=client,
+            coach_id=link.coach_id,
+            kind=EngagementKind.PER_SESSION,
+            status=EngagementStatus.PROPOSED,
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if engagement is not None:
+        return session_create(
+            practice=link.practice,
+            actor=actor,
+            engagement=engagement,
+            starts_at=None,
+            minutes=link.duration_minutes,
+        )
     engagement = engagement_add(
         engagement=Engagement(
             practice=link.practice,
@@ -200,7 +222,10 @@ def booking_create(
         if checkout_ready is None
         else checkout_ready
     ):
-        raise ValidationError(PAYMENTS_NOT_CONNECTED, code="payments_not_connected")
+        raise ValidationError(
+            PAYMENTS_NOT_CONNECTED.format(contact=practice_contact_email(practice)),
+            code="payments_not_connected",
+        )
     session.seat, session.consumes = seat, consumes
     session.booking_link = link
     session.source = SessionSource.BOOKING_LINK

@@ -23,6 +23,7 @@ from engagements.checklists import slack_step_outcomes
 from engagements.models import (
     Cadence,
     Client,
+    ClientStatus,
     CollectionTemplate,
     Engagement,
     EngagementKind,
@@ -38,6 +39,7 @@ from engagements.services import (
     checklist_mark,
     checklist_seed,
     client_resolve,
+    client_update,
     collection_create,
     engagement_add,
     participants_add,
@@ -47,6 +49,11 @@ from engagements.services import (
 from ..models import SessionSource
 from .recurring import recurring_sessions_generate, recurring_summary
 from .scheduling import session_create
+
+
+def _lead_activate(client: Client, *, actor: User | None) -> None:
+    if client.status == ClientStatus.LEAD:
+        client_update(client=client, actor=actor, data={"status": ClientStatus.ACTIVE})
 
 
 @transaction.atomic
@@ -63,13 +70,18 @@ def engagement_create_per_session(
     aims: str = "",
     allowance_override_reason: str = "",
     session_source: str = SessionSource.MANUAL,
+    lead_becomes_active: bool = True,
 ) -> Engagement:
     """One-off coaching: collection from “Coaching / Mentorship”, first session populated.
 
     A seat client's per-session coaching is funded by their seat, not by an offer.
     `client_is_new`: the caller has just created the client, so it has no seat yet.
+    `lead_becomes_active`: coaching set up for a lead makes them a client (a visitor who
+    only holds a paid slot stays a lead until the purchase).
     """
     client, created = client_resolve(practice=practice, actor=actor, client=client, coach=coach)
+    if lead_becomes_active:
+        _lead_activate(client, actor=actor)
     seat = None if client_is_new or created else open_seat_of(client)
     engagement = engagement_add(
         engagement=Engagement(
@@ -143,6 +155,7 @@ def engagement_create_monthly_package(
 ) -> Engagement:
     """A subscription package: cadence agreed, collection created, sessions generated."""
     client, created = client_resolve(practice=practice, actor=actor, client=client, coach=coach)
+    _lead_activate(client, actor=actor)
     if not (client_is_new or created):
         seat_client_refuse(client=client, feature="monthly_package")
     if not 1 <= months <= 36:

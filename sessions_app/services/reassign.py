@@ -17,7 +17,7 @@ from coachhub.services import coach_must_coach_here
 from coachhub.tenancy import coaches_here, membership_of
 from engagements.models import Client, Engagement, EngagementStatus
 
-from ..models import BookingLink, Session, SessionStatus
+from ..models import BookingLink, CalendarFeedToken, Session, SessionStatus
 from ..slot_cache import coach_availability_changed
 from .claims import SlotTaken, time_claim
 from .invites import attendees_notify
@@ -41,6 +41,18 @@ def booking_links_close_for_coach(
     if links:
         coach_availability_changed(coach.pk)
     return links
+
+
+def coach_feeds_close(*, practice: Practice, actor: User, coach: User) -> int:
+    """A coach leaving the practice: their private feed URL (clients' names and e-mails)
+    stops working at once."""
+    require(membership_of(practice, actor), "members.manage")
+    closed, _ = CalendarFeedToken.objects.filter(practice=practice, coach=coach).delete()
+    if closed:
+        audit_record(
+            practice=practice, actor=actor, action="feed.close", obj=practice, coach=coach.email
+        )
+    return closed
 
 
 @transaction.atomic

@@ -18,24 +18,38 @@ def reminder_send(*, session: Session, lead_minutes: int, now: dt.datetime) -> b
     run claimed it first, or if nobody is there to remind (then nothing is recorded).
     A rescheduled session has a new start, so it is reminded again.
 
-    The claim and the sending share one transaction: a send that fails takes the claim
-    back with it, so a `ReminderSent` row means an e-mail was handed to the backend."""
+    The claim is committed before any e-mail goes (no transaction held open while the
+    mail server answers). If no e-mail could be handed over the claim is taken back, so
+    the next run tries again; a `ReminderSent` row means an e-mail was handed over."""
     messages = session_emails(session, "reminder", now=now)
     if not messages:
         return False
     try:
         with transaction.atomic(durable=True):
-            ReminderSent.objects.create(
+            claim = ReminderSent.objects.create(
                 practice_id=session.practice_id,
                 session=session,
                 lead_minutes=lead_minutes,
                 starts_at=session.starts_at,
             )
-            for message in messages:
-                message.send()
     except IntegrityError:
         return False
-    except OSError as error:  # the mail server is down: unclaimed, the next run tries again
-        logger.warning("Reminder for session %s not sent: %s", session.pk, error)
+    missed = []
+    for message in messages:
+        try:
+            message.send()
+        except OSError as error:
+            missed.append(error)
+    if len(missed) == len(messages):  # the mail server is down: unclaimed, tried again
+        claim.delete()
+        logger.warning("Reminder for session %s not sent: %s", session.pk, missed[0])
         return False
+    if missed:  # sent to the others, who must not get it twice: recorded as sent
+        logger.warning(
+            "Reminder for session %s not sent to %d of %d attendees: %s",
+            session.pk,
+            len(missed),
+            len(messages),
+            missed[0],
+        )
     return True

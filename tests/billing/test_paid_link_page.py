@@ -9,7 +9,7 @@ from django_scopes import scopes_disabled
 from billing import services
 from sessions_app.services import booking_link_save
 
-from ..kit.booking import first_slots, open_all_week
+from ..kit.booking import book, first_slots, open_all_week
 from ..kit.stripe import make_offer, paid_link
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,10 @@ def test_without_stripe_the_page_says_so_with_the_owners_address_before_any_form
     chosen = first_slots(client, link)[0]
     confirm = _before_first_form(_confirm_page(client, link, chosen))
     assert "online payment is not set up" in confirm and home.owner.email in confirm
+    # A visitor who sends the form anyway is told the same, address included.
+    refused = book(client, link, chosen)
+    assert refused.status_code == 400
+    assert f"To book it, write to {home.owner.email}" in refused.content.decode()
 
 
 def test_a_paid_link_without_a_price_or_with_an_offer_off_sale_says_so(connected, client):

@@ -130,3 +130,15 @@ def test_members_are_removed_on_the_members_page_not_deleted_in_the_admin(world)
     assert page.status_code == 403
     practice_page = admin.get(f"/admin/coachhub/practice/{world.home.practice.pk}/change/")
     assert "memberships-0-DELETE" not in practice_page.content.decode()
+
+
+def test_roles_change_on_the_members_page_which_keeps_an_owner(world):
+    """The admin shows a member's role but cannot demote the last owner behind its back."""
+    admin = login(make_staff(world.home.owner, superuser=True), world.home.practice)
+    owner_membership = world.home.practice.memberships.get(user=world.home.owner)
+    url = f"/admin/coachhub/membership/{owner_membership.pk}/change/"
+    page = admin.get(url).content.decode()
+    assert 'name="role"' not in page
+    admin.post(url, {"role": "assistant"})
+    owner_membership.refresh_from_db()
+    assert owner_membership.role == "owner"

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Offer
-from coachhub.models import ApiToken, AuditEntry, Invitation, Membership, Role
-from coachhub.services import api_token_create
+from coachhub.models import ApiToken, AuditEntry, Invitation, Membership, Role, User
+from coachhub.services import api_token_create, membership_add
 from engagements.models import Client, Engagement
 from sessions_app.models import BookingLink, Session
+from sessions_app.services import feed_token_for
 
 from ..kit.factories import UserFactory
 from ..kit.http import login
@@ -349,3 +350,43 @@ def test_a_session_given_to_another_coach_tells_its_client_and_both_coaches(
     former = by_recipient[home.coach.email]
     assert former.subject.startswith(f"Now with {home.owner.display_name}:")
     assert "METHOD:CANCEL" in invite(former) and session.ics_uid() in invite(former)
+
+
+def test_a_removed_coachs_private_feed_stops_at_once(world, as_member):
+    """Their feed lists clients' names and e-mails: it must not outlive the membership."""
+    home = world.home
+    with scopes_disabled():
+        feed = feed_token_for(practice=home.practice, coach=home.coach)
+    assert HttpClient().get(f"/calendar/{feed.token}.ics").status_code == 200
+    owner = as_member("owner")
+    owner.post(f"/practice/members/{home.objects['membership'].pk}/remove/")
+    assert HttpClient().get(f"/calendar/{feed.token}.ics").status_code == 404
+
+
+def test_someone_joining_their_first_practice_sees_its_zone_not_utc(
+    world, as_member, django_capture_on_commit_callbacks
+):
+    """An account that never chose a zone (the default, UTC) takes the practice's on
+    joining; one that belongs elsewhere keeps its own."""
+    practice = world.home.practice
+    practice.time_zone = "America/New_York"
+    practice.save(update_fields=["time_zone"])
+    newcomer = User.objects.create_user(email="fresh@example.com", password=PASSWORD)
+    EmailAddress.objects.create(user=newcomer, email=newcomer.email, verified=True, primary=True)
+    assert newcomer.time_zone == "UTC"
+    link = invite(as_member("owner"), django_capture_on_commit_callbacks, newcomer.email)
+    browser = HttpClient()
+    browser.get(link)
+    assert browser.post("/accounts/login/", {"login": newcomer.email, "password": PASSWORD})
+    newcomer.refresh_from_db()
+    assert newcomer.time_zone == "America/New_York"
+    assert "Times in America/New_York" in browser.get("/dashboard/").content.decode()
+
+    elsewhere = User.objects.create_user(email="elsewhere@example.com", password=PASSWORD)
+    Membership.objects.create(practice=world.other.practice, user=elsewhere, role=Role.OWNER)
+    with scopes_disabled():
+        membership_add(
+            practice=practice, actor=world.home.owner, email=elsewhere.email, role="coach"
+        )
+    elsewhere.refresh_from_db()
+    assert elsewhere.time_zone == "UTC"

@@ -8,6 +8,7 @@ from django_scopes import scopes_disabled
 
 from engagements.models import Client, ClientStatus, Collection, Engagement, EngagementStatus
 from engagements.services import client_create
+from sessions_app import services
 from sessions_app.models import Booking, SessionSource, SessionStatus
 
 from ..kit.booking import book, first_slots, open_all_week
@@ -61,3 +62,28 @@ def test_an_existing_client_booking_a_free_link_keeps_their_coaching(world, clie
         (engagement,) = Engagement.objects.filter(client=known)
         assert engagement.status == EngagementStatus.ACTIVE
         assert engagement.steps.exists()
+
+
+def test_a_lead_booking_again_keeps_one_intro_and_coaching_set_up_makes_them_a_client(
+    world, client
+):
+    """A second free booking joins the open intro; the coach setting up coaching for the
+    lead makes them active, so their next free booking is not another intro."""
+    home = world.home
+    link = open_all_week(home.practice, home.coach, title="Free intro call")
+    first, second, third = first_slots(client, link)[1:4]
+    assert book(client, link, first, email="lena@example.net").status_code == 302
+    assert book(client, link, second, email="lena@example.net").status_code == 302
+    with scopes_disabled():
+        lead = Client.objects.get(email="lena@example.net")
+        (intro,) = Engagement.objects.filter(client=lead)
+        assert intro.sessions.count() == 2
+        services.engagement_create_per_session(
+            practice=home.practice, actor=home.coach, client=lead, coach=home.coach
+        )
+        lead.refresh_from_db()
+        assert lead.status == ClientStatus.ACTIVE
+    assert book(client, link, third, email="lena@example.net").status_code == 302
+    with scopes_disabled():
+        titles = sorted(Engagement.objects.filter(client=lead).values_list("title", flat=True))
+    assert len(titles) == 2 and titles[1].startswith("Intro call")

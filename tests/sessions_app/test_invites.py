@@ -18,6 +18,7 @@ from engagements.participants import Participant
 from sessions_app import services
 from sessions_app.booking_tokens import attendee_token
 from sessions_app.models import CreditEntry, ReminderSent, Session, SessionStatus
+from sessions_app.notifications import session_notify
 from sessions_app.tasks import reminders_send
 
 from ..kit.booking import book, first_slots, invite_of, open_all_week
@@ -455,7 +456,9 @@ def test_an_attendee_link_is_only_for_that_attendee_and_expires_after_the_sessio
     assert page(foreign, participant.pk).status_code == 404
     token = attendee_token(workshop_session, participant.pk, now=now)
     with time_machine.travel(workshop_session.ends_at + dt.timedelta(days=2)):
-        assert client.get(f"/session/{token}/").status_code == 410
+        expired = client.get(f"/session/{token}/")
+    assert expired.status_code == 410
+    assert "ask your coach for a new one" in expired.content.decode()  # the branded 410
 
 
 class RefusingBackend(BaseEmailBackend):
@@ -489,3 +492,79 @@ def test_a_reminder_the_mail_server_refused_is_not_recorded_and_goes_next_time(w
     with scopes_disabled():
         assert ReminderSent.objects.filter(session=session).count() == 1
     assert [m.to for m in mail.outbox] == [["ada@acme.test"]]
+
+
+class FlakyBackend(BaseEmailBackend):
+    """A mail server that drops the connection once, at the second message of the run."""
+
+    calls = 0
+
+    def send_messages(self, messages):
+        FlakyBackend.calls += 1
+        if FlakyBackend.calls == 2:
+            raise ConnectionResetError("connection dropped")
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def _workshop_for(home, *, title: str, starts_at, people: int):
+    participants = [Participant(f"P{n}", f"p{n}@acme.test") for n in range(people)]
+    with scopes_disabled():
+        engagement = services.engagement_create_team_workshop(
+            practice=home.practice,
+            actor=home.owner,
+            coach=home.coach,
+            title=title,
+            core_subject="Mail",
+            participants=participants,
+            starts_at=starts_at,
+        )
+        return Session.objects.get(engagement=engagement)
+
+
+def test_a_mail_server_failing_part_way_sends_nobody_an_invite_twice(
+    world, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The retry a worker runs sends only the invites still owed, not the batch again."""
+    home = world.home
+    starts_at = timezone.now().replace(microsecond=0) + dt.timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=False):
+        session = _workshop_for(home, title="Flaky", starts_at=starts_at, people=3)
+    retries = []
+
+    class Retrying(Exception):
+        pass
+
+    def retry(exc=None, countdown=None, kwargs=None, **_):
+        retries.append(kwargs)
+        return Retrying()
+
+    task = session_notify._get_current_object()  # the task itself, not Celery's proxy
+    monkeypatch.setattr(task, "retry", retry)
+    monkeypatch.setattr(type(task), "is_eager", property(lambda task: False))
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.calls = 0
+    mail.outbox.clear()
+    first = {"practice_id": home.practice.pk, "session_id": session.pk, "kind": "confirmed"}
+    with pytest.raises(Retrying):
+        task(**first)
+    (again,) = retries
+    assert again["session_id"] == session.pk and len(again["still_to"]) == 3
+    task(**again)
+    recipients = sorted(m.to[0] for m in mail.outbox)
+    assert recipients == sorted(["p0@acme.test", "p1@acme.test", "p2@acme.test", home.coach.email])
+
+
+def test_a_reminder_the_mail_server_dropped_part_way_is_not_sent_twice(world, settings):
+    home = world.home
+    starts_at = timezone.now().replace(microsecond=0) + dt.timedelta(days=30)
+    session = _workshop_for(home, title="Flaky reminder", starts_at=starts_at, people=3)
+    mail.outbox.clear()
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.calls = 0
+    due = starts_at - dt.timedelta(minutes=59)
+    reminders_send(due.isoformat())
+    reminders_send((due + dt.timedelta(minutes=5)).isoformat())
+    with scopes_disabled():
+        assert ReminderSent.objects.filter(session=session).count() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == ["p0@acme.test", "p2@acme.test"]

@@ -144,8 +144,14 @@ def membership_remove(request: HttpRequest, membership_pk: int) -> HttpResponse:
     )
 
 
+def _posted_id(request: HttpRequest, field: str) -> int:
+    """The id a form sent, or 0 (matches nothing) for anything that is not one."""
+    value = request.POST.get(field, "")
+    return int(value) if value.isdigit() and len(value) < 19 else 0
+
+
 def _coach_from(request: HttpRequest, field: str = "coach"):
-    return coaches_of(request.practice).filter(pk=request.POST.get(field) or 0).first()
+    return coaches_of(request.practice).filter(pk=_posted_id(request, field)).first()
 
 
 @ability_required("sessions.reassign")
@@ -177,7 +183,7 @@ def sessions_reassign_all(request: HttpRequest) -> HttpResponse:
     coach = _coach_from(request)
     former = (
         User.objects.filter(
-            coach_sessions__practice=request.practice, pk=request.POST.get("former_coach") or 0
+            coach_sessions__practice=request.practice, pk=_posted_id(request, "former_coach")
         )
         .distinct()
         .first()
@@ -200,7 +206,8 @@ def sessions_reassign_all(request: HttpRequest) -> HttpResponse:
     for session in handover.clashing:
         messages.error(
             request,
-            f"{session.title} ({session.starts_at:%d %b %H:%M} UTC) clashes with "
+            f"{session.title} ({timezone.localtime(session.starts_at):%d %b %H:%M} "
+            f"{timezone.get_current_timezone_name()}) clashes with "
             f"{coach.display_name}'s calendar; choose another coach for it.",
         )
     return redirect("members")

@@ -24,6 +24,8 @@ from sessions_app.booking_tokens import TokenExpired, TokenInvalid, read_attende
 from sessions_app.models import Booking, BookingStatus, Session, SessionStatus
 from sessions_app.notifications import attendee_url, event_data, manage_url
 from sessions_app.services import session_cancel_by_attendee
+from web.public.booking import link_gone
+from web.public.limits import change_refused, post_refused
 
 
 def _attendee_view(view):
@@ -36,16 +38,9 @@ def _attendee_view(view):
         except TokenInvalid:
             raise Http404("This link is not valid.") from None
         except TokenExpired:
-            return render(
-                request,
-                "sessions_app/public/message.html",
-                {
-                    "title": "This link has expired",
-                    "message": "The session is over, so this link no longer changes it. "
-                    "Contact your coach if you need anything.",
-                },
-                status=410,
-            )
+            return link_gone(request)
+        if refused := post_refused(request, practice_id=practice_id):
+            return refused
         with practice_scope(practice_id):
             session = (
                 Session.objects.select_related("coach", "practice", "engagement", "collection")
@@ -103,6 +98,8 @@ def attendee_session(request: HttpRequest, session: Session, client: Client, tok
     context["confirm_cancel"] = request.GET.get("cancel") == "1"
     status = 200
     if request.method == "POST":
+        if refused := change_refused(request, practice_id=session.practice_id):
+            return refused
         try:
             session_cancel_by_attendee(session=session, client_id=client.pk)
         except ValidationError as error:

@@ -37,6 +37,7 @@ from sessions_app.services import SlotTaken, booking_cancel, booking_reschedule
 from sessions_app.slot_cache import SlotCacheEntry
 from web.forms import apply_validation_error
 from web.public.forms import BookingForm
+from web.public.limits import change_refused, post_refused
 
 PAGE_DAYS = 7
 
@@ -177,6 +178,8 @@ def _parse_start(value: str | None) -> dt.datetime | None:
 def booking_confirm(request: HttpRequest, practice_slug: str, link_slug: str) -> HttpResponse:
     """Name and e-mail for the chosen time, then book (or hold for checkout)."""
     practice = _practice(practice_slug)
+    if refused := post_refused(request, practice_id=practice.pk):
+        return refused
     with practice_scope(practice):
         link = booking_link_for_page(practice_slug, link_slug)
         zone = _visitor_zone(request, practice.time_zone)
@@ -196,7 +199,12 @@ def booking_confirm(request: HttpRequest, practice_slug: str, link_slug: str) ->
             )
         form = BookingForm(request.POST or None, initial={"tz": zone.key})
         status = 200
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and form.is_bot:
+            form.refuse()
+            status = 400
+        elif request.method == "POST" and form.is_valid():
+            if refused := change_refused(request, practice_id=practice.pk):
+                return refused
             try:
                 booking, checkout = booking_start(
                     link=link,
@@ -265,16 +273,16 @@ def _booking_from_token(token: str) -> tuple[int, Booking]:
     return practice_id, booking
 
 
-def _gone(request) -> HttpResponse:
-    """An expired manage link: the branded 410 page, saying what to do instead."""
+def link_gone(request) -> HttpResponse:
+    """An expired manage or session link: the branded 410 page, saying what to do instead.
+    (A link is made for the session's time; one from before a move can expire early.)"""
     return render(
         request,
         "410.html",
         {
             "title": "This link has expired",
-            "message": "The session is over, so this link no longer changes it. If you need "
-            "to change a booking, this link is invalid or has expired — ask your coach for a "
-            "new one.",
+            "message": "This link is invalid or has expired — ask your coach for a new one. "
+            "Your booking itself is unchanged.",
         },
         status=410,
     )
@@ -288,7 +296,9 @@ def _token_view(view):
         try:
             practice_id, booking = _booking_from_token(token)
         except _TokenGone:
-            return _gone(request)
+            return link_gone(request)
+        if refused := post_refused(request, practice_id=practice_id):
+            return refused
         with practice_scope(practice_id):
             return view(request, booking, token, *args, **kwargs)
 
@@ -354,6 +364,8 @@ def booking_cancel_view(request: HttpRequest, booking: Booking, token: str) -> H
         "zone": ZoneInfo(booking.time_zone),
     }
     if request.method == "POST":
+        if refused := change_refused(request, practice_id=booking.practice_id):
+            return refused
         try:
             booking_cancel(booking=booking)
         except ValidationError as error:
@@ -377,6 +389,8 @@ def booking_reschedule_view(request: HttpRequest, booking: Booking, token: str) 
         starts_at = _parse_start(request.POST.get("start"))
         if starts_at is None:
             error_message, status = "Choose one of the times offered.", 400
+        elif refused := change_refused(request, practice_id=booking.practice_id):
+            return refused
         else:
             try:
                 booking_reschedule(booking=booking, starts_at=starts_at)

@@ -9,12 +9,12 @@ from django.views.decorators.http import require_http_methods
 
 from billing import services
 from billing.models import Checkout, Offer, Purchase
-from billing.selectors import practice_contact_email
 from coachhub.models import Practice
-from coachhub.tenancy import practice_scope, scopes_disabled
+from coachhub.tenancy import practice_contact_email, practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
 from web.forms import apply_validation_error
 from web.public.forms import BuyForm
+from web.public.limits import change_refused, post_refused
 
 
 def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:
@@ -34,10 +34,17 @@ def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:
 def buy(request: HttpRequest, practice_slug: str, offer_id) -> HttpResponse:
     """A buy link: name and e-mail, then Stripe Checkout."""
     practice, offer = _public_offer(practice_slug, offer_id)
+    if refused := post_refused(request, practice_id=practice.pk):
+        return refused
     form = BuyForm(request.POST or None, offer=offer)
     status = 200
     with practice_scope(practice):
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and form.is_bot:
+            form.refuse()
+            status = 400
+        elif request.method == "POST" and form.is_valid():
+            if refused := change_refused(request, practice_id=practice.pk):
+                return refused
             zone = form.cleaned_data["tz"]
             try:
                 checkout = services.checkout_start(

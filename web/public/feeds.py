@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_scopes import scopes_disabled
 
-from coachhub.tenancy import practice_scope
+from coachhub.tenancy import membership_of, practice_scope
 from integrations.calendar import ics
 from sessions_app.models import CalendarFeedToken
 from sessions_app.notifications import feed_events
@@ -25,6 +25,8 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         )
     if feed_token is None:
         raise Http404("No such calendar.")
+    if feed_token.coach_id and membership_of(feed_token.practice, feed_token.coach) is None:
+        raise Http404("No such calendar.")  # the coach has left this practice
     with practice_scope(feed_token.practice_id):
         sessions = feed_sessions(feed_token, now=timezone.now())
         owner = feed_token.coach.display_name if feed_token.coach else feed_token.client.name

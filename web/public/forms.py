@@ -1,5 +1,10 @@
 """Forms on the public pages: a visitor's name and e-mail for a booking or a purchase,
-and the sign-up of someone invited to a practice."""
+and the sign-up of someone invited to a practice.
+
+The booking and buy forms carry a honeypot: a text field hidden from people (off screen,
+out of the tab order, hidden from screen readers) that form-filling bots fill in. A form
+with it filled is refused before anything is created (`HoneypotForm.is_bot`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,40 @@ from django import forms
 from coachhub.models import Practice
 
 
-class BookingForm(forms.Form):
+class HoneypotField(forms.CharField):
+    """Rendered by `_form_fields.html` inside an off-screen box, not as a field."""
+
+    honeypot = True
+
+    def __init__(self):
+        super().__init__(
+            required=False,
+            label="Leave this empty",
+            widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+        )
+
+
+class HoneypotForm(forms.Form):
+    website = HoneypotField()
+
+    @property
+    def is_bot(self) -> bool:
+        """A person never sees the field, so anything in it was typed by a program."""
+        return bool(self.data.get("website", "").strip())
+
+    def refuse(self) -> None:
+        """Show the form again with an error that says nothing of why."""
+        self.is_valid()
+        self.add_error(None, "This could not be sent. Please check the form and try again.")
+
+
+class BookingForm(HoneypotForm):
     name = forms.CharField(max_length=160, label="Your name")
     email = forms.EmailField(label="E-mail", help_text="The confirmation and invite go here.")
     tz = forms.CharField(widget=forms.HiddenInput)
 
 
-class BuyForm(forms.Form):
+class BuyForm(HoneypotForm):
     name = forms.CharField(max_length=160)
     email = forms.EmailField()
     places = forms.IntegerField(

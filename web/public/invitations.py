@@ -16,6 +16,7 @@ from coachhub.invitations import invitation_accept, invitation_from_token, invit
 from coachhub.models import Invitation
 from coachhub.tenancy import SESSION_KEY
 from web.public.forms import InvitedSignupForm
+from web.public.limits import change_refused, post_refused
 
 
 def _gone(request: HttpRequest, invitation: Invitation, refusal: str) -> HttpResponse:
@@ -34,6 +35,8 @@ def _gone(request: HttpRequest, invitation: Invitation, refusal: str) -> HttpRes
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """GET: the invitation and the way in. POST (signed in): join with this account."""
     invitation, version = invitation_from_token(token)
+    if refused := post_refused(request, practice_id=invitation.practice_id):
+        return refused
     refusal = invitation_refusal(invitation, version=version, now=timezone.now())
     if refusal:
         return _gone(request, invitation, refusal)
@@ -42,6 +45,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             return redirect("account_login")
     elif request.method == "POST":
+        if refused := change_refused(request, practice_id=invitation.practice_id):
+            return refused
         try:
             membership = invitation_accept(
                 invitation=invitation, version=version, user=request.user
@@ -66,6 +71,8 @@ class InvitationSignupView(SignupView):
 
     def dispatch(self, request, *args, **kwargs):
         self.invitation, version = invitation_from_token(kwargs["token"])
+        if refused := post_refused(request, practice_id=self.invitation.practice_id):
+            return refused
         refusal = invitation_refusal(self.invitation, version=version, now=timezone.now())
         if refusal:
             return _gone(request, self.invitation, refusal)
