@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0008_checkout_and_purchase_places'),
+        ('billing', '0010_payment_charge'),
     ]
 
     operations = [
