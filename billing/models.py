@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -105,12 +105,19 @@ class Offer(PracticeScoped):
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.50"))]
     )
     currency = models.CharField(max_length=3)
-    session_minutes = models.PositiveSmallIntegerField(default=55)
+    session_minutes = models.PositiveSmallIntegerField(
+        default=55, validators=[MinValueValidator(5), MaxValueValidator(8 * 60)]
+    )
     sessions = models.PositiveSmallIntegerField(
         default=1, help_text="Sessions in a package (a single session is 1)."
     )
     hours_per_month = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Monthly packages."
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.25"))],
+        help_text="Monthly packages.",
     )
     months = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="How long a monthly package runs."

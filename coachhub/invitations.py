@@ -257,3 +257,12 @@ def invitation_email_send(self, *, practice_id: int, invitation_id: int) -> bool
         raise self.retry_later(error) from error
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
     return True
+
+
+def invitations_open(practice: Practice, *, now: dt.datetime) -> list[tuple[Invitation, str]]:
+    """The practice's invitations nobody accepted or withdrew, each with where it stands
+    (pending or expired), for the Members page."""
+    invitations = Invitation.objects.filter(
+        practice=practice, accepted_at__isnull=True, revoked_at__isnull=True
+    ).select_related("invited_by")
+    return [(invitation, invitation.status(at=now)) for invitation in invitations]

@@ -236,8 +236,14 @@ OPEN_ENGAGEMENT_STATUSES = (EngagementStatus.PROPOSED, EngagementStatus.ACTIVE)
 
 
 def sessions_in_monthly_hours(hours_per_month: Decimal, session_minutes: int) -> int:
-    """How many whole sessions of this length a month's hours hold (2 h of 55 min: 2)."""
-    return int((Decimal(hours_per_month) * 60) // session_minutes)
+    """How many whole sessions of this length a month's hours hold (2 h of 55 min: 2).
+
+    A row saved before lengths were validated may hold no hours or a zero length: it
+    holds no sessions rather than failing every page and API answer that shows it.
+    """
+    if not hours_per_month or not session_minutes or session_minutes <= 0:
+        return 0
+    return max(int((Decimal(hours_per_month) * 60) // session_minutes), 0)
 
 
 class Funding(models.TextChoices):

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django_scopes import scopes_disabled
 
-from coachhub.models import Membership, Practice
+from coachhub.models import Membership, Practice, User
 from coachhub.permissions import can, roles_with
 from coachhub.timezones import last_months, local_day_start, months_span, zone_names
 
@@ -407,3 +407,9 @@ def future_sessions_of(practice: Practice, coach_id: int, *, now: dt.datetime) -
         .select_related("client")
         .order_by("starts_at")
     )
+
+
+def former_coach_of(practice: Practice, user_id: int) -> User | None:
+    """Someone who has coached sessions here (a member or not any more), whose sessions an
+    owner hands to another coach."""
+    return User.objects.filter(coach_sessions__practice=practice, pk=user_id).distinct().first()

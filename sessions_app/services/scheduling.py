@@ -352,10 +352,13 @@ def session_move(session: Session, *, starts_at: dt.datetime, now: dt.datetime) 
 
 @transaction.atomic(durable=True)
 def session_reschedule(
-    *, session: Session, actor: User, starts_at: dt.datetime, now: dt.datetime | None = None
+    *, session: Session, actor: User, starts_at: dt.datetime | None, now: dt.datetime | None = None
 ) -> Session:
     """A coach moves a session from the dashboard (any free time; no cut-off)."""
     now = now or timezone.now()
+    if starts_at is None:
+        # A scheduled session is moved, never put back to "no time yet".
+        raise ValidationError({"starts_at": "Give the session's new start time."})
     if timezone.is_naive(starts_at):
         raise ValueError("starts_at must be an aware datetime")
     if starts_at <= now:

@@ -8,6 +8,7 @@ offer no longer on sale, Stripe not connected).
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -26,7 +27,7 @@ from billing.models import (
 )
 from coachhub.links import absolute
 from coachhub.models import User
-from web.api.base import PracticeRelatedField, PracticeViewSet
+from web.api.base import IdFilter, PracticeRelatedField, PracticeViewSet
 
 
 # --- Offers --------------------------------------------------------------------------
@@ -62,7 +63,7 @@ class OfferSerializer(serializers.ModelSerializer):
 
 class OfferFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=OfferKind.choices)
-    coach = filters.NumberFilter(field_name="coach_id")
+    coach = IdFilter(field_name="coach_id")
     is_active = filters.BooleanFilter()
 
 
@@ -92,6 +93,10 @@ class OfferViewSet(PracticeViewSet):
         offers = Offer.objects.filter(practice=self.practice).select_related("practice")
         email = self.request.query_params.get("buyer_email", "").strip()
         if email and self.action == "list":
+            try:
+                email = forms.EmailField().clean(email)
+            except DjangoValidationError as error:
+                raise exceptions.ValidationError({"buyer_email": error.messages}) from None
             offers = selectors.offers_on_sale_to(offers, practice=self.practice, email=email)
         return offers
 
@@ -115,6 +120,9 @@ class CheckoutSerializer(serializers.ModelSerializer):
     """A Stripe Checkout for one buyer: send them `url` (Stripe's hosted payment page)."""
 
     offer = PracticeRelatedField(Offer)
+    url = serializers.CharField(
+        read_only=True, help_text="Stripe's payment page; empty until Stripe has given one."
+    )
 
     class Meta:
         model = Checkout
@@ -136,7 +144,7 @@ class CheckoutSerializer(serializers.ModelSerializer):
 
 class CheckoutFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=CheckoutStatus.choices)
-    offer = filters.NumberFilter(field_name="offer_id")
+    offer = IdFilter(field_name="offer_id")
 
 
 class CheckoutViewSet(PracticeViewSet):
@@ -207,8 +215,8 @@ class PurchaseSerializer(serializers.ModelSerializer):
 
 
 class PurchaseFilter(filters.FilterSet):
-    client = filters.NumberFilter(field_name="client_id")
-    offer = filters.NumberFilter(field_name="offer_id")
+    client = IdFilter(field_name="client_id")
+    offer = IdFilter(field_name="offer_id")
     subscription_state = filters.CharFilter()
     disputed = filters.BooleanFilter()
 

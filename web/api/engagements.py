@@ -26,16 +26,16 @@ from engagements.models import (
 )
 from engagements.participants import Participant
 from sessions_app import services as session_services
-from web.api.base import PracticeRelatedField, PracticeViewSet
+from web.api.base import IdFilter, PracticeRelatedField, PracticeViewSet, WallClockModelSerializer
 
 
 class ContractFilter(filters.FilterSet):
-    organization = filters.NumberFilter(field_name="organization_id")
+    organization = IdFilter(field_name="organization_id")
 
 
 class CollectionFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=CollectionKind.choices)
-    engagement = filters.NumberFilter(field_name="engagement_id")
+    engagement = IdFilter(field_name="engagement_id")
 
 
 # --- Clients ---------------------------------------------------------------------
@@ -76,8 +76,8 @@ class ClientFilter(filters.FilterSet):
     # Filters are declared by id: django-filter would otherwise build querysets at
     # import time, outside any practice scope.
     status = filters.ChoiceFilter(choices=ClientStatus.choices)
-    organization = filters.NumberFilter(field_name="organization_id")
-    coach = filters.NumberFilter(field_name="coach_id")
+    organization = IdFilter(field_name="organization_id")
+    coach = IdFilter(field_name="coach_id")
 
 
 class ClientViewSet(PracticeViewSet):
@@ -186,16 +186,19 @@ class ContractViewSet(PracticeViewSet):
         return selectors.contract_list(self.membership)
 
     def perform_create(self, serializer):
-        serializer.instance = services.contract_create(
+        contract = services.contract_create(
             practice=self.practice, actor=self.request.user, **serializer.validated_data
         )
+        # Read back through the selector: the answer carries seats_taken like every other.
+        serializer.instance = self.get_queryset().get(pk=contract.pk)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("organization", None)
-        serializer.instance = services.contract_update(
+        contract = services.contract_update(
             contract=serializer.instance, actor=self.request.user, data=data
         )
+        serializer.instance = self.get_queryset().get(pk=contract.pk)
 
 
 # --- Engagements ------------------------------------------------------------------
@@ -206,7 +209,7 @@ class ChecklistStepSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class EngagementSerializer(serializers.ModelSerializer):
+class EngagementSerializer(WallClockModelSerializer):
     client = PracticeRelatedField(Client, required=False, allow_null=True)
     coach = PracticeRelatedField(User)
     organization = PracticeRelatedField(Organization, required=False, allow_null=True)
@@ -250,7 +253,12 @@ class EngagementSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "funding", "ends_on", "created_at"]
-        extra_kwargs = {"title": {"required": False}}
+        extra_kwargs = {
+            "title": {"required": False},
+            "preferred_time": {
+                "help_text": "The agreed time on the coach's clock (the coach's time zone)."
+            },
+        }
 
     def validate(self, data):
         if self.instance is None:
@@ -271,9 +279,9 @@ class EngagementSerializer(serializers.ModelSerializer):
 class EngagementFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=EngagementKind.choices)
     status = filters.ChoiceFilter(choices=EngagementStatus.choices)
-    client = filters.NumberFilter(field_name="client_id")
-    coach = filters.NumberFilter(field_name="coach_id")
-    organization = filters.NumberFilter(field_name="organization_id")
+    client = IdFilter(field_name="client_id")
+    coach = IdFilter(field_name="coach_id")
+    organization = IdFilter(field_name="organization_id")
 
 
 class EngagementViewSet(PracticeViewSet):

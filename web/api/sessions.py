@@ -25,16 +25,22 @@ from sessions_app.models import (
     SessionStatus,
     WeeklyHours,
 )
-from web.api.base import PracticeRelatedField, PracticeViewSet
+from web.api.base import (
+    IdFilter,
+    InstantFilter,
+    PracticeRelatedField,
+    PracticeViewSet,
+    WallClockModelSerializer,
+)
 
 
 class SessionFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=SessionStatus.choices)
-    engagement = filters.NumberFilter(field_name="engagement_id")
-    client = filters.NumberFilter(field_name="client_id")
-    coach = filters.NumberFilter(field_name="coach_id")
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="client_id")
+    coach = IdFilter(field_name="coach_id")
+    starts_after = InstantFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = InstantFilter(field_name="starts_at", lookup_expr="lt")
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -135,20 +141,28 @@ class SessionViewSet(PracticeViewSet):
         return Response(self.get_serializer(session).data)
 
 
-class CoachScopedSerializer(serializers.ModelSerializer):
+class CoachScopedSerializer(WallClockModelSerializer):
     coach = PracticeRelatedField(User, required=False)
+
+
+COACH_CLOCK = {
+    "starts": {"help_text": "From, on the coach's clock (the coach's time zone)."},
+    "ends": {"help_text": "Until, on the coach's clock (the coach's time zone); 00:00 = midnight."},
+}
 
 
 class WeeklyHoursSerializer(CoachScopedSerializer):
     class Meta:
         model = WeeklyHours
         fields = ["id", "coach", "weekday", "starts", "ends"]
+        extra_kwargs = COACH_CLOCK
 
 
 class DateOverrideSerializer(CoachScopedSerializer):
     class Meta:
         model = DateOverride
         fields = ["id", "coach", "date", "starts", "ends"]
+        extra_kwargs = COACH_CLOCK
 
 
 class _RuleViewSet(mixins.DestroyModelMixin, PracticeViewSet):

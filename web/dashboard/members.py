@@ -11,12 +11,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.services import member_remove
-from coachhub.invitations import invitation_create, invitation_resend, invitation_revoke
-from coachhub.models import Invitation, InvitationStatus, Membership, Role, User
+from coachhub.invitations import (
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+    invitations_open,
+)
+from coachhub.models import Invitation, InvitationStatus, Membership, Role
 from coachhub.services import membership_role_change
 from coachhub.tenancy import ability_required, coaches_of
 from sessions_app.models import Session
-from sessions_app.selectors import future_sessions_of, sessions_needing_a_coach
+from sessions_app.selectors import former_coach_of, future_sessions_of, sessions_needing_a_coach
 from sessions_app.services import coach_handover, session_coach_change
 from web.dashboard.pages import flash_errors
 from web.dashboard.practice_forms import InvitationForm
@@ -39,12 +44,7 @@ def members(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Invitation e-mailed to {invitation.email}.")
             return redirect("members")
     now = timezone.now()
-    invitations = [
-        (invitation, invitation.status(at=now))
-        for invitation in Invitation.objects.filter(
-            practice=practice, accepted_at__isnull=True, revoked_at__isnull=True
-        ).select_related("invited_by")
-    ]
+    invitations = invitations_open(practice, now=now)
     orphaned = list(sessions_needing_a_coach(practice, now=now))
     former_coaches = {session.coach_id: session.coach for session in orphaned}
     return render(
@@ -181,13 +181,7 @@ def session_coach(request: HttpRequest, session_uuid) -> HttpResponse:
 def sessions_reassign_all(request: HttpRequest) -> HttpResponse:
     """Hand everything a former coach left to one coach; clashing sessions stay listed."""
     coach = _coach_from(request)
-    former = (
-        User.objects.filter(
-            coach_sessions__practice=request.practice, pk=_posted_id(request, "former_coach")
-        )
-        .distinct()
-        .first()
-    )
+    former = former_coach_of(request.practice, _posted_id(request, "former_coach"))
     if coach is None or former is None:
         messages.error(request, "Choose a coach of this practice.")
         return redirect("members")
