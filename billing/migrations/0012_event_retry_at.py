@@ -15,7 +15,7 @@ def due_times_from_history(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0010_payment_charge"),
+        ("billing", "0011_offer_session_minutes_bounds"),
     ]
 
     operations = [
