@@ -73,6 +73,8 @@ class StripeEventAdmin(PracticeAdminMixin, admin.ModelAdmin):
         "last_error",
         "received_at",
         "processed_at",
+        "retry_at",
+        "claimed_by",
     ]
     actions = ["process_again"]
 

@@ -16,14 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from coachhub.audit import audit_batch, audit_record
 from coachhub.encryption import decrypt
 from coachhub.models import Practice, User
-from coachhub.tasks import PracticeTask
+from coachhub.tasks import PracticeTask, retry_countdown
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
 from integrations.stripe import webhooks as stripe_webhooks
@@ -49,6 +51,14 @@ from .models import EventSource, EventStatus, Payment, Purchase, StripeAccount, 
 
 logger = logging.getLogger(__name__)
 MAX_EVENT_RETRIES = 8
+MAX_EVENT_ATTEMPTS = MAX_EVENT_RETRIES + 1
+# A claim lasts the task's hard time limit plus this; a retry message may run this early
+# (clocks differ a little between hosts); a due event not taken this long after its time
+# is taken as lost (a live worker takes one within seconds, a busy queue within minutes).
+CLAIM_MARGIN = dt.timedelta(seconds=30)
+CLAIM_EARLY = dt.timedelta(seconds=5)
+RECOVER_AFTER = dt.timedelta(minutes=5)
+RECOVER_BATCH = 500  # per practice and sweep
 
 
 def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | None:
@@ -81,8 +91,20 @@ def event_store(*, practice_id: int, data: dict, source: str) -> StripeEvent | N
 
 
 def event_enqueue(event_id: int, practice_id: int) -> None:
-    """Queue the event's processing once the current transaction commits."""
-    stripe_event_process.delay_on_commit(practice_id=practice_id, event_id=event_id)
+    """Queue the event's processing once the current transaction commits.
+
+    The event is stored by then, so a broker that cannot be reached (Redis down or
+    restarting) does not fail the delivery: the event waits, pending, for the recovery
+    sweep (`events_recover`), which queues it once the broker is back.
+    """
+
+    def enqueue() -> None:
+        try:
+            stripe_event_process.delay(practice_id=practice_id, event_id=event_id)
+        except OperationalError as error:
+            logger.warning("Stripe event %s stored, not queued: %s", event_id, error)
+
+    transaction.on_commit(enqueue)
 
 
 def _practice_and_webhook_secret(practice_public_id) -> tuple[int, str]:
@@ -382,12 +404,17 @@ HANDLERS: dict[str, Callable[[StripeEvent, StripeReads], None]] = {
 }
 
 
-def event_process(*, event_id: int) -> str:
+def event_process(*, event_id: int, task_id: str = "") -> str:
     """Run the event's handler once; returns the event's new status.
 
-    A handler that needs an object from Stripe (`StripeReadNeeded`) gives up its
-    transaction, the object is read outside it, and the handler runs again with it.
+    The event is claimed first (`event_claim`); an event that is done, claimed by
+    another worker or not yet due is left as it is. A handler that needs an object from
+    Stripe (`StripeReadNeeded`) gives up its transaction, the object is read outside it,
+    and the handler runs again with it.
     """
+    claimed, status = event_claim(event_id=event_id, task_id=task_id)
+    if not claimed:
+        return status
     reads = StripeReads()
     while True:
         try:
@@ -398,6 +425,45 @@ def event_process(*, event_id: int) -> str:
             except IntegrationError as error:
                 _event_failed(event_id, error)
                 raise
+
+
+def _claim_lapses(now: dt.datetime) -> dt.datetime:
+    """A claim outlives the task's hard time limit: a worker past it has been killed."""
+    return now + dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + CLAIM_MARGIN
+
+
+def event_claim(
+    *, event_id: int, task_id: str = "", now: dt.datetime | None = None
+) -> tuple[bool, str]:
+    """Take the event for one attempt, with a conditional UPDATE: (True, "processing"),
+    or (False, its status) when it is done, claimed by a worker that is still within its
+    time limit, or not due yet (a stale copy of its message: its next attempt is queued).
+
+    A claim held by the same task id is taken over: that message is being delivered
+    again, so the worker process that had it is gone (Celery hands a message back at
+    once when a pool process dies, `reject_on_worker_lost`). The claim counts the
+    attempt, so an event whose processing kills the worker each time is given up after
+    the last attempt like one that fails (`events_recover`).
+    """
+    now = now or timezone.now()
+    due = Q(status__in=[EventStatus.PENDING, EventStatus.FAILED]) & (
+        Q(retry_at__isnull=True) | Q(retry_at__lte=now + CLAIM_EARLY)
+    )
+    if task_id:
+        due |= Q(status=EventStatus.PROCESSING, claimed_by=task_id)
+    claimed = (
+        StripeEvent.objects.filter(due, pk=event_id).update(
+            status=EventStatus.PROCESSING,
+            retry_at=_claim_lapses(now),
+            claimed_by=task_id,
+            attempts=F("attempts") + 1,
+        )
+        == 1
+    )
+    if claimed:
+        return True, EventStatus.PROCESSING
+    status = StripeEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+    return False, status or "gone"
 
 
 def _event_process_locked(event_id: int, reads: StripeReads) -> str:
@@ -413,10 +479,9 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
                 .select_related("practice")
                 .get(pk=event_id)
             )
-            if event.status in (EventStatus.PROCESSED, EventStatus.IGNORED):
-                return event.status
+            if event.status != EventStatus.PROCESSING:
+                return event.status  # finished (or given up) by another worker meanwhile
             handler = HANDLERS.get(event.type)
-            event.attempts += 1
             if handler is None:
                 event.status = EventStatus.IGNORED
             else:
@@ -427,7 +492,10 @@ def _event_process_locked(event_id: int, reads: StripeReads) -> str:
                 event.status = EventStatus.PROCESSED
             event.processed_at = timezone.now()
             event.last_error = ""
-            event.save(update_fields=["status", "attempts", "processed_at", "last_error"])
+            event.retry_at, event.claimed_by = None, ""
+            event.save(
+                update_fields=["status", "processed_at", "last_error", "retry_at", "claimed_by"]
+            )
             return event.status
     except StripeReadNeeded:
         raise
@@ -469,27 +537,52 @@ def _malformed_reason(error: Exception) -> str:
 def _event_invalid(event_id: int, reason: str) -> None:
     """Marked invalid with the reason, its writes rolled back; shown on the Stripe page."""
     logger.warning("Stripe event %s is invalid: %s", event_id, reason)
-    StripeEvent.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
-        status=EventStatus.INVALID, attempts=F("attempts") + 1, last_error=reason[:2000]
+    StripeEvent.objects.filter(pk=event_id, status=EventStatus.PROCESSING).update(
+        status=EventStatus.INVALID, retry_at=None, claimed_by="", last_error=reason[:2000]
     )
 
 
 def _event_failed(event_id: int, error: Exception) -> None:
-    StripeEvent.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
+    """Record the error; the event stays due (the sweep's to take) until the task says
+    when its next attempt is (`event_retry_schedule`)."""
+    StripeEvent.objects.filter(pk=event_id, status=EventStatus.PROCESSING).update(
         status=EventStatus.FAILED,
-        attempts=F("attempts") + 1,
+        retry_at=timezone.now(),
+        claimed_by="",
         last_error=f"{error.__class__.__name__}: {error}"[:2000],
     )
+
+
+def event_retry_schedule(*, event_id: int, now: dt.datetime | None = None) -> int | None:
+    """After a failed attempt: record when the next one is due and return its countdown
+    in seconds; None when there is none: given up after its last attempt, or processed
+    by another worker meanwhile."""
+    now = now or timezone.now()
+    attempts = (
+        StripeEvent.objects.filter(pk=event_id, status=EventStatus.FAILED)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if attempts is None:
+        return None  # processed by another worker meanwhile
+    if attempts >= MAX_EVENT_ATTEMPTS:
+        event_give_up(event_id=event_id)
+        return None
+    countdown = retry_countdown(max(attempts - 1, 0))
+    StripeEvent.objects.filter(pk=event_id, status=EventStatus.FAILED).update(
+        retry_at=now + dt.timedelta(seconds=countdown)
+    )
+    return countdown
 
 
 def event_process_again(*, event: StripeEvent, actor: User | None) -> None:
     """Queue an event that failed (or was given up, or found invalid) again, after fixing
     what its error says: from the Stripe page or the admin. Its effects are keyed, so a
-    second run is harmless."""
+    second run is harmless. It is due at once and has its full round of retries again."""
     with transaction.atomic(durable=True):
         StripeEvent.objects.filter(
-            pk=event.pk, status__in=[EventStatus.DEAD, EventStatus.INVALID]
-        ).update(status=EventStatus.FAILED)
+            pk=event.pk, status__in=[EventStatus.DEAD, EventStatus.INVALID, EventStatus.FAILED]
+        ).update(status=EventStatus.FAILED, retry_at=timezone.now(), attempts=0)
         audit_record(practice=event.practice, actor=actor, action="stripe_event.again", obj=event)
         event_enqueue(event.pk, event.practice_id)
 
@@ -497,8 +590,64 @@ def event_process_again(*, event: StripeEvent, actor: User | None) -> None:
 def event_give_up(*, event_id: int) -> None:
     """After the last retry: the event stays, marked for a person to look at."""
     StripeEvent.objects.filter(pk=event_id, status=EventStatus.FAILED).update(
-        status=EventStatus.DEAD
+        status=EventStatus.DEAD, retry_at=None
     )
+
+
+# --- Recovery: what a dead worker held ------------------------------------------------
+def events_lost(now: dt.datetime) -> Q:
+    """Events whose message is presumed lost: due more than RECOVER_AFTER ago (a live
+    worker takes a due message within seconds, a busy queue within minutes), or claimed
+    by a worker that is past its time limit (killed: SIGKILL, out of memory, a lost host)."""
+    return Q(
+        status__in=[EventStatus.PENDING, EventStatus.FAILED], retry_at__lt=now - RECOVER_AFTER
+    ) | Q(status=EventStatus.PROCESSING, retry_at__lt=now)
+
+
+def events_recover(*, practice: Practice, now: dt.datetime | None = None) -> int:
+    """Re-enqueue the practice's events that a dead worker (or a Redis restart) left
+    behind; returns how many were queued. Redis would hand a killed worker's messages
+    back only after the visibility timeout (6 h), retries it held included.
+
+    Each event is taken with a conditional UPDATE (still lost, made due now), so two
+    sweeps at once queue it once, and a live worker's claim is never touched. An event
+    whose processing kept killing its worker is given up after its last attempt.
+    """
+    now = now or timezone.now()
+    lost = StripeEvent.objects.filter(events_lost(now), practice=practice)
+    queued = 0
+    for event_id, status, attempts in lost.order_by("retry_at").values_list(
+        "pk", "status", "attempts"
+    )[:RECOVER_BATCH]:
+        taken = lost.filter(pk=event_id, status=status)
+        if status == EventStatus.PROCESSING and attempts >= MAX_EVENT_ATTEMPTS:
+            taken.update(
+                status=EventStatus.DEAD,
+                retry_at=None,
+                claimed_by="",
+                last_error=(
+                    f"The worker processing it stopped (killed, or over its time limit) "
+                    f"at each of {attempts} attempts."
+                ),
+            )
+            continue
+        with transaction.atomic():
+            if status == EventStatus.PROCESSING:
+                took = taken.update(
+                    status=EventStatus.FAILED,
+                    retry_at=now,
+                    claimed_by="",
+                    last_error="The worker processing it stopped (killed, or over its time "
+                    "limit); queued again.",
+                )
+            else:
+                took = taken.update(retry_at=now)
+            if took:
+                event_enqueue(event_id, practice.pk)
+                queued += 1
+    if queued:
+        logger.warning("Re-enqueued %s Stripe events of practice %s", queued, practice.pk)
+    return queued
 
 
 # --- Reconciliation -----------------------------------------------------------------
@@ -509,8 +658,8 @@ RECONCILE_FIRST_WINDOW = dt.timedelta(days=3)
 def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> tuple[int, int]:
     """List the practice's recent events at Stripe and take in any we never received.
 
-    Returns (events seen, events new to us). Also re-enqueues our own events left
-    pending (a broker outage at the moment of receipt).
+    Returns (events seen, events new to us). Also re-enqueues our own events a dead
+    worker or a lost broker left behind (`events_recover`, which beat runs every minute).
     """
     now = now or timezone.now()
     account = services.stripe_account_of(practice)
@@ -535,14 +684,7 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
         with transaction.atomic():
             if event_store(practice_id=practice.pk, data=data, source=EventSource.RECONCILE):
                 new += 1
-    stale = StripeEvent.objects.filter(
-        practice=practice,
-        status=EventStatus.PENDING,
-        received_at__lt=now - dt.timedelta(minutes=10),
-    ).values_list("pk", flat=True)
-    for event_id in stale:
-        with transaction.atomic():
-            event_enqueue(event_id, practice.pk)
+    events_recover(practice=practice, now=now)
     account.last_reconciled_at = now
     account.save(update_fields=["last_reconciled_at"])
     return seen, new
@@ -552,18 +694,30 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
 @shared_task(base=PracticeTask, bind=True, max_retries=MAX_EVENT_RETRIES)
 def stripe_event_process(self, *, practice_id: int, event_id: int) -> str:
     """Process one stored event. Acknowledged late: a worker killed mid-task leaves the
-    message for another, and the row lock and effect keys make the rerun harmless."""
+    message for another, and the claim, row lock and effect keys make the rerun harmless.
+    The retries are counted on the event (`attempts`, `retry_at`), not on the message,
+    so a copy queued by the recovery sweep carries on the same count."""
     try:
-        return event_process(event_id=event_id)
+        return event_process(event_id=event_id, task_id=self.request.id or "")
     except Exception as error:
         # Run in-process (no broker), a failure stays on the event for "process again";
         # a worker retries with backoff, then gives up visibly.
-        if self.is_eager or self.request.retries >= self.max_retries:
-            if not self.is_eager:
-                event_give_up(event_id=event_id)
+        if self.is_eager:
+            StripeEvent.objects.filter(pk=event_id, status=EventStatus.FAILED).update(retry_at=None)
             logger.warning("Stripe event %s failed: %s", event_id, error)
-            return "failed" if self.is_eager else "dead"
-        raise self.retry_later(error) from error
+            return "failed"
+        countdown = event_retry_schedule(event_id=event_id)
+        if countdown is None:
+            logger.warning("Stripe event %s: no further attempt: %s", event_id, error)
+            status = StripeEvent.objects.filter(pk=event_id).values_list("status", flat=True)
+            return status.first() or "gone"
+        raise self.retry_later(error, countdown=countdown) from error
+
+
+@shared_task(base=PracticeTask)
+def stripe_events_recover(*, practice_id: int) -> int:
+    """Beat's recovery sweep, for one practice (`events_recover`)."""
+    return events_recover(practice=Practice.objects.get(pk=practice_id))
 
 
 @shared_task(base=PracticeTask, bind=True, max_retries=3)

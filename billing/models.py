@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from coachhub.encryption import EncryptedTextField, mask
 from coachhub.models import Practice, PracticeScoped
@@ -250,6 +251,7 @@ class Checkout(PracticeScoped):
 
 class EventStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be processed"
+    PROCESSING = "processing", "Being processed"
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored (not a type we act on)"
     FAILED = "failed", "Failed (retrying)"
@@ -279,12 +281,27 @@ class StripeEvent(PracticeScoped):
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due (at once for a new event, after the backoff for a
+    # failed one); while a worker processes it, when that claim lapses; empty once it is
+    # processed, ignored or given up. The recovery sweep re-enqueues events left overdue
+    # (a worker died holding their message), `billing.events.events_recover`.
+    retry_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # The task (its Celery id) that holds the claim: the same message delivered again
+    # (its worker process died and it was handed back) takes the claim over at once.
+    claimed_by = models.CharField(max_length=255, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["practice", "stripe_id"], name="stripe_event_once")
         ]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            models.Index(
+                fields=["retry_at"],
+                name="stripe_event_due",
+                condition=models.Q(status__in=["pending", "processing", "failed"]),
+            ),
+        ]
         ordering = ["-received_at"]
 
     def __str__(self) -> str:

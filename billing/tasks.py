@@ -1,24 +1,35 @@
-"""Background work for billing: beat's reconciliation sweep, fanned out one task per practice.
+"""Background work for billing: beat's sweeps (reconciliation with Stripe, recovery of
+what a dead worker held), fanned out one task per practice.
 
 The tasks services enqueue live beside their work: `events.stripe_event_process`,
-`events.stripe_reconcile_practice` and `emails.purchase_confirmation_send`.
+`events.stripe_events_recover`, `events.stripe_reconcile_practice` and
+`emails.purchase_confirmation_send`.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from coachhub.tenancy import practice_id_of
 
 from .emails import purchase_confirmation_send
-from .events import MAX_EVENT_RETRIES, stripe_event_process, stripe_reconcile_practice
+from .events import (
+    MAX_EVENT_RETRIES,
+    events_lost,
+    stripe_event_process,
+    stripe_events_recover,
+    stripe_reconcile_practice,
+)
 from .models import Purchase, StripeAccount, StripeEvent
 
 __all__ = [
     "MAX_EVENT_RETRIES",
     "purchase_confirmation_send",
     "stripe_event_process",
+    "stripe_events_recover",
+    "stripe_events_recover_all",
     "stripe_reconcile_all",
     "stripe_reconcile_practice",
 ]
@@ -35,6 +46,22 @@ def stripe_reconcile_all() -> int:
         )
     for practice_id in practice_ids:
         stripe_reconcile_practice.delay(practice_id=practice_id)
+    return len(practice_ids)
+
+
+@shared_task
+def stripe_events_recover_all() -> int:
+    """Beat, every minute: one recovery task for each practice with a Stripe event whose
+    message looks lost (overdue, or claimed by a worker past its time limit)."""
+    with scopes_disabled():
+        practice_ids = list(
+            StripeEvent.objects.filter(events_lost(timezone.now()))
+            .order_by()
+            .values_list("practice_id", flat=True)
+            .distinct()
+        )
+    for practice_id in practice_ids:
+        stripe_events_recover.delay(practice_id=practice_id)
     return len(practice_ids)
 
 

@@ -40,8 +40,11 @@ class PracticeTask(DjangoTask):
         """Run in-process (no broker): there is no worker to retry later."""
         return bool(getattr(self.request, "is_eager", False))
 
-    def retry_later(self, error: Exception, **changed_kwargs):
-        """Try again after the backoff (`raise self.retry_later(error)`); `changed_kwargs`
+    def retry_later(self, error: Exception, *, countdown: int | None = None, **changed_kwargs):
+        """Try again after the backoff (`raise self.retry_later(error)`), or after the
+        countdown the task worked out from its own record of attempts; `changed_kwargs`
         narrow what the next attempt does (the e-mails still owed, say)."""
+        if countdown is None:
+            countdown = retry_countdown(self.request.retries)
         kwargs = {**(self.request.kwargs or {}), **changed_kwargs} if changed_kwargs else None
-        return self.retry(exc=error, countdown=retry_countdown(self.request.retries), kwargs=kwargs)
+        return self.retry(exc=error, countdown=countdown, kwargs=kwargs)

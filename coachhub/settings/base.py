@@ -153,6 +153,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.external_calendars_refresh",
         "schedule": env.int("CALENDAR_REFRESH_SECONDS", 900),
     },
+    # What a dead worker held (a Stripe event in flight, or its scheduled retry) is
+    # queued again within minutes, not when Redis's visibility timeout hands it back.
+    "stripe-events-recover": {
+        "task": "billing.tasks.stripe_events_recover_all",
+        "schedule": 60.0,
+    },
     "stripe-reconcile": {
         "task": "billing.tasks.stripe_reconcile_all",
         "schedule": env.int("STRIPE_RECONCILE_SECONDS", 900),

@@ -345,7 +345,9 @@ def test_a_paid_checkout_is_processed_in_a_fixed_number_of_statements(
     inserts = [q["sql"] for q in statements.captured_queries if q["sql"].startswith("INSERT")]
     assert sum('"engagements_checkliststep"' in sql for sql in inserts) == 1
     assert sum('"coachhub_auditentry"' in sql for sql in inserts) == 1
-    assert len(statements.captured_queries) <= 26, "\n".join(
+    # 27 with the claim (one committed UPDATE before the handler's transaction), which
+    # lets the recovery sweep tell a live worker's event from a dead one's.
+    assert len(statements.captured_queries) <= 27, "\n".join(
         q["sql"][:120] for q in statements.captured_queries
     )
     with scopes_disabled():
