@@ -134,14 +134,23 @@ def test_a_shuffled_replay_with_duplicates_and_a_killed_worker_ends_as_in_order(
                     for data in shuffled
                 ]
 
-            # Both of the worker's processes are held by a locked buyer's event.
+            # Both of the worker's processes are held by a locked buyer's event: the same
+            # two events of theirs in flight a second apart (others take milliseconds).
+            seen: list = []
+
             def held_in_flight() -> bool:
-                in_flight = _practice_events(practice).filter(status=EventStatus.PROCESSING)
+                in_flight = set(
+                    _practice_events(practice)
+                    .filter(status=EventStatus.PROCESSING)
+                    .values_list("pk", "payload__data__object__customer")
+                )
+                seen.append(in_flight)
+                time.sleep(0.5)
                 return (
-                    in_flight.count() >= 2
-                    and not (
-                        in_flight.exclude(payload__data__object__customer__in=list(held.values()))
-                    ).exists()
+                    len(in_flight) >= 2
+                    and {customer for _, customer in in_flight} <= set(held.values())
+                    and len(seen) >= 3
+                    and seen[-2] == seen[-3] == in_flight
                 )
 
             wait_for(
