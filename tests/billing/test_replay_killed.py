@@ -2,8 +2,8 @@
 with a fifth of them twice, processed by a real Celery worker that is SIGKILLed midway
 with tasks in flight; a new worker and the recovery sweep (clock moved) finish the work,
 and every purchase and credit balance ends as when the same events are processed in
-order. 200 deliveries by default (about half a minute); `REPLAY_EVENTS=2000` for the full
-run. The in-order reference and the replay start from the same database state: the
+order. 200 deliveries by default (about 20 s); `REPLAY_EVENTS=2000` for the full run
+(about 70 s). The in-order reference and the replay start from the same database state: the
 reference runs in-process inside a transaction that is then rolled back."""
 
 from __future__ import annotations
