@@ -21,21 +21,18 @@ from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from billing.events import event_store
 from billing.models import (
-    EventSource,
-    EventStatus,
-    Payment,
     Purchase,
     PurchaseStatus,
-    StripeEvent,
     SubscriptionState,
 )
-from billing.tasks import stripe_event_process
 from sessions_app.ledger import credit_balance
 
 from ..kit.http import login
-from ..kit.stripe import buy, make_offer
+from ..kit.lifecycles import end_state as _end_state
+from ..kit.lifecycles import events_process as _process
+from ..kit.lifecycles import lifecycles_play
+from ..kit.stripe import make_offer
 from . import test_recorded_payloads
 from .test_recorded_payloads import (
     FIRST_INVOICE,
@@ -62,56 +59,6 @@ ORDERS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def _process(practice, events: list[dict], capture) -> None:
-    """Store and process each delivery as the webhook and the worker do, then run what
-    failed again (the worker's retries) until nothing is left to retry."""
-    for event in events:
-        with capture(execute=True), transaction.atomic():
-            event_store(practice_id=practice.pk, data=event, source=EventSource.WEBHOOK)
-    for _ in range(6):
-        with scopes_disabled():
-            failed = list(
-                StripeEvent.objects.filter(practice=practice, status=EventStatus.FAILED)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
-        if not failed:
-            return
-        for event_id in failed:
-            with capture(execute=True):
-                stripe_event_process.delay(practice_id=practice.pk, event_id=event_id)
-
-
-def _end_state(practice) -> dict:
-    """What the owner and the buyers would see: per purchase, its money, dispute, state
-    and payments, and the credits its engagement has left; and any event left failing."""
-    with scopes_disabled():
-        purchases = {}
-        for purchase in Purchase.objects.filter(practice=practice).select_related(
-            "client", "engagement"
-        ):
-            purchases[purchase.client.email] = {
-                "status": purchase.status,
-                "amount_refunded": purchase.amount_refunded,
-                "disputed": purchase.disputed,
-                "subscription_state": purchase.subscription_state,
-                "paid_at": purchase.paid_at,
-                "payments": sorted(
-                    Payment.objects.filter(purchase=purchase).values_list(
-                        "stripe_id", "amount", "paid_at"
-                    )
-                ),
-                "balance": credit_balance(purchase.engagement) if purchase.engagement else None,
-                "engagement_status": purchase.engagement.status if purchase.engagement else None,
-            }
-        stuck = list(
-            StripeEvent.objects.filter(practice=practice, source=EventSource.WEBHOOK)
-            .exclude(status__in=[EventStatus.PROCESSED, EventStatus.IGNORED])
-            .values_list("type", "last_error")
-        )
-    return {"purchases": purchases, "stuck": stuck}
 
 
 def _rolled_back(practice, events, capture) -> dict:
@@ -370,14 +317,6 @@ def test_an_incomplete_subscription_is_not_shown_as_active(connected, client, se
 
 
 # --- Whole lifecycles, shuffled and duplicated ---------------------------------------------
-def _customer_charges(account, customer: str) -> list[dict]:
-    return [
-        charge
-        for charge in account.objects.values()
-        if charge.get("object") == "charge" and charge["customer"] == customer
-    ]
-
-
 @pytest.fixture
 def lifecycles(connected, standin, client, django_capture_on_commit_callbacks):
     """Five buyers' stories at the stand-in, and the end state of their events in order:
@@ -389,35 +328,7 @@ def lifecycles(connected, standin, client, django_capture_on_commit_callbacks):
         connected, kind="session_pack", name="Five sessions", price="450.00", sessions=5
     )
     account = standin.accounts[connected.secret_key]
-
-    def subscribe(email: str) -> tuple[str, str]:
-        session = account.objects[buy(client, monthly, email=email, name=email[:3])]
-        standin.pay(session["id"])
-        return session["subscription"], session["customer"]
-
-    subscription, _ = subscribe("now@example.net")
-    standin.subscription_cancel(account, subscription)
-
-    subscription, _ = subscribe("later@example.net")
-    standin.renew(subscription)
-    standin.renew(subscription)
-    standin.subscription_cancel(account, subscription)
-
-    subscription, customer = subscribe("disputed@example.net")
-    standin.renew(subscription)
-    standin.dispute(_customer_charges(account, customer)[-1]["id"])
-
-    subscription, customer = subscribe("refunded@example.net")
-    standin.renew(subscription)
-    standin.subscription_cancel(account, subscription)
-    standin.refund(account, _customer_charges(account, customer)[0]["id"], 10000)
-
-    session = account.objects[buy(client, pack, email="pack@example.net", name="Pat")]
-    standin.pay(session["id"])
-    [charge] = _customer_charges(account, session["customer"])
-    standin.refund(account, charge["id"], 15000)
-    standin.refund(account, charge["id"], None)
-
+    lifecycles_play(standin, account, client, monthly=monthly, pack=pack)
     events = list(account.events)
     in_order = _rolled_back(connected.practice, events, django_capture_on_commit_callbacks)
     return events, in_order

@@ -8,17 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import threading
 
 import pytest
-from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.events import event_store
 from billing.models import (
-    Checkout,
     EventSource,
     EventStatus,
     Payment,
@@ -30,7 +27,14 @@ from billing.tasks import stripe_events_recover_all
 from sessions_app.ledger import credit_balance
 
 from ..kit.stripe import buy, make_offer
-from ..kit.worker import tasks_to_redis, wait_for, worker_kill, worker_start, worker_stop
+from ..kit.worker import (
+    RowsLocked,
+    tasks_to_redis,
+    wait_for,
+    worker_kill,
+    worker_start,
+    worker_stop,
+)
 
 REDIS_DB = 12  # this test's own database on the Redis server
 
@@ -39,30 +43,6 @@ REDIS_DB = 12  # this test's own database on the Redis server
 def queue():
     with tasks_to_redis(REDIS_DB) as redis_db:
         yield redis_db
-
-
-class RowsLocked:
-    """Another transaction holds these checkouts, so a worker processing their events
-    stays in flight (claimed, inside its handler) until `release()`."""
-
-    def __init__(self, checkout_ids: list[str]):
-        self.locked, self.done = threading.Event(), threading.Event()
-        self.thread = threading.Thread(target=self._hold, args=(checkout_ids,), daemon=True)
-        self.thread.start()
-        assert self.locked.wait(10)
-
-    def _hold(self, checkout_ids: list[str]) -> None:
-        try:
-            with scopes_disabled(), transaction.atomic():
-                list(Checkout.objects.select_for_update().filter(stripe_id__in=checkout_ids))
-                self.locked.set()
-                self.done.wait(60)
-        finally:
-            connection.close()
-
-    def release(self) -> None:
-        self.done.set()
-        self.thread.join(10)  # a second call finds it done
 
 
 def store(connected, events: list[dict]) -> list[int]:

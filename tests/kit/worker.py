@@ -8,13 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django_scopes import scopes_disabled
+
+from billing.models import Checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,3 +121,27 @@ def wait_for(condition, *, timeout: float = 30.0, what: str = "the worker"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what} (last: {value!r})")
         time.sleep(0.1)
+
+
+class RowsLocked:
+    """Another transaction holds these checkouts, so a worker processing their events
+    stays in flight (claimed, inside its handler) until `release()`."""
+
+    def __init__(self, checkout_ids: list[str]):
+        self.locked, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, args=(checkout_ids,), daemon=True)
+        self.thread.start()
+        assert self.locked.wait(10)
+
+    def _hold(self, checkout_ids: list[str]) -> None:
+        try:
+            with scopes_disabled(), transaction.atomic():
+                list(Checkout.objects.select_for_update().filter(stripe_id__in=checkout_ids))
+                self.locked.set()
+                self.done.wait(60)
+        finally:
+            connection.close()
+
+    def release(self) -> None:
+        self.done.set()
+        self.thread.join(10)  # a second call finds it done
