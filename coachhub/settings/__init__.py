@@ -4,14 +4,15 @@
 environment (or `.env`, read first: settings/environment.py) decides which flavour
 loads, so one image runs in every role. A settings path to one module of this package
 (`coachhub.settings.test`, `coachhub.settings.build`) loads only that module: Python
-runs this file first, so it picks nothing then.
+runs this file first, so it picks nothing then. Settings of our own elsewhere that
+import this package (`benchmarks.settings`) get the flavour too.
 """
 
 import os
 
 from .environment import DJANGO_ENV
 
-if os.environ.get("DJANGO_SETTINGS_MODULE", "coachhub.settings") == "coachhub.settings":
+if not os.environ.get("DJANGO_SETTINGS_MODULE", "").startswith("coachhub.settings."):
     if DJANGO_ENV == "production":
         from .production import *  # noqa: F403
     elif DJANGO_ENV == "test":
