@@ -147,45 +147,49 @@ def coach_handover(
             )
         except ValidationError:
             handover.clashing.append(session)
+    open_statuses = [EngagementStatus.PROPOSED, EngagementStatus.ACTIVE, EngagementStatus.PAUSED]
     with transaction.atomic():
-        for session in Session.objects.filter(
-            practice=practice, coach=former_coach, status=SessionStatus.TO_SCHEDULE
-        ):
+        _coach_move(
+            Session.objects.filter(
+                practice=practice, coach=former_coach, status=SessionStatus.TO_SCHEDULE
+            ),
+            practice=practice,
+            coach=coach,
+            actor=actor,
+            action="session.reassign",
+        )
+        handover.engagements = _coach_move(
+            Engagement.objects.filter(
+                practice=practice, coach=former_coach, status__in=open_statuses
+            ),
+            practice=practice,
+            coach=coach,
+            actor=actor,
+            action="engagement.reassign",
+        )
+        handover.clients = _coach_move(
+            Client.objects.filter(practice=practice, coach=former_coach),
+            practice=practice,
+            coach=coach,
+            actor=actor,
+            action="client.reassign",
+        )
+    return handover
+
+
+def _coach_move(rows, *, practice: Practice, coach: User, actor: User, action: str) -> int:
+    """Give each row (a session waiting for a time, an engagement, a client) to `coach`,
+    each change audited; how many changed."""
+    return sum(
+        bool(
             model_update(
-                instance=session,
+                instance=row,
                 data={"coach_id": coach.pk},
                 fields=["coach_id"],
                 actor=actor,
-                action="session.reassign",
+                action=action,
                 practice=practice,
             )
-        open_statuses = [
-            EngagementStatus.PROPOSED,
-            EngagementStatus.ACTIVE,
-            EngagementStatus.PAUSED,
-        ]
-        for engagement in Engagement.objects.filter(
-            practice=practice, coach=former_coach, status__in=open_statuses
-        ):
-            handover.engagements += bool(
-                model_update(
-                    instance=engagement,
-                    data={"coach_id": coach.pk},
-                    fields=["coach_id"],
-                    actor=actor,
-                    action="engagement.reassign",
-                    practice=practice,
-                )
-            )
-        for client in Client.objects.filter(practice=practice, coach=former_coach):
-            handover.clients += bool(
-                model_update(
-                    instance=client,
-                    data={"coach_id": coach.pk},
-                    fields=["coach_id"],
-                    actor=actor,
-                    action="client.reassign",
-                    practice=practice,
-                )
-            )
-    return handover
+        )
+        for row in rows
+    )
