@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from coachhub.audit import audit_record
 from coachhub.models import Practice, User
-from engagements.models import Client, ClientStatus, Engagement, EngagementStatus
+from engagements.models import Client, Engagement, EngagementStatus
 from engagements.participants import Participant
-from engagements.services import client_find_or_create, client_update, seat_client_refuse
+from engagements.services import client_find_or_create, client_lead_activate, seat_client_refuse
 from integrations.stripe.webhooks import PaidObject
 from sessions_app.ledger import credit_consume_for_session, credit_entry_add
 from sessions_app.models import BookingStatus, Consumption, CreditKind, SessionSource
@@ -84,8 +84,7 @@ def _purchase_create(practice: Practice, checkout: Checkout, paid: PaidObject) -
         time_zone=checkout.time_zone or practice.time_zone,
         coach=coach,
     )
-    if client.status == ClientStatus.LEAD:  # paying makes a lead (an intro call, say) a client
-        client_update(client=client, actor=None, data={"status": ClientStatus.ACTIVE})
+    client_lead_activate(client=client, actor=None)  # paying makes a lead a client
     engagement, setup_refused = _purchase_setup(
         practice, offer, client, checkout, coach, client_is_new=client_is_new
     )

@@ -58,6 +58,13 @@ def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Clien
     return client
 
 
+def client_lead_activate(*, client: Client, actor: User | None) -> Client:
+    """A lead becomes a client when they pay or the coach sets up coaching for them."""
+    if client.status == ClientStatus.LEAD:
+        client_update(client=client, actor=actor, data={"status": ClientStatus.ACTIVE})
+    return client
+
+
 def client_private_notes_update(*, client: Client, membership: Membership, notes: str) -> Client:
     require(membership, "clients.notes")
     client.private_notes = notes

@@ -23,7 +23,6 @@ from engagements.checklists import slack_step_outcomes
 from engagements.models import (
     Cadence,
     Client,
-    ClientStatus,
     CollectionTemplate,
     Engagement,
     EngagementKind,
@@ -38,8 +37,8 @@ from engagements.services import (
     NewClient,
     checklist_mark,
     checklist_seed,
+    client_lead_activate,
     client_resolve,
-    client_update,
     collection_create,
     engagement_add,
     participants_add,
@@ -49,11 +48,6 @@ from engagements.services import (
 from ..models import SessionSource
 from .recurring import recurring_sessions_generate, recurring_summary
 from .scheduling import session_create
-
-
-def _lead_activate(client: Client, *, actor: User | None) -> None:
-    if client.status == ClientStatus.LEAD:
-        client_update(client=client, actor=actor, data={"status": ClientStatus.ACTIVE})
 
 
 @transaction.atomic
@@ -81,7 +75,7 @@ def engagement_create_per_session(
     """
     client, created = client_resolve(practice=practice, actor=actor, client=client, coach=coach)
     if lead_becomes_active:
-        _lead_activate(client, actor=actor)
+        client_lead_activate(client=client, actor=actor)
     seat = None if client_is_new or created else open_seat_of(client)
     engagement = engagement_add(
         engagement=Engagement(
@@ -155,7 +149,7 @@ def engagement_create_monthly_package(
 ) -> Engagement:
     """A subscription package: cadence agreed, collection created, sessions generated."""
     client, created = client_resolve(practice=practice, actor=actor, client=client, coach=coach)
-    _lead_activate(client, actor=actor)
+    client_lead_activate(client=client, actor=actor)
     if not (client_is_new or created):
         seat_client_refuse(client=client, feature="monthly_package")
     if not 1 <= months <= 36:
