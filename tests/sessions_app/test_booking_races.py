@@ -99,11 +99,9 @@ def test_ten_visitors_booking_ten_hours_of_a_max_one_day_book_one():
         assert Session.objects.filter(coach=coach, status=SessionStatus.SCHEDULED).count() == 1
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("capacity", [2, 5])
-def test_first_visitors_of_a_fresh_group_slot_fill_every_place(capacity):
-    practice, coach, link = _coach_with_link("Group, racing")
+def _group_link(name: str, *, capacity: int):
+    """A coach's group link into a fresh team workshop of `capacity` places."""
+    practice, coach, link = _coach_with_link(name)
     with scopes_disabled():
         workshop = services.engagement_create_team_workshop(
             practice=practice,
@@ -113,21 +111,35 @@ def test_first_visitors_of_a_fresh_group_slot_fill_every_place(capacity):
             core_subject="Feedback",
             participants=[],
         )
-        assert workshop.kind == EngagementKind.TEAM_WORKSHOP
-        link = services.booking_link_save(
+        return services.booking_link_save(
             practice=practice, actor=coach, link=link, capacity=capacity, engagement=workshop
         )
-    slot = dt.datetime(2030, 5, 7, 14, tzinfo=UTC)
+
+
+def _joiner(link, slot: dt.datetime, *, prefix: str):
+    """Visitor `index` taking a place at `slot` (for `_race`)."""
 
     def join(index: int) -> None:
         services.booking_create(
             link=link,
             name=f"Joiner {index}",
-            email=f"j{index}@example.net",
+            email=f"{prefix}{index}@example.net",
             starts_at=slot,
             time_zone="Europe/Berlin",
             now=NOW,
         )
+
+    return join
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("capacity", [2, 5])
+def test_first_visitors_of_a_fresh_group_slot_fill_every_place(capacity):
+    link = _group_link("Group, racing", capacity=capacity)
+    assert link.engagement.kind == EngagementKind.TEAM_WORKSHOP
+    slot = dt.datetime(2030, 5, 7, 14, tzinfo=UTC)
+    join = _joiner(link, slot, prefix="j")
 
     outcomes = _race(capacity + 1, join)  # one more visitor than places
     assert outcomes.count("booked") == capacity
@@ -137,7 +149,7 @@ def test_first_visitors_of_a_fresh_group_slot_fill_every_place(capacity):
         "That session just filled up. Please choose another time.",
     )
     with scopes_disabled():
-        (session,) = Session.objects.filter(coach=coach, booking_link=link, starts_at=slot)
+        (session,) = Session.objects.filter(coach=link.coach, booking_link=link, starts_at=slot)
         assert session.status == SessionStatus.SCHEDULED
         assert (
             Booking.objects.filter(session=session, status=BookingStatus.CONFIRMED).count()
@@ -151,32 +163,11 @@ def test_losing_the_insert_of_a_fresh_group_session_joins_the_winner(monkeypatch
     """Without the coach's lock (a session created by another path), the exclusion
     constraint decides who creates the session, and the loser joins it."""
     monkeypatch.setattr(booking_module, "coach_bookings_lock", lambda coach_id: None)
-    practice, coach, link = _coach_with_link("Group, no lock")
-    with scopes_disabled():
-        workshop = services.engagement_create_team_workshop(
-            practice=practice,
-            actor=coach,
-            coach=coach,
-            title="Team offsite",
-            core_subject="Feedback",
-            participants=[],
-        )
-        link = services.booking_link_save(
-            practice=practice, actor=coach, link=link, capacity=4, engagement=workshop
-        )
+    link = _group_link("Group, no lock", capacity=4)
     slot = dt.datetime(2030, 5, 7, 15, tzinfo=UTC)
-
-    def join(index: int) -> None:
-        services.booking_create(
-            link=link,
-            name=f"Joiner {index}",
-            email=f"n{index}@example.net",
-            starts_at=slot,
-            time_zone="Europe/Berlin",
-            now=NOW,
-        )
+    join = _joiner(link, slot, prefix="n")
 
     assert _race(4, join) == ["booked"] * 4
     with scopes_disabled():
-        (session,) = Session.objects.filter(coach=coach, booking_link=link, starts_at=slot)
+        (session,) = Session.objects.filter(coach=link.coach, booking_link=link, starts_at=slot)
         assert session.bookings.filter(status=BookingStatus.CONFIRMED).count() == 4
