@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY coachhub coachhub
 COPY engagements engagements
+COPY chat chat
 COPY billing billing
 COPY sessions_app sessions_app
 COPY integrations integrations

@@ -131,9 +131,9 @@ class Practice(models.Model):
 
     @property
     def slack_connected(self) -> bool:
-        """Whether a Slack workspace is connected. The Slack integration is not built
-        yet, so no practice has one; checklists say so instead of pretending."""
-        return False
+        """Whether a working Slack workspace is connected (chat.SlackConnection)."""
+        connection = getattr(self, "slack_connection", None)
+        return bool(connection and connection.ready)
 
 
 class Role(models.TextChoices):
@@ -305,3 +305,53 @@ class Invitation(PracticeScoped):
         if self.expires_at <= at:
             return InvitationStatus.EXPIRED
         return InvitationStatus.PENDING
+
+
+class CallProvider(models.TextChoices):
+    SLACK = "slack", "Slack"
+    STRIPE = "stripe", "Stripe"
+    EMAIL = "email", "E-mail"
+    CALENDAR = "calendar", "External calendar"
+    CALENDLY = "calendly", "Calendly"
+    CALCOM = "calcom", "Cal.com"
+
+
+class CallOutcome(models.TextChoices):
+    OK = "ok", "Succeeded"
+    RETRYING = "retrying", "Failed, will be tried again"
+    FAILED = "failed", "Failed for good"
+
+
+class IntegrationCall(PracticeScoped):
+    """One call the app made to an outside service, so a coach or an admin can see why
+    something did not happen. Never a secret or a message body: the provider's error only."""
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="integration_calls"
+    )
+    provider = models.CharField(max_length=12, choices=CallProvider.choices)
+    operation = models.CharField(max_length=80)
+    # What the call was for, as "<app>.<model>" and its id; the engagement it belongs to,
+    # when there is one, so its page can list the calls made for it.
+    subject_type = models.CharField(max_length=60, blank=True)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    engagement_id = models.BigIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=CallOutcome.choices)
+    error_code = models.CharField(max_length=80, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["practice", "-created_at"], name="call_practice_recent"),
+            models.Index(
+                fields=["practice", "engagement_id", "-created_at"], name="call_engagement_recent"
+            ),
+            models.Index(fields=["created_at"], name="call_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.operation}: {self.get_outcome_display()}"

@@ -7,6 +7,8 @@ inside that practice's scope, and calls a service. Retries are bounded and back 
 
 from __future__ import annotations
 
+import math
+
 from celery.contrib.django.task import DjangoTask
 
 from .tenancy import practice_scope
@@ -46,5 +48,9 @@ class PracticeTask(DjangoTask):
         narrow what the next attempt does (the e-mails still owed, say)."""
         if countdown is None:
             countdown = retry_countdown(self.request.retries)
+        # A provider that said how long to wait (HTTP 429 Retry-After) is never asked sooner.
+        asked = getattr(error, "retry_after", None)
+        if asked:
+            countdown = max(countdown, math.ceil(asked))
         kwargs = {**(self.request.kwargs or {}), **changed_kwargs} if changed_kwargs else None
         return self.retry(exc=error, countdown=countdown, kwargs=kwargs)

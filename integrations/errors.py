@@ -25,8 +25,12 @@ class IntegrationError(Exception):
         permanent: bool,
         provider: str = "",
         kind: FailureKind = FailureKind.PROVIDER_FAULT,
+        code: str = "",
+        retry_after: float | None = None,
     ):
         super().__init__(message)
         self.permanent = permanent
         self.provider = provider
         self.kind = kind
+        self.code = code  # the provider's own error code (Slack's `already_in_channel`), if any
+        self.retry_after = retry_after  # seconds the provider asked us to wait (HTTP 429)

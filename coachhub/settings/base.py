@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "coachhub",
     "engagements",
+    "chat",
     "billing",
     "sessions_app",
     "integrations",
@@ -214,6 +215,15 @@ FIELD_ENCRYPTION_KEYS = fernet_keys_checked(FIELD_ENCRYPTION_KEYS)
 # Where the `stripe` library sends API calls. Stripe itself by default; the local
 # stand-in (`python -m devtools.stripe_standin`, not shipped) in development and tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# Slack: the operator's CoachHub Slack app ("Add to Slack"). Without a client id and
+# secret the Integrations page offers only a pasted bot token of the practice's own app.
+# SLACK_API_BASE points the real `slack_sdk` at the local stand-in in development.
+SLACK_API_BASE = env.str("SLACK_API_BASE", "https://slack.com/api/").rstrip("/") + "/"
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", "")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", "")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
+# The integration call log keeps this many days of rows; beat prunes older ones.
+INTEGRATION_CALLS_KEEP_DAYS = env.int("INTEGRATION_CALLS_KEEP_DAYS", 30)
 # Webhook signatures older than this (or this far in the future) are refused.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 # External calendar URLs on private/loopback addresses are refused in production

@@ -1,0 +1,94 @@
+"""Every Slack call the practice's connection makes: through the provider client, written
+to the integration call log, and a dead token turning the connection broken on the spot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from coachhub.calls import call_recorded
+from coachhub.models import CallProvider
+from integrations.errors import FailureKind, IntegrationError
+
+from .models import ConnectionStatus, SlackConnection
+
+Answer = TypeVar("Answer")
+
+# Codes after which nothing will work until someone connects the workspace again.
+DEAD_TOKEN_CODES = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "app_uninstalled",
+        "team_access_not_granted",
+        "team_not_found",
+    }
+)
+
+
+def what_to_do(error: IntegrationError) -> str:
+    """The failure in words a coach can act on."""
+    if error.code in DEAD_TOKEN_CODES:
+        return (
+            f"Slack no longer accepts CoachHub's token ({error.code}). "
+            "Connect the workspace again on the Integrations page."
+        )
+    if error.code == "missing_scope":
+        return (
+            f"{error} — the Slack app lacks a permission CoachHub needs. Reinstall it with "
+            "“Add to Slack” on the Integrations page (or add the scope to your own app and "
+            "paste its new token)."
+        )
+    if not error.permanent:
+        return f"{error} — CoachHub will try again by itself."
+    return f"{error}."
+
+
+def connection_broken(*, connection: SlackConnection, reason: str) -> bool:
+    """Mark the connection broken with what to do; False when it already was."""
+    updated = SlackConnection.objects.filter(
+        pk=connection.pk, status=ConnectionStatus.CONNECTED
+    ).update(
+        status=ConnectionStatus.BROKEN,
+        broken_reason=reason,
+        broken_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    connection.status = ConnectionStatus.BROKEN
+    connection.broken_reason = reason
+    return bool(updated)
+
+
+def slack_call(
+    call: Callable[..., Answer],
+    *,
+    connection: SlackConnection,
+    operation: str,
+    subject: models.Model | None = None,
+    engagement_id: int | None = None,
+    attempt: int = 1,
+    **params,
+) -> Answer:
+    """Run one `integrations.slack.client` function with the connection's token, logged;
+    a token Slack no longer accepts breaks the connection, so pages say so at once."""
+    try:
+        with call_recorded(
+            practice_id=connection.practice_id,
+            provider=CallProvider.SLACK,
+            operation=operation,
+            subject=subject,
+            engagement_id=engagement_id,
+            attempt=attempt,
+        ):
+            return call(token=connection.bot_token, base_url=settings.SLACK_API_BASE, **params)
+    except IntegrationError as error:
+        if error.kind == FailureKind.KEY_REFUSED and error.code in DEAD_TOKEN_CODES:
+            connection_broken(connection=connection, reason=what_to_do(error))
+        raise

@@ -1,0 +1,1 @@
+"""Slack's Web API, OAuth install and request signing, through the real `slack_sdk`."""
