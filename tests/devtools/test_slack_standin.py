@@ -635,3 +635,67 @@ def test_python_m_serves_a_demo_workspace():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- plain HTTP -----------------------------------------------------------------------
+def post(url: str, body: bytes, content_type: str | None, **headers) -> dict:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+        return json.loads(answer.read())
+
+
+def test_arguments_by_query_form_json_or_multipart(standin, team):
+    token = urllib.parse.quote(team.bot_token)
+    with urllib.request.urlopen(f"{standin.base_url}auth.test?token={token}") as answer:
+        assert json.loads(answer.read())["team_id"] == team.id
+    form = f"token={token}&name=by-form".encode()
+    answer = post(
+        standin.base_url + "conversations.create", form, "application/x-www-form-urlencoded"
+    )
+    assert answer["channel"]["name"] == "by-form"
+    answer = post(
+        standin.base_url + "conversations.create",
+        json.dumps({"name": "by-json", "is_private": True}).encode(),
+        "application/json; charset=utf-8",
+        Authorization=f"Bearer {team.bot_token}",
+    )
+    assert answer["channel"]["is_private"] is True
+    multipart = (
+        b'--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\nby-multipart\r\n--XX--\r\n'
+    )
+    answer = post(
+        standin.base_url + "conversations.create",
+        multipart,
+        "multipart/form-data; boundary=XX",
+        Authorization=f"Bearer {team.bot_token}",
+    )
+    assert answer["channel"]["name"] == "by-multipart"
+    broken = post(standin.base_url + "auth.test", b"{nope", "application/json")
+    assert broken == {"ok": False, "error": "invalid_json"}
+
+
+def test_workspace_page_renders_everything_it_holds(standin, team, client, receiver):
+    standin.plan_set(team.id, "pro")
+    standin.events_url = receiver.url
+    channel_id = private_channel(client)
+    client.conversations_inviteShared(channel=channel_id, emails="b@x.com")
+    client.chat_postMessage(channel=channel_id, text="hello")
+    standin.member_join(team.id, "ann@example.com", "Ann & Co")
+    standin.rate_limit_next("chat.postMessage", retry_after=9)
+    standin.chaos(rate_limited=0.1, seed=5)
+    html = urllib.request.urlopen(standin.site_url + "/", timeout=10).read().decode()
+    assert "ann-coaching" in html and "b@x.com" in html and "pending" in html
+    assert "Ann &amp; Co" in html and "team_join" in html
+    assert "Retry-After 9" in html and "Chaos: {" in html
+    assert "conversations.inviteShared" in html  # the request log
+    invite = team.invites[0].id
+    open_no_redirect(
+        standin.site_url + "/workspace",
+        {"action": "invite_accept", "team": team.id, "invite": invite},
+    )
+    assert team.invites[0].status == "accepted"
+    open_no_redirect(standin.site_url + "/workspace", {"action": "chaos_off"})
+    assert standin.faults.chaos_settings is None
