@@ -9,12 +9,10 @@ from .models import SlackChannel, SlackConnection, SlackEvent, SlackInvite, Slac
 
 
 class ReadOnlyRecordAdmin(PracticeAdminMixin, admin.ModelAdmin):
-    """Rows made by services and tasks: viewed and searched here, never typed in."""
+    """Rows made by services and tasks: viewed and searched here, never typed in (every
+    field is read-only, so the change page shows the record and saves nothing)."""
 
     def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
