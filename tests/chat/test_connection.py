@@ -346,3 +346,29 @@ def test_add_to_slack_without_the_operators_app_is_refused_in_words(world, slack
         services.slack_install_start(
             practice=world.home.practice, actor=world.home.owner, redirect_uri="https://x/cb/"
         )
+
+
+def test_a_token_lacking_scopes_says_which_and_what_to_do(world, as_member, slack):
+    team = slack.team_add(name="Narrow app", scopes=("chat:write", "users:read"))
+    owner = as_member("owner")
+    owner.post(TOKEN, {"bot_token": slack.teams[team.id].bot_token, "signing_secret": SIGNING})
+    page = text(owner.get(PAGE))
+    assert "The app lacks groups:write, groups:read, users:read.email" in page
+    assert "Add them to your app (OAuth & Permissions → Bot Token Scopes)" in page
+
+
+def test_slack_busy_while_checking_a_token_says_try_again(world, as_member, slack):
+    team = slack.team_add(name="Acme")
+    slack.rate_limit_next("auth.test", retry_after=3)
+    page = as_member("owner").post(
+        TOKEN, {"bot_token": slack.teams[team.id].bot_token, "signing_secret": SIGNING}
+    )
+    assert "Slack had a problem answering (it may be busy); nothing was saved" in text(page)
+    assert connection_of(world.home.practice) is None
+    with scopes_disabled():
+        call = IntegrationCall.objects.get(practice=world.home.practice)
+    assert (call.operation, call.outcome, call.error_code) == (
+        "auth.test",
+        "retrying",
+        "ratelimited",
+    )
