@@ -94,10 +94,11 @@ def slack_install_start(*, practice: Practice, actor: User, redirect_uri: str) -
     """The URL of Slack's install page for the operator's app, with a fresh `state`."""
     require(membership_of(practice, actor), ABILITY)
     if not slack_install_available():
+        missing = [name for name in INSTALL_SETTINGS if not getattr(settings, name, "")]
         raise ValidationError(
             "“Add to Slack” needs the operator's Slack app, and "
-            f"{' and '.join(n for n in INSTALL_SETTINGS if not getattr(settings, n, ''))} "
-            "is not set on this server. Paste a bot token of your own Slack app instead."
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set on this "
+            "server. Paste a bot token of your own Slack app instead."
         )
     store = PracticeOAuthStateStore(practice=practice, user=actor)
     with transaction.atomic(durable=True):

@@ -342,7 +342,7 @@ def test_only_the_owner_connects_changes_or_disconnects(world, as_member, slack,
 
 def test_add_to_slack_without_the_operators_app_is_refused_in_words(world, slack, settings):
     settings.SLACK_CLIENT_ID = ""
-    with scopes_disabled(), pytest.raises(ValidationError, match="SLACK_CLIENT_ID"):
+    with scopes_disabled(), pytest.raises(ValidationError, match="SLACK_CLIENT_ID is not set"):
         services.slack_install_start(
             practice=world.home.practice, actor=world.home.owner, redirect_uri="https://x/cb/"
         )

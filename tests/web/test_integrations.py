@@ -38,7 +38,7 @@ def test_without_any_slack_settings_the_page_says_what_is_missing(world, as_memb
     assert "/dashboard/integrations/slack/install/" not in page  # no Add to Slack button
     assert 'action="/dashboard/integrations/slack/token/"' in page
     refused = as_member("owner").post("/dashboard/integrations/slack/install/", follow=True)
-    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET is not set" in text(refused)
+    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are not set" in text(refused)
 
 
 def test_with_the_operators_app_the_owner_gets_add_to_slack_and_the_urls_to_configure(
