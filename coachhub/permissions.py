@@ -38,6 +38,11 @@ ABILITIES: dict[str, Ability] = {
     "members.manage": Ability(OWNER, "Only an owner invites, changes and removes members."),
     "payments.manage": Ability(OWNER, "Only an owner manages payments and company invoices."),
     "companies.manage": Ability(OWNER, "Only the practice owner manages companies and contracts."),
+    # Slack and the other outside services: connect, disconnect, what the workspace allows.
+    # Everyone else sees the Integrations page read-only.
+    "integrations.manage": Ability(
+        OWNER, "Only the practice owner connects, changes and disconnects integrations."
+    ),
     # Owners and assistants see every client (assistants schedule for everyone);
     # coaches see their own.
     "clients.see_all": Ability(

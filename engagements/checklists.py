@@ -9,8 +9,8 @@ from .models import EngagementKind, StepState
 StepOutcome = tuple[str, str]  # (state, reason)
 
 SLACK_NOT_CONNECTED = (
-    "Slack is not available in CoachHub yet, so nobody was invited. "
-    "If you use Slack, invite them there yourself."
+    "Slack is not connected, so nobody was invited. Connect it on the Integrations page "
+    "(the practice owner can); until then, invite them in Slack yourself if you use it."
 )
 
 CHECKLISTS: dict[str, list[tuple[str, str]]] = {

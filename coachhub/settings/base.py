@@ -368,6 +368,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The stripe library logs every request at INFO; keep failures only.
         "stripe": {"level": "WARNING"},
+        # slack_sdk logs every request's headers and form at DEBUG: the bot token and the
+        # app's client secret. Never below INFO, whatever LOG_LEVEL says.
+        "slack_sdk": {"level": "INFO"},
         # Tasks run in-process log "Task … succeeded" for every e-mail; a worker keeps them.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },

@@ -78,7 +78,7 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-def translate(error: SlackClientError) -> IntegrationError:
+def translate(error: SlackClientError | OSError) -> IntegrationError:
     """Slack's answer as our one error type: rate limits and faults may pass, the rest not."""
     if not isinstance(error, SlackApiError):
         return IntegrationError(
@@ -117,12 +117,24 @@ def translate(error: SlackClientError) -> IntegrationError:
     return IntegrationError(message, permanent=True, provider="slack", kind=kind, code=code)
 
 
-def _call(method, **params):
+def _respond(method, **params):
     try:
-        response = method(**params)
-    except SlackClientError as error:
+        return method(**params)
+    # slack_sdk lets urllib's own errors through: refused connections, DNS, timeouts.
+    except (SlackClientError, OSError) as error:
         raise translate(error) from error
+
+
+def _call(method, **params):
+    response = _respond(method, **params)
     return response.data if isinstance(response.data, dict) else {}
+
+
+def _header(headers: Any, name: str) -> str:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return str(value[0] if isinstance(value, list) else value)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -134,16 +146,19 @@ class Identity:
     team_url: str
     bot_user_id: str
     bot_id: str
+    scopes: str = ""  # what the token may do, from Slack's `X-OAuth-Scopes` header
 
 
 def auth_test(*, token: str, base_url: str) -> Identity:
-    data = _call(_client(token, base_url).auth_test)
+    response = _respond(_client(token, base_url).auth_test)
+    data = response.data if isinstance(response.data, dict) else {}
     return Identity(
         team_id=data.get("team_id", ""),
         team_name=data.get("team", ""),
         team_url=data.get("url", ""),
         bot_user_id=data.get("user_id", ""),
         bot_id=data.get("bot_id", ""),
+        scopes=_header(response.headers, "x-oauth-scopes"),
     )
 
 

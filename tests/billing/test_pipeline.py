@@ -100,7 +100,7 @@ def test_a_paid_package_becomes_client_engagement_collection_credits_and_session
         first = Session.objects.get(engagement=engagement)
         assert first.status == SessionStatus.TO_SCHEDULE  # populated for the coach to schedule
         steps = {s.key: s for s in engagement.steps.all()}
-        assert "slack is not available in coachhub yet" in steps["slack_invite"].reason.lower()
+        assert "slack is not connected" in steps["slack_invite"].reason.lower()
         checkout.refresh_from_db()
         assert checkout.status == CheckoutStatus.COMPLETE
     [confirmation] = [m for m in mail.outbox if m.to == ["ann@example.net"]]

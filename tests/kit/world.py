@@ -11,6 +11,16 @@ from django_scopes import scopes_disabled
 
 from billing import services as billing_services
 from billing.models import Checkout, CompanyInvoice, Purchase, StripeEvent
+from chat.models import (
+    ChannelStatus,
+    ConnectionMethod,
+    SlackChannel,
+    SlackConnection,
+    SlackEvent,
+    SlackInvite,
+    SlackOAuthState,
+    SlackPost,
+)
 from coachhub.models import Invitation, Membership, Practice, Role, User
 from coachhub.services import api_token_create
 from engagements import services
@@ -159,7 +169,54 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
             amount_total=45000,
             currency="EUR",
         )
+        if marker:  # home stays without Slack: its checklists say Slack is not connected
+            world.objects.update(slack_objects(world, marker))
     return world
+
+
+def slack_objects(world: PracticeWorld, marker: str) -> dict:
+    """A connected workspace and one of each Slack record, named with `marker`."""
+    practice, objects = world.practice, world.objects
+    label = marker or "HOME"
+    connection = SlackConnection.objects.create(
+        practice=practice,
+        method=ConnectionMethod.PASTED,
+        team_id=f"T{label}",
+        team_name=f"{marker}Workspace",
+        bot_user_id=f"U{label}",
+        bot_id=f"B{label}",
+        scopes="groups:write,chat:write",
+        bot_token=f"xoxb-{label}-0000-sweep",
+        signing_secret=f"{label}-signing-secret-sweep",
+        invite_link=f"https://join.slack.com/t/{label.lower()}/shared_invite/zt-1",
+    )
+    channel = SlackChannel.objects.create(
+        practice=practice,
+        collection=objects["collection"],
+        status=ChannelStatus.CREATED,
+        channel_id=f"C{label}",
+        name=f"{marker.lower()}coaching-client",
+    )
+    return {
+        "slack_connection": connection,
+        "slack_state": SlackOAuthState.objects.create(
+            practice=practice, user=world.owner, state=f"state-{label}"
+        ),
+        "slack_channel": channel,
+        "slack_invite": SlackInvite.objects.create(
+            practice=practice, channel=channel, client=objects["client"], email=f"{label}@ex.org"
+        ),
+        "slack_event": SlackEvent.objects.create(
+            practice=practice,
+            event_id=f"Ev{label}",
+            team_id=f"T{label}",
+            type="team_join",
+            payload={"event": {"type": "team_join", "user": {"name": f"{marker}Joiner"}}},
+        ),
+        "slack_post": SlackPost.objects.create(
+            practice=practice, channel=channel, key=f"{marker}reminder:1", kind="reminder"
+        ),
+    }
 
 
 def _billing_objects(practice, coach, client, marker: str) -> dict:

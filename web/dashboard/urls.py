@@ -2,12 +2,35 @@
 
 from django.urls import path
 
-from web.dashboard import availability, billing, clients, engagements, home, members, sessions
+from web.dashboard import (
+    availability,
+    billing,
+    clients,
+    engagements,
+    home,
+    integrations,
+    members,
+    sessions,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("dashboard/", home.dashboard, name="dashboard"),
     path("dashboard/metrics/", home.metrics, name="metrics"),
+    path("dashboard/integrations/", integrations.integrations, name="integrations"),
+    path("dashboard/integrations/slack/install/", integrations.slack_install, name="slack_install"),
+    path(
+        "dashboard/integrations/slack/callback/",
+        integrations.slack_callback,
+        name="slack_callback",
+    ),
+    path("dashboard/integrations/slack/token/", integrations.slack_token, name="slack_token"),
+    path("dashboard/integrations/slack/plan/", integrations.slack_plan, name="slack_plan"),
+    path(
+        "dashboard/integrations/slack/disconnect/",
+        integrations.slack_disconnect,
+        name="slack_disconnect",
+    ),
     path("practice/new/", home.practice_create_view, name="practice_create"),
     path("practice/switch/", home.practice_switch, name="practice_switch"),
     path("practice/settings/", home.practice_settings, name="practice_settings"),

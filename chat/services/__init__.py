@@ -1,0 +1,33 @@
+"""Writes for chat (Slack), split by topic; import from here (`from chat import services`).
+
+- `connection`: the practice's Slack workspace — "Add to Slack", a pasted bot token,
+  what the workspace's plan allows, disconnecting
+"""
+
+from .connection import (
+    invite_link_problem,
+    slack_authorize_url_base,
+    slack_connection_of,
+    slack_disconnect,
+    slack_install_available,
+    slack_install_finish,
+    slack_install_start,
+    slack_plan_set,
+    slack_scopes_missing,
+    slack_settings_missing,
+    slack_token_connect,
+)
+
+__all__ = [
+    "invite_link_problem",
+    "slack_authorize_url_base",
+    "slack_connection_of",
+    "slack_disconnect",
+    "slack_install_available",
+    "slack_install_finish",
+    "slack_install_start",
+    "slack_plan_set",
+    "slack_scopes_missing",
+    "slack_settings_missing",
+    "slack_token_connect",
+]

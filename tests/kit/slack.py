@@ -1,0 +1,67 @@
+"""Slack helpers: the local stand-in answering the real `slack_sdk`, and the operator's app."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from devtools.slack_standin import StandIn
+
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "operator-client-secret-0123456789"
+SIGNING_SECRET = "operator-signing-secret-0123456789"
+
+
+@contextmanager
+def serving_slack(settings, *, operator_app: bool = True) -> Iterator[StandIn]:
+    """The stand-in on 127.0.0.1 (never the network); `operator_app`: the settings of
+    CoachHub's own Slack app are set, so "Add to Slack" is offered."""
+    standin = StandIn(
+        signing_secret=SIGNING_SECRET, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    server = standin.serve()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.SLACK_API_BASE = standin.base_url
+    settings.SLACK_CLIENT_ID = CLIENT_ID if operator_app else ""
+    settings.SLACK_CLIENT_SECRET = CLIENT_SECRET if operator_app else ""
+    settings.SLACK_SIGNING_SECRET = SIGNING_SECRET if operator_app else ""
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def authorize(url: str, *, decision: str = "allow", team_id: str = "") -> str:
+    """Open Slack's authorize page at `url` and press Allow (or Cancel) as the owner would;
+    returns where Slack sends the browser back (the Location, not followed)."""
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}")
+        page = connection.getresponse()
+        assert page.status == 200, page.read()
+        page.read()
+        form = {**query, "decision": decision, "team": team_id}
+        connection.request(
+            "POST",
+            parts.path,
+            body=urllib.parse.urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 302, answer.status
+        return answer.getheader("Location")
+    finally:
+        connection.close()
+
+
+def local_path(url: str) -> str:
+    """`http://127.0.0.1:8000/dashboard/…?code=…` → `/dashboard/…?code=…` for the test client."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.path}?{parts.query}"
