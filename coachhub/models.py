@@ -324,7 +324,8 @@ class CallOutcome(models.TextChoices):
 
 class IntegrationCall(PracticeScoped):
     """One call the app made to an outside service, so a coach or an admin can see why
-    something did not happen. Never a secret or a message body: the provider's error only."""
+    something did not happen. Never a secret or a message body: the provider's error only
+    (with any key it echoes masked), and for an e-mail the address it was for."""
 
     practice = models.ForeignKey(
         Practice, on_delete=models.CASCADE, related_name="integration_calls"
@@ -336,6 +337,9 @@ class IntegrationCall(PracticeScoped):
     subject_type = models.CharField(max_length=60, blank=True)
     subject_id = models.BigIntegerField(null=True, blank=True)
     engagement_id = models.BigIntegerField(null=True, blank=True)
+    # Whom an e-mail was handed over for: what a coach needs to see why a client did not
+    # get it (docs/decisions.md). Only e-mails have one; pruned with the row.
+    recipient = models.CharField(max_length=254, blank=True)
     outcome = models.CharField(max_length=10, choices=CallOutcome.choices)
     error_code = models.CharField(max_length=80, blank=True)
     error = models.CharField(max_length=500, blank=True)
