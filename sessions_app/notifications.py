@@ -30,6 +30,7 @@ from engagements.services import checklist_step_done
 from integrations.calendar import ics
 
 from .booking_tokens import attendee_token, manage_token
+from .channel_posts import session_link_post
 from .models import Booking, BookingStatus, Session, SessionSource, SessionStatus
 
 logger = logging.getLogger(__name__)
@@ -422,6 +423,8 @@ def session_notify(
     )
     if session is None:
         return 0
+    if kind in ("confirmed", "rescheduled") and client_ids is None:
+        session_link_post(session=session, rescheduled=kind == "rescheduled")
     previous_coach = (
         User.objects.filter(pk=previous_coach_id).first() if previous_coach_id else None
     )
