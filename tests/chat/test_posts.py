@@ -230,9 +230,7 @@ def test_a_reminder_is_posted_in_the_sessions_channel_once(world, standin, slack
     session, now = _remind_soon(world)
     for _ in range(2):  # beat runs every five minutes within the reminder's window
         with TestCase.captureOnCommitCallbacks(execute=True):
-            reminders_send_for_practice(
-                practice_id=world.home.practice.pk, now_iso=now.isoformat()
-            )
+            reminders_send_for_practice(practice_id=world.home.practice.pk, now_iso=now.isoformat())
     (post,) = posted(standin, channel)
     with scopes_disabled():
         stored = SlackPost.objects.get(kind="reminder")
