@@ -15,6 +15,7 @@ import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -78,7 +79,16 @@ def slack_post_settings_update(
     """Turn the reminder and session-link posts on or off for the practice's workspace."""
     require(membership_of(practice, actor), "practice.manage")
     with transaction.atomic(durable=True):
-        connection = SlackConnection.objects.select_for_update(of=("self",)).get(practice=practice)
+        connection = (
+            SlackConnection.objects.select_for_update(of=("self",))
+            .filter(practice=practice)
+            .first()
+        )
+        if connection is None:
+            raise ValidationError(
+                "Connect a Slack workspace on the Integrations page first; "
+                "then choose what CoachHub posts in its channels."
+            )
         connection.post_reminders = post_reminders
         connection.post_session_links = post_session_links
         connection.save(update_fields=[*POST_SETTINGS, "updated_at"])

@@ -296,3 +296,26 @@ def test_a_rescheduled_session_posts_its_new_time_once(world, standin, slack):
     assert stored.key == f"session:{session.pk}:scheduled:{session.sequence}"
     assert "has moved to" in stored.text
     assert f"<!date^{int(new_start.timestamp())}^" in stored.text
+
+
+def test_the_owner_turns_posts_off_on_the_practice_settings_page(world, slack, as_member):
+    connection, _, _ = slack
+    owner = as_member("owner")
+    page = owner.get("/practice/settings/").content.decode()
+    assert "Slack posts between sessions" in page and 'name="post_reminders"' in page
+    response = owner.post(
+        "/practice/slack/posts/", {"post_session_links": "on", "next": "/practice/settings/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/practice/settings/"
+    with scopes_disabled():
+        connection.refresh_from_db()
+    assert not connection.post_reminders and connection.post_session_links
+    refused = as_member("coach").post("/practice/slack/posts/", {})
+    assert refused.status_code == 403
+
+
+def test_without_a_connection_the_settings_page_has_no_slack_section(world, as_member):
+    owner = as_member("owner")
+    assert "Slack posts between sessions" not in owner.get("/practice/settings/").content.decode()
+    response = owner.post("/practice/slack/posts/", {"post_reminders": "on"}, follow=True)
+    assert "Connect a Slack workspace on the Integrations page first" in response.content.decode()

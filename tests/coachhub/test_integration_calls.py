@@ -233,12 +233,13 @@ def test_admin_filters_the_log_and_keeps_other_practices_rows_out(world):
     assert "chat.postMessage" in filtered and "checkout.create" not in filtered
     searched = staff.get("/admin/coachhub/integrationcall/?q=channel_not_found").content.decode()
     assert "1 integration call" in searched
-    today = now.date()
+    _call_at(world.home.practice, now - dt.timedelta(days=20), operation="events.list")
+    assert "events.list" in staff.get("/admin/coachhub/integrationcall/").content.decode()
+    today, tomorrow = now.date(), now.date() + dt.timedelta(days=1)
     dated = staff.get(
-        "/admin/coachhub/integrationcall/"
-        f"?created_at__gte={today.isoformat()}&created_at__lt={(today + dt.timedelta(days=1)).isoformat()}"
-    )
-    assert dated.status_code == 200
+        f"/admin/coachhub/integrationcall/?created_at__gte={today}&created_at__lt={tomorrow}"
+    ).content.decode()
+    assert "chat.postMessage" in dated and "events.list" not in dated
     own = staff.get(f"/admin/coachhub/integrationcall/{slack_failed.pk}/change/")
     assert own.status_code == 200 and "channel_not_found" in own.content.decode()
     assert staff.get(f"/admin/coachhub/integrationcall/{theirs.pk}/change/").status_code == 404
