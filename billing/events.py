@@ -666,7 +666,12 @@ RECONCILE_OVERLAP = dt.timedelta(hours=1)
 RECONCILE_FIRST_WINDOW = dt.timedelta(days=3)
 
 
-def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> tuple[int, int]:
+def stripe_reconcile(
+    *,
+    practice: Practice,
+    now: dt.datetime | None = None,
+    attempt: int = 1,
+) -> tuple[int, int]:
     """List the practice's recent events at Stripe and take in any we never received.
 
     Returns (events seen, events new to us). Also re-enqueues our own events a dead
@@ -684,7 +689,10 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
     )
     seen = new = 0
     with call_recorded(
-        practice_id=practice.pk, provider=CallProvider.STRIPE, operation="events.list"
+        practice_id=practice.pk,
+        provider=CallProvider.STRIPE,
+        operation="events.list",
+        attempt=attempt,  # a failure that can pass is retried: beat reconciles again anyway
     ):
         listed = list(stripe_api.events_since(account.secret_key, since))
     for data in listed:
@@ -739,7 +747,7 @@ def stripe_events_recover(*, practice_id: int) -> int:
 def stripe_reconcile_practice(self, *, practice_id: int) -> tuple[int, int]:
     practice = Practice.objects.get(pk=practice_id)
     try:
-        return stripe_reconcile(practice=practice)
+        return stripe_reconcile(practice=practice, attempt=self.attempt)
     except IntegrationError as error:
         if error.permanent:
             logger.warning("Reconciling %s: %s", practice, error)
