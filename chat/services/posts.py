@@ -146,6 +146,7 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             subject=post,
             engagement_id=post.channel.collection.engagement_id,
             attempt=post.attempts,
+            will_retry=False if self.last_attempt else None,
             channel_id=post.channel.channel_id,
             text=post.text,
         )

@@ -162,6 +162,40 @@ def test_a_rate_limit_is_retried_no_sooner_than_slack_asked(world, standin, slac
     assert outcomes == [(CallOutcome.RETRYING, "ratelimited", 1), (CallOutcome.OK, "", 2)]
 
 
+def test_a_server_fault_backs_off_and_the_last_attempt_gives_up_visibly(
+    world, standin, slack, monkeypatch
+):
+    _, channel, _ = slack
+    standin.server_error_next("chat.postMessage", status=503, times=2)
+    countdowns = []
+
+    class Retrying(Exception):
+        pass
+
+    def retry(exc=None, countdown=None, kwargs=None, **_):
+        countdowns.append(countdown)
+        return Retrying()
+
+    task = slack_post_send._get_current_object()
+    monkeypatch.setattr(task, "retry", retry)
+    monkeypatch.setattr(type(task), "is_eager", property(lambda task: False))
+    with scopes_disabled():
+        post = SlackPost.objects.create(
+            practice=world.home.practice, channel=channel, key="k", kind="recap", text="x"
+        )
+    with pytest.raises(Retrying):
+        task(practice_id=world.home.practice.pk, post_id=post.pk)
+    assert countdowns == [30]  # the task base's first backoff
+    monkeypatch.setattr(type(task), "last_attempt", property(lambda task: True))
+    assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.FAILED
+    failed = reread(post)
+    assert "503" in failed.error and "not posted" in failed.error and failed.attempts == 2
+    assert posted(standin, channel) == []
+    with scopes_disabled():
+        outcomes = list(IntegrationCall.objects.order_by("pk").values_list("outcome", flat=True))
+    assert outcomes == [CallOutcome.RETRYING, CallOutcome.FAILED]  # the last one gave up
+
+
 def test_a_permanent_refusal_leaves_the_post_failed_with_what_to_do(world, standin, slack):
     _, channel, collection = slack
     standin.fail_next("chat.postMessage", error="channel_not_found")

@@ -5,6 +5,7 @@ the admin filters them and keeps each practice's rows to its own staff."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -235,9 +236,10 @@ def test_admin_filters_the_log_and_keeps_other_practices_rows_out(world):
     assert "1 integration call" in searched
     _call_at(world.home.practice, now - dt.timedelta(days=20), operation="events.list")
     assert "events.list" in staff.get("/admin/coachhub/integrationcall/").content.decode()
-    today, tomorrow = now.date(), now.date() + dt.timedelta(days=1)
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    window = {"created_at__gte": today, "created_at__lt": today + dt.timedelta(days=1)}
     dated = staff.get(
-        f"/admin/coachhub/integrationcall/?created_at__gte={today}&created_at__lt={tomorrow}"
+        f"/admin/coachhub/integrationcall/?{urlencode(window)}"  # the filter's "Today"
     ).content.decode()
     assert "chat.postMessage" in dated and "events.list" not in dated
     own = staff.get(f"/admin/coachhub/integrationcall/{slack_failed.pk}/change/")
