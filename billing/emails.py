@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from coachhub.links import absolute
+from coachhub.mail import email_send
 from coachhub.tasks import PracticeTask
 from sessions_app.models import BookingLink
 
@@ -56,7 +57,15 @@ def purchase_confirmation_send(self, *, practice_id: int, purchase_id: int) -> i
         "offer", "engagement__coach", "client", "practice", "checkout"
     ).get(pk=purchase_id)
     try:
-        purchase_confirmation_message(purchase).send()
+        email_send(
+            purchase_confirmation_message(purchase),
+            practice_id=practice_id,
+            kind="purchase.confirmation",
+            subject=purchase,
+            engagement_id=purchase.engagement_id,
+            attempt=self.attempt,
+            will_retry=False if self.last_attempt else None,
+        )
     except OSError as error:  # SMTP down: try again later rather than lose it
         raise self.retry_later(error) from error
     return 1

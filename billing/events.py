@@ -23,8 +23,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from coachhub.audit import audit_batch, audit_record
+from coachhub.calls import call_recorded
 from coachhub.encryption import decrypt
-from coachhub.models import Practice, User
+from coachhub.models import CallProvider, Practice, User
 from coachhub.tasks import PracticeTask, retry_countdown
 from integrations.errors import IntegrationError
 from integrations.stripe import client as stripe_api
@@ -168,19 +169,29 @@ class StripeReads:
     shapes leave off their invoices, and charges, which a dispute names without saying
     whose they are."""
 
-    def __init__(self) -> None:
+    def __init__(self, event: StripeEvent | None = None) -> None:
+        self.event = event  # what the reads are for, in the call log
         self.subscription_metadata: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}
 
     def fetch(self, needed: StripeReadNeeded) -> None:
         account = StripeAccount.objects.get(practice_id=needed.practice_id)
+        read = (
+            stripe_api.charge_retrieve
+            if needed.kind == "charge"
+            else stripe_api.subscription_retrieve
+        )
+        with call_recorded(
+            practice_id=needed.practice_id,
+            provider=CallProvider.STRIPE,
+            operation=f"{needed.kind}.retrieve",
+            subject=self.event,
+        ):
+            found = read(account.secret_key, needed.object_id)
         if needed.kind == "charge":
-            self.charges[needed.object_id] = stripe_api.charge_retrieve(
-                account.secret_key, needed.object_id
-            )
-            return
-        subscription = stripe_api.subscription_retrieve(account.secret_key, needed.object_id)
-        self.subscription_metadata[needed.object_id] = subscription.get("metadata") or {}
+            self.charges[needed.object_id] = found
+        else:
+            self.subscription_metadata[needed.object_id] = found.get("metadata") or {}
 
 
 def _subscription_metadata(
@@ -415,7 +426,7 @@ def event_process(*, event_id: int, task_id: str = "") -> str:
     claimed, status = event_claim(event_id=event_id, task_id=task_id)
     if not claimed:
         return status
-    reads = StripeReads()
+    reads = StripeReads(StripeEvent(pk=event_id))
     while True:
         try:
             return _event_process_locked(event_id, reads)
@@ -655,7 +666,12 @@ RECONCILE_OVERLAP = dt.timedelta(hours=1)
 RECONCILE_FIRST_WINDOW = dt.timedelta(days=3)
 
 
-def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> tuple[int, int]:
+def stripe_reconcile(
+    *,
+    practice: Practice,
+    now: dt.datetime | None = None,
+    attempt: int = 1,
+) -> tuple[int, int]:
     """List the practice's recent events at Stripe and take in any we never received.
 
     Returns (events seen, events new to us). Also re-enqueues our own events a dead
@@ -672,7 +688,14 @@ def stripe_reconcile(*, practice: Practice, now: dt.datetime | None = None) -> t
         )
     )
     seen = new = 0
-    for data in stripe_api.events_since(account.secret_key, since):
+    with call_recorded(
+        practice_id=practice.pk,
+        provider=CallProvider.STRIPE,
+        operation="events.list",
+        attempt=attempt,  # a failure that can pass is retried: beat reconciles again anyway
+    ):
+        listed = list(stripe_api.events_since(account.secret_key, since))
+    for data in listed:
         seen += 1
         try:
             event_envelope_check(data)
@@ -724,7 +747,7 @@ def stripe_events_recover(*, practice_id: int) -> int:
 def stripe_reconcile_practice(self, *, practice_id: int) -> tuple[int, int]:
     practice = Practice.objects.get(pk=practice_id)
     try:
-        return stripe_reconcile(practice=practice)
+        return stripe_reconcile(practice=practice, attempt=self.attempt)
     except IntegrationError as error:
         if error.permanent:
             logger.warning("Reconciling %s: %s", practice, error)

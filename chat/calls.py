@@ -74,10 +74,12 @@ def slack_call(
     subject: models.Model | None = None,
     engagement_id: int | None = None,
     attempt: int = 1,
+    will_retry: bool | None = None,
     **params,
 ) -> Answer:
     """Run one `integrations.slack.client` function with the connection's token, logged;
-    a token Slack no longer accepts breaks the connection, so pages say so at once."""
+    a token Slack no longer accepts breaks the connection, so pages say so at once.
+    `will_retry=False` on a task's last attempt, so the log says it was given up."""
     try:
         with call_recorded(
             practice_id=connection.practice_id,
@@ -86,6 +88,7 @@ def slack_call(
             subject=subject,
             engagement_id=engagement_id,
             attempt=attempt,
+            will_retry=will_retry,
         ):
             return call(token=connection.bot_token, base_url=settings.SLACK_API_BASE, **params)
     except IntegrationError as error:

@@ -48,6 +48,13 @@ class SlackConnection(PracticeScoped):
     # What the workspace's plan allows, as the coach says: Slack Connect (paid plans)
     # invites by e-mail; otherwise the workspace's invite link is e-mailed.
     slack_connect_allowed = models.BooleanField(default=False)
+    # What CoachHub posts in the channels between sessions; the practice turns either off.
+    post_reminders = models.BooleanField(
+        default=True, help_text="Post a reminder in the channel before each session."
+    )
+    post_session_links = models.BooleanField(
+        default=True, help_text="Post the session's time and link when a session is scheduled."
+    )
     invite_link = models.URLField(blank=True, max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -187,6 +194,7 @@ class SlackEvent(PracticeScoped):
 
 class PostStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be posted"
+    POSTING = "posting", "Being posted"
     POSTED = "posted", "Posted"
     FAILED = "failed", "Failed"
 
@@ -198,10 +206,13 @@ class SlackPost(PracticeScoped):
     channel = models.ForeignKey(SlackChannel, on_delete=models.CASCADE, related_name="posts")
     key = models.CharField(max_length=120)
     kind = models.CharField(max_length=40)
+    text = models.TextField(blank=True, help_text="What is posted, as Slack's mrkdwn.")
     status = models.CharField(max_length=10, choices=PostStatus.choices, default=PostStatus.PENDING)
     ts = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When a task took the post to send it: a claim older than a task may run has lapsed.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,7 +13,15 @@ from .admin_site import (
     staff_practice_ids,
 )
 from .invitations import invitation_revoke
-from .models import ApiToken, AuditEntry, Invitation, Membership, Practice, User
+from .models import (
+    ApiToken,
+    AuditEntry,
+    IntegrationCall,
+    Invitation,
+    Membership,
+    Practice,
+    User,
+)
 from .services import api_token_revoke
 
 
@@ -163,6 +171,40 @@ class AuditEntryAdmin(PracticeAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Entries are never edited. With no object yet the answer is "yes", so that a
         # missing (or another practice's) entry is a 404 rather than a telling 403.
+        return obj is None and super().has_change_permission(request, obj)
+
+
+@admin.register(IntegrationCall)
+class IntegrationCallAdmin(PracticeAdminMixin, admin.ModelAdmin):
+    """The integration call log, read-only: why a post, invite, e-mail or payment did not
+    happen; beat prunes it (INTEGRATION_CALLS_KEEP_DAYS)."""
+
+    list_display = [
+        "created_at",
+        "practice",
+        "provider",
+        "operation",
+        "subject_type",
+        "subject_id",
+        "engagement_id",
+        "recipient",
+        "outcome",
+        "error_code",
+        "attempt",
+        "duration_ms",
+    ]
+    list_filter = ["provider", "outcome", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["operation", "error", "error_code", "recipient"]
+    list_select_related = ["practice"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in IntegrationCall._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # A record of what happened is never edited; "yes" without an object keeps a
+        # missing (or another practice's) row a 404 rather than a telling 403.
         return obj is None and super().has_change_permission(request, obj)
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .links import absolute
+from .mail import email_send
 from .models import Invitation, InvitationStatus, Membership, Practice, Role, User
 from .permissions import require
 from .services import first_practice_zone_take
@@ -250,7 +251,14 @@ def invitation_email_send(self, *, practice_id: int, invitation_id: int) -> bool
     if invitation is None:
         return False
     try:
-        invitation_email(invitation).send()
+        email_send(
+            invitation_email(invitation),
+            practice_id=practice_id,
+            kind="invitation",
+            subject=invitation,
+            attempt=self.attempt,
+            will_retry=False if self.last_attempt else None,
+        )
     except OSError as error:  # SMTP down or refusing: try again later
         if self.is_eager:
             raise

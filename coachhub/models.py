@@ -322,9 +322,56 @@ class CallOutcome(models.TextChoices):
     FAILED = "failed", "Failed for good"
 
 
+# The log's operations and subjects in words for the pages; an unknown one shows as stored.
+CALL_OPERATION_WORDS = {
+    "chat.postMessage": "Post in the channel",
+    "conversations.create": "Create the channel",
+    "conversations.invite": "Add to the channel",
+    "conversations.inviteShared": "Invite by Slack Connect",
+    "users.lookupByEmail": "Look the person up in the workspace",
+    "auth.test": "Check the Slack token",
+    "invitation": "Invitation e-mail",
+    "resource": "Resource e-mail",
+    "purchase.confirmation": "Purchase confirmation e-mail",
+    "session.confirmed": "Session confirmation e-mail",
+    "session.rescheduled": "Rescheduled-session e-mail",
+    "session.cancelled": "Cancellation e-mail",
+    "session.reassigned": "New-coach e-mail",
+    "session.handed_over": "Handed-over session e-mail",
+    "session.reminder": "Reminder e-mail",
+    "feed.fetch": "Read the external calendar",
+    "account.verify": "Check the Stripe keys",
+    "product.create": "Create the Stripe product",
+    "price.create": "Create the Stripe price",
+    "checkout.create": "Open a Stripe checkout",
+    "invoice.send": "Send the company invoice",
+    "invoice.void": "Void the company invoice",
+    "subscription.retrieve": "Read a subscription from Stripe",
+    "charge.retrieve": "Read a charge from Stripe",
+    "events.list": "Reconcile Stripe events",
+}
+CALL_SUBJECT_WORDS = {
+    "sessions_app.session": "a session",
+    "sessions_app.booking": "a booking",
+    "sessions_app.externalcalendar": "a coach's calendar",
+    "engagements.collectionresource": "a resource",
+    "engagements.contract": "a company contract",
+    "coachhub.invitation": "a member invitation",
+    "billing.purchase": "a purchase",
+    "billing.offer": "an offer",
+    "billing.checkout": "a checkout",
+    "billing.companyinvoice": "a company invoice",
+    "billing.stripeevent": "a Stripe event",
+    "chat.slackchannel": "the channel",
+    "chat.slackinvite": "an invite",
+    "chat.slackpost": "a post",
+}
+
+
 class IntegrationCall(PracticeScoped):
     """One call the app made to an outside service, so a coach or an admin can see why
-    something did not happen. Never a secret or a message body: the provider's error only."""
+    something did not happen. Never a secret or a message body: the provider's error only
+    (with any key it echoes masked), and for an e-mail the address it was for."""
 
     practice = models.ForeignKey(
         Practice, on_delete=models.CASCADE, related_name="integration_calls"
@@ -336,6 +383,9 @@ class IntegrationCall(PracticeScoped):
     subject_type = models.CharField(max_length=60, blank=True)
     subject_id = models.BigIntegerField(null=True, blank=True)
     engagement_id = models.BigIntegerField(null=True, blank=True)
+    # Whom an e-mail was handed over for: what a coach needs to see why a client did not
+    # get it (docs/decisions.md). Only e-mails have one; pruned with the row.
+    recipient = models.CharField(max_length=254, blank=True)
     outcome = models.CharField(max_length=10, choices=CallOutcome.choices)
     error_code = models.CharField(max_length=80, blank=True)
     error = models.CharField(max_length=500, blank=True)
@@ -355,3 +405,10 @@ class IntegrationCall(PracticeScoped):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.operation}: {self.get_outcome_display()}"
+
+    @property
+    def purpose(self) -> str:
+        """What the call was for, in a coach's words ("Reminder e-mail about a session")."""
+        what = CALL_OPERATION_WORDS.get(self.operation, self.operation)
+        about = CALL_SUBJECT_WORDS.get(self.subject_type, "")
+        return f"{what} ({about})" if about else what

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 
+from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
-from .tenancy import practice_scope
+from .calls import calls_prune
+from .tenancy import practice_scope, scopes_disabled
 
 MAX_RETRY_COUNTDOWN = 3600  # seconds; far below the broker's visibility timeout
 
@@ -42,6 +44,18 @@ class PracticeTask(DjangoTask):
         """Run in-process (no broker): there is no worker to retry later."""
         return bool(getattr(self.request, "is_eager", False))
 
+    @property
+    def attempt(self) -> int:
+        """This run's number (1 for the first), for the integration call log."""
+        return (self.request.retries or 0) + 1
+
+    @property
+    def last_attempt(self) -> bool:
+        """No further run will follow a failure of this one: in-process, or out of retries."""
+        if self.is_eager:
+            return True
+        return self.max_retries is not None and (self.request.retries or 0) >= self.max_retries
+
     def retry_later(self, error: Exception, *, countdown: int | None = None, **changed_kwargs):
         """Try again after the backoff (`raise self.retry_later(error)`), or after the
         countdown the task worked out from its own record of attempts; `changed_kwargs`
@@ -54,3 +68,11 @@ class PracticeTask(DjangoTask):
             countdown = max(countdown, math.ceil(asked))
         kwargs = {**(self.request.kwargs or {}), **changed_kwargs} if changed_kwargs else None
         return self.retry(exc=error, countdown=countdown, kwargs=kwargs)
+
+
+@shared_task
+def integration_calls_prune() -> int:
+    """Beat's hourly trim of the integration call log to INTEGRATION_CALLS_KEEP_DAYS, for
+    every practice at once: one indexed range delete in batches, nothing per practice."""
+    with scopes_disabled():
+        return calls_prune()

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
+from coachhub.mail import email_send
 from coachhub.tasks import PracticeTask
 
 from .models import Client, CollectionResource
@@ -71,7 +72,16 @@ def resource_email_send(
     connection = get_connection()
     for number, client in enumerate(clients):
         try:
-            connection.send_messages([resource_message(resource, client)])
+            email_send(
+                resource_message(resource, client),
+                practice_id=practice_id,
+                kind="resource",
+                subject=resource,
+                engagement_id=resource.collection.engagement_id,
+                attempt=self.attempt,
+                will_retry=False if self.last_attempt else None,
+                connection=connection,
+            )
         except OSError as error:  # SMTP down: the rest later rather than lost
             nothing_went = number == 0 and claimed_at is None
             if nothing_went and not resend:  # the page says "not sent yet" again

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coachhub.links import absolute
+from coachhub.mail import email_send
 from coachhub.models import User
 from coachhub.tasks import PracticeTask
 from engagements.models import Client, Engagement, EngagementKind
@@ -29,6 +30,7 @@ from engagements.services import checklist_step_done
 from integrations.calendar import ics
 
 from .booking_tokens import attendee_token, manage_token
+from .channel_posts import session_link_post
 from .models import Booking, BookingStatus, Session, SessionSource, SessionStatus
 
 logger = logging.getLogger(__name__)
@@ -421,6 +423,8 @@ def session_notify(
     )
     if session is None:
         return 0
+    if kind in ("confirmed", "rescheduled") and client_ids is None:
+        session_link_post(session=session, rescheduled=kind == "rescheduled")
     previous_coach = (
         User.objects.filter(pk=previous_coach_id).first() if previous_coach_id else None
     )
@@ -435,7 +439,15 @@ def session_notify(
         messages = [message for message in messages if message.to[0] in still_to]
     for number, message in enumerate(messages):
         try:
-            message.send()
+            email_send(
+                message,
+                practice_id=practice_id,
+                kind=f"session.{kind}",
+                subject=session,
+                engagement_id=session.engagement_id,
+                attempt=self.attempt,
+                will_retry=False if self.last_attempt else None,
+            )
         except OSError as error:  # SMTP down: the rest later rather than lost
             owed = [later.to[0] for later in messages[number:]]
             if self.is_eager:  # in-process: no worker to try again later; say so

@@ -12,11 +12,12 @@ from celery import shared_task
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from chat import services as chat_services
 from coachhub.models import Practice
 from coachhub.tasks import PracticeTask
 from coachhub.tenancy import practice_id_of
 
-from . import selectors, services
+from . import channel_posts, selectors, services
 from .models import ExternalCalendar, Session
 from .notifications import session_notify
 from .services.calendars import external_calendar_refresh_task
@@ -49,10 +50,14 @@ def reminders_send_for_practice(*, practice_id: int, now_iso: str | None = None)
     when the task runs (a late queue never reminds of a session that has begun)."""
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     practice = Practice.objects.get(pk=practice_id)
-    return sum(
-        services.reminder_send(session=session, lead_minutes=lead, now=now)
-        for session, lead in selectors.reminders_due(practice, now=now)
+    due = selectors.reminders_due(practice, now=now)
+    sent = sum(
+        services.reminder_send(session=session, lead_minutes=lead, now=now) for session, lead in due
     )
+    if due and chat_services.slack_posts_wanted(practice, "post_reminders"):
+        for session, lead in due:
+            channel_posts.reminder_post(session=session, lead_minutes=lead)
+    return sent
 
 
 @shared_task

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Payment, StripeAccount
+from coachhub.models import CallOutcome, CallProvider, IntegrationCall
 from engagements.models import CollectionResource
 from sessions_app.models import BusyInterval, ReminderSent
 
@@ -63,12 +64,14 @@ NOT_LIST_PAGES = {
     "practice/switch/": 405,  # POST only
     "availability/feed/rotate/": 405,  # POST only
     "practice/members/reassign/": 405,  # POST only
+    "practice/slack/posts/": 405,  # POST only
     "admin/login/": 302,  # already signed in: on to the admin index
     "admin/logout/": 405,  # POST only
     "admin/autocomplete/": 403,  # answers only with app_label, model_name and field_name
     # Read-only admins: these rows are never added by hand.
     "admin/coachhub/auditentry/add/": 403,
     "admin/coachhub/invitation/add/": 403,
+    "admin/coachhub/integrationcall/add/": 403,
     "admin/billing/stripeaccount/add/": 403,
     "admin/billing/companyinvoice/add/": 403,
     "admin/sessions_app/creditentry/add/": 403,
@@ -243,6 +246,14 @@ def _admin_only_objects(side, marker: str) -> dict:
         ),
         "resource": CollectionResource.objects.create(
             practice=side.practice, collection=objects["collection"], title=f"{marker}Resource"
+        ),
+        "integration_call": IntegrationCall.objects.create(
+            practice=side.practice,
+            provider=CallProvider.EMAIL,
+            operation=f"{marker}session.reminder",
+            engagement_id=objects["engagement"].pk,
+            recipient=objects["client"].email,
+            outcome=CallOutcome.OK,
         ),
     }
 

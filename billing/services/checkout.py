@@ -10,8 +10,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from coachhub.calls import call_recorded
 from coachhub.links import absolute
-from coachhub.models import Practice
+from coachhub.models import CallProvider, Practice
 from coachhub.timezones import validate_time_zone
 from integrations.errors import FailureKind, IntegrationError
 from integrations.stripe import client as stripe_api
@@ -84,23 +85,29 @@ def checkout_start(
         )
     try:
         offer_stripe_sync(offer=offer, account=account)
-        session = stripe_api.checkout_session_create(
-            account.secret_key,
-            price_id=offer.stripe_price_id,
-            quantity=places if offer.priced_per_participant else 1,
-            subscription=offer.is_subscription,
-            email=checkout.email,
-            metadata={
-                "coachhub_practice": str(practice.public_id),
-                "coachhub_checkout": str(checkout.public_id),
-                "coachhub_offer": str(offer.public_id),
-            },
-            success_url=absolute(reverse("checkout_done", args=[checkout.public_id]))
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=absolute(reverse("checkout_cancelled", args=[checkout.public_id])),
-            expires_at=expires_at,
-            idempotency_key=f"checkout:{checkout.public_id}",
-        )
+        with call_recorded(
+            practice_id=practice.pk,
+            provider=CallProvider.STRIPE,
+            operation="checkout.create",
+            subject=checkout,
+        ):
+            session = stripe_api.checkout_session_create(
+                account.secret_key,
+                price_id=offer.stripe_price_id,
+                quantity=places if offer.priced_per_participant else 1,
+                subscription=offer.is_subscription,
+                email=checkout.email,
+                metadata={
+                    "coachhub_practice": str(practice.public_id),
+                    "coachhub_checkout": str(checkout.public_id),
+                    "coachhub_offer": str(offer.public_id),
+                },
+                success_url=absolute(reverse("checkout_done", args=[checkout.public_id]))
+                + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=absolute(reverse("checkout_cancelled", args=[checkout.public_id])),
+                expires_at=expires_at,
+                idempotency_key=f"checkout:{checkout.public_id}",
+            )
     except IntegrationError as error:
         Checkout.objects.filter(pk=checkout.pk).delete()
         raise ValidationError(

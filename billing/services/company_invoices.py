@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from coachhub.audit import audit_record
-from coachhub.models import Practice, User
+from coachhub.calls import call_recorded
+from coachhub.models import CallProvider, Practice, User
 from coachhub.money import money_shown, to_minor
 from coachhub.permissions import require
 from coachhub.tenancy import membership_of
@@ -80,18 +81,24 @@ def company_invoice_create(
         # A re-issue after a void is a new invoice: new keys, or Stripe would hand
         # back the voided one.
         idempotency_key += f":reissue-{voided}"
-    sent = stripe_api.company_invoice_send(
-        account.secret_key,
-        customer_id=earlier_customer or "",
-        company_name=organization.name,
-        billing_email=organization.billing_email,
-        currency=currency,
-        description=f"Coaching seats, {statement.label}: {contract}",
-        lines=lines,
-        days_until_due=COMPANY_INVOICE_DAYS_DUE,
-        metadata={"coachhub_contract": str(contract.pk), "coachhub_month": month_key},
-        idempotency_key=idempotency_key,
-    )
+    with call_recorded(
+        practice_id=practice.pk,
+        provider=CallProvider.STRIPE,
+        operation="invoice.send",
+        subject=contract,
+    ):
+        sent = stripe_api.company_invoice_send(
+            account.secret_key,
+            customer_id=earlier_customer or "",
+            company_name=organization.name,
+            billing_email=organization.billing_email,
+            currency=currency,
+            description=f"Coaching seats, {statement.label}: {contract}",
+            lines=lines,
+            days_until_due=COMPANY_INVOICE_DAYS_DUE,
+            metadata={"coachhub_contract": str(contract.pk), "coachhub_month": month_key},
+            idempotency_key=idempotency_key,
+        )
     try:
         with transaction.atomic(durable=True):
             invoice = CompanyInvoice.objects.create(
@@ -172,11 +179,17 @@ def company_invoice_void(*, practice: Practice, actor: User, invoice: CompanyInv
             f"This invoice is {invoice.get_status_display().lower()}: refund the "
             "payment in Stripe rather than voiding the invoice."
         )
-    stripe_api.company_invoice_void(
-        account.secret_key,
-        invoice.stripe_invoice_id,
-        idempotency_key=f"company-invoice-void:{practice.public_id}:{invoice.pk}",
-    )
+    with call_recorded(
+        practice_id=practice.pk,
+        provider=CallProvider.STRIPE,
+        operation="invoice.void",
+        subject=invoice,
+    ):
+        stripe_api.company_invoice_void(
+            account.secret_key,
+            invoice.stripe_invoice_id,
+            idempotency_key=f"company-invoice-void:{practice.public_id}:{invoice.pk}",
+        )
     with transaction.atomic(durable=True):
         locked = CompanyInvoice.objects.select_for_update(of=("self",)).get(
             practice=practice, pk=invoice.pk

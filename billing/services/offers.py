@@ -8,7 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from coachhub.audit import audit_record
-from coachhub.models import Practice, User
+from coachhub.calls import call_recorded
+from coachhub.models import CallProvider, Practice, User
 from coachhub.services import coach_setup_authorize
 from coachhub.tenancy import coaches_here, practice_owner
 from integrations.errors import IntegrationError
@@ -57,23 +58,35 @@ def offer_stripe_sync(*, offer: Offer, account: StripeAccount) -> Offer:
     timeout never creates a second product or price.
     """
     if not offer.stripe_product_id:
-        offer.stripe_product_id = stripe_api.product_create(
-            account.secret_key,
-            name=offer.name,
-            description=offer.description,
-            idempotency_key=f"product:{offer.public_id}:{account.account_id}",
-        )
+        with call_recorded(
+            practice_id=offer.practice_id,
+            provider=CallProvider.STRIPE,
+            operation="product.create",
+            subject=offer,
+        ):
+            offer.stripe_product_id = stripe_api.product_create(
+                account.secret_key,
+                name=offer.name,
+                description=offer.description,
+                idempotency_key=f"product:{offer.public_id}:{account.account_id}",
+            )
         offer.save(update_fields=["stripe_product_id"])
     fingerprint = _price_fingerprint(offer)
     if not offer.stripe_price_id or offer.stripe_price_fingerprint != fingerprint:
-        offer.stripe_price_id = stripe_api.price_create(
-            account.secret_key,
-            product_id=offer.stripe_product_id,
-            amount_minor=offer.amount_minor,
-            currency=offer.currency,
-            monthly=offer.is_subscription,
-            idempotency_key=f"price:{offer.public_id}:{fingerprint}:{account.account_id}",
-        )
+        with call_recorded(
+            practice_id=offer.practice_id,
+            provider=CallProvider.STRIPE,
+            operation="price.create",
+            subject=offer,
+        ):
+            offer.stripe_price_id = stripe_api.price_create(
+                account.secret_key,
+                product_id=offer.stripe_product_id,
+                amount_minor=offer.amount_minor,
+                currency=offer.currency,
+                monthly=offer.is_subscription,
+                idempotency_key=f"price:{offer.public_id}:{fingerprint}:{account.account_id}",
+            )
         offer.stripe_price_fingerprint = fingerprint
         offer.save(update_fields=["stripe_price_id", "stripe_price_fingerprint"])
     return offer

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from coachhub.audit import audit_record
-from coachhub.models import Practice, User
+from coachhub.calls import call_recorded
+from coachhub.models import CallProvider, Practice, User
 from coachhub.permissions import require
 from coachhub.tenancy import membership_of
 from integrations.errors import FailureKind, IntegrationError
@@ -94,7 +95,10 @@ def stripe_account_connect(
     if errors:
         raise ValidationError(errors)
     try:
-        info = stripe_api.account_verify(secret_key)
+        with call_recorded(
+            practice_id=practice.pk, provider=CallProvider.STRIPE, operation="account.verify"
+        ):
+            info = stripe_api.account_verify(secret_key)
     except IntegrationError as error:
         message = stripe_trouble(error, outcome="nothing was saved", key="new")
         if error.kind == FailureKind.KEY_REFUSED:

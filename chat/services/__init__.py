@@ -2,6 +2,7 @@
 
 - `connection`: the practice's Slack workspace — "Add to Slack", a pasted bot token,
   what the workspace's plan allows, disconnecting
+- `posts`: keyed messages in a collection's channel (reminders, session links, recaps)
 """
 
 from .connection import (
@@ -17,6 +18,12 @@ from .connection import (
     slack_settings_missing,
     slack_token_connect,
 )
+from .posts import (
+    slack_post_queue,
+    slack_post_send,
+    slack_post_settings_update,
+    slack_posts_wanted,
+)
 
 __all__ = [
     "invite_link_problem",
@@ -27,6 +34,10 @@ __all__ = [
     "slack_install_finish",
     "slack_install_start",
     "slack_plan_set",
+    "slack_post_queue",
+    "slack_post_send",
+    "slack_post_settings_update",
+    "slack_posts_wanted",
     "slack_scopes_missing",
     "slack_settings_missing",
     "slack_token_connect",

@@ -164,6 +164,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.stripe_reconcile_all",
         "schedule": env.int("STRIPE_RECONCILE_SECONDS", 900),
     },
+    # The integration call log keeps INTEGRATION_CALLS_KEEP_DAYS days.
+    "integration-calls-prune": {
+        "task": "coachhub.tasks.integration_calls_prune",
+        "schedule": 3600.0,
+    },
 }
 
 # --- E-mail -----------------------------------------------------------------

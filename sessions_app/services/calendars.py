@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from coachhub.audit import audit_record
-from coachhub.models import Practice, User
+from coachhub.calls import call_recorded
+from coachhub.models import CallProvider, Practice, User
 from coachhub.services import coach_setup_authorize
 from coachhub.tasks import PracticeTask
 from integrations.calendar import feeds
@@ -60,11 +61,19 @@ def external_calendar_refresh(*, calendar: ExternalCalendar, now: dt.datetime | 
     now = now or timezone.now()
     calendar.last_fetched_at = now
     try:
-        fetched = feeds.fetch(
-            calendar.url,
-            etag=calendar.etag,
-            allow_private=settings.CALENDAR_ALLOW_PRIVATE_URLS,
-        )
+        # Beat's sweep reads every calendar again, so a failed fetch is always retried.
+        with call_recorded(
+            practice_id=calendar.practice_id,
+            provider=CallProvider.CALENDAR,
+            operation="feed.fetch",
+            subject=calendar,
+            will_retry=True,
+        ):
+            fetched = feeds.fetch(
+                calendar.url,
+                etag=calendar.etag,
+                allow_private=settings.CALENDAR_ALLOW_PRIVATE_URLS,
+            )
         if fetched.not_modified or fetched.content_hash == calendar.content_hash:
             calendar.last_success_at, calendar.last_error = now, ""
             calendar.save(update_fields=["last_fetched_at", "last_success_at", "last_error"])

@@ -7,6 +7,8 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from coachhub.mail import email_hand_over, email_handed_over_record
+
 from ..models import ReminderSent, Session
 from ..notifications import session_emails
 
@@ -34,12 +36,17 @@ def reminder_send(*, session: Session, lead_minutes: int, now: dt.datetime) -> b
             )
     except IntegrityError:
         return False
-    missed = []
-    for message in messages:
-        try:
-            message.send()
-        except OSError as error:
-            missed.append(error)
+    handed = [email_hand_over(message) for message in messages]
+    missed = [each.error for each in handed if each.error is not None]
+    for each in handed:  # a failure is tried again only when nobody got the reminder
+        email_handed_over_record(
+            each,
+            practice_id=session.practice_id,
+            kind="session.reminder",
+            subject=session,
+            engagement_id=session.engagement_id,
+            will_retry=len(missed) == len(messages),
+        )
     if len(missed) == len(messages):  # the mail server is down: unclaimed, tried again
         claim.delete()
         logger.warning("Reminder for session %s not sent: %s", session.pk, missed[0])

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from coachhub.calls import calls_for_engagement
 from coachhub.permissions import can
 from coachhub.tenancy import ability_required, member_required
 from engagements import selectors, services
@@ -190,6 +191,7 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
             ),
             "can_edit": can(membership, "engagements.change"),
             "schedule_form": _schedule_form(engagement),
+            "calls": calls_for_engagement(request.practice, engagement.pk),
         },
     )
 
@@ -316,6 +318,7 @@ def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
                 for audience, people in audiences.items()
             ],
             "can_edit": can(request.membership, "engagements.change"),
+            "calls": calls_for_engagement(request.practice, collection.engagement_id),
         },
     )
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from billing.metrics import revenue_by_month, revenue_metrics, seat_utilisation
 from billing.selectors import purchases_needing_attention
+from chat.models import SlackConnection
 from coachhub.audit import model_update
 from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
@@ -29,6 +30,7 @@ from web.dashboard.practice_forms import (
     PracticeCreateForm,
     PracticeSettingsForm,
 )
+from web.dashboard.slack_posts import slack_posts_form
 from web.forms import apply_validation_error
 
 
@@ -165,7 +167,16 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Practice settings saved.")
             return redirect("practice_settings")
-    return render(request, "coachhub/practice_settings.html", {"form": form})
+    return render(
+        request,
+        "coachhub/practice_settings.html",
+        {
+            "form": form,
+            "slack_posts_form": slack_posts_form(
+                SlackConnection.objects.filter(practice=practice).first()
+            ),
+        },
+    )
 
 
 @member_required

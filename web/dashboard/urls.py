@@ -11,6 +11,7 @@ from web.dashboard import (
     integrations,
     members,
     sessions,
+    slack_posts,
 )
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("practice/new/", home.practice_create_view, name="practice_create"),
     path("practice/switch/", home.practice_switch, name="practice_switch"),
     path("practice/settings/", home.practice_settings, name="practice_settings"),
+    path("practice/slack/posts/", slack_posts.slack_posts, name="slack_posts"),
     path("practice/members/", members.members, name="members"),
     path(
         "practice/members/<int:membership_pk>/role/",
