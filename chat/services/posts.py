@@ -77,7 +77,7 @@ def slack_post_settings_update(
     *, practice: Practice, actor: User, post_reminders: bool, post_session_links: bool
 ) -> SlackConnection:
     """Turn the reminder and session-link posts on or off for the practice's workspace."""
-    require(membership_of(practice, actor), "practice.manage")
+    require(membership_of(practice, actor), "integrations.manage")
     with transaction.atomic(durable=True):
         connection = (
             SlackConnection.objects.select_for_update(of=("self",))

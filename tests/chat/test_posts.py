@@ -231,7 +231,7 @@ def test_without_slack_nothing_is_queued(world, standin):
     collection = world.home.objects["workshop"].collection
     assert queue(world, collection) is None
     with scopes_disabled():
-        assert not SlackPost.objects.exists()
+        assert not SlackPost.objects.filter(practice=world.home.practice).exists()
     assert standin.calls() == []
 
 
@@ -267,7 +267,7 @@ def test_a_reminder_is_posted_in_the_sessions_channel_once(world, standin, slack
             reminders_send_for_practice(practice_id=world.home.practice.pk, now_iso=now.isoformat())
     (post,) = posted(standin, channel)
     with scopes_disabled():
-        stored = SlackPost.objects.get(kind="reminder")
+        stored = SlackPost.objects.get(practice=world.home.practice, kind="reminder")
     assert stored.key.startswith(f"reminder:{session.pk}:60:")
     assert "Reminder" in stored.text and "https://meet.example.org/workshop" in stored.text
     with scopes_disabled():
@@ -308,7 +308,7 @@ def test_no_reminder_is_posted_without_slack(world, standin):
     with TestCase.captureOnCommitCallbacks(execute=True):
         reminders_send_for_practice(practice_id=world.home.practice.pk, now_iso=now.isoformat())
     with scopes_disabled():
-        assert not SlackPost.objects.exists()
+        assert not SlackPost.objects.filter(practice=world.home.practice).exists()
     assert standin.calls() == []
 
 
@@ -325,22 +325,27 @@ def test_a_rescheduled_session_posts_its_new_time_once(world, standin, slack):
         )
     (post,) = posted(standin, channel)
     with scopes_disabled():
-        stored = SlackPost.objects.get(kind="session_link")
+        stored = SlackPost.objects.get(practice=world.home.practice, kind="session_link")
         session.refresh_from_db()
     assert stored.key == f"session:{session.pk}:scheduled:{session.sequence}"
     assert "has moved to" in stored.text
     assert f"<!date^{int(new_start.timestamp())}^" in stored.text
 
 
-def test_the_owner_turns_posts_off_on_the_practice_settings_page(world, slack, as_member):
+def test_the_owner_turns_posts_off_on_the_integrations_page(world, slack, as_member):
     connection, _, _ = slack
     owner = as_member("owner")
-    page = owner.get("/practice/settings/").content.decode()
+    page = owner.get("/dashboard/integrations/").content.decode()
     assert "Slack posts between sessions" in page and 'name="post_reminders"' in page
-    response = owner.post(
-        "/practice/slack/posts/", {"post_session_links": "on", "next": "/practice/settings/"}
+    assert (
+        'name="post_reminders"'
+        not in as_member("coach").get("/dashboard/integrations/").content.decode()
     )
-    assert response.status_code == 302 and response["Location"] == "/practice/settings/"
+    response = owner.post(
+        "/practice/slack/posts/",
+        {"post_session_links": "on", "next": "/dashboard/integrations/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/dashboard/integrations/"
     with scopes_disabled():
         connection.refresh_from_db()
     assert not connection.post_reminders and connection.post_session_links
@@ -348,8 +353,9 @@ def test_the_owner_turns_posts_off_on_the_practice_settings_page(world, slack, a
     assert refused.status_code == 403
 
 
-def test_without_a_connection_the_settings_page_has_no_slack_section(world, as_member):
+def test_without_a_connection_the_integrations_page_has_no_posts_section(world, as_member):
     owner = as_member("owner")
-    assert "Slack posts between sessions" not in owner.get("/practice/settings/").content.decode()
+    page = owner.get("/dashboard/integrations/").content.decode()
+    assert "Slack posts between sessions" not in page
     response = owner.post("/practice/slack/posts/", {"post_reminders": "on"}, follow=True)
     assert "Connect a Slack workspace on the Integrations page first" in response.content.decode()

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from billing.metrics import revenue_by_month, revenue_metrics, seat_utilisation
 from billing.selectors import purchases_needing_attention
-from chat.models import SlackConnection
 from coachhub.audit import model_update
 from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
@@ -30,7 +29,6 @@ from web.dashboard.practice_forms import (
     PracticeCreateForm,
     PracticeSettingsForm,
 )
-from web.dashboard.slack_posts import slack_posts_form
 from web.forms import apply_validation_error
 
 
@@ -170,12 +168,7 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "coachhub/practice_settings.html",
-        {
-            "form": form,
-            "slack_posts_form": slack_posts_form(
-                SlackConnection.objects.filter(practice=practice).first()
-            ),
-        },
+        {"form": form},
     )
 
 

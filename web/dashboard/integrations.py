@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from billing import services as billing_services
 from chat import services
 from chat.models import ConnectionStatus
+from coachhub.calls import calls_recent
 from coachhub.links import absolute
 from coachhub.permissions import can
 from coachhub.tenancy import ability_required, member_required
@@ -21,6 +22,7 @@ from integrations.slack.client import BOT_SCOPES
 from sessions_app.models import ExternalCalendar
 from web.dashboard.integration_forms import SlackPlanForm, SlackTokenForm
 from web.dashboard.pages import flash_errors
+from web.dashboard.slack_posts import slack_posts_form
 from web.forms import apply_validation_error
 
 # Slack's Request URL for events (the events receiver, web/webhooks/slack.py).
@@ -98,6 +100,10 @@ def _page(
             "email_words": email_words,
             "email_sent": email_sent,
             "calendars": calendars,
+            "calls": calls_recent(practice),
+            "slack_posts_form": slack_posts_form(connection)
+            if can(membership, "integrations.manage")
+            else None,
         },
     )
 

@@ -1,5 +1,5 @@
 """What CoachHub posts in the practice's Slack channels between sessions: the owner's two
-switches, shown on the practice settings page (and wherever the Slack section lives)."""
+switches, shown in the Slack section of the Integrations page."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def slack_posts_form(connection: SlackConnection | None) -> SlackPostsForm | Non
     )
 
 
-@ability_required("practice.manage")
+@ability_required("integrations.manage")
 @require_POST
 def slack_posts(request: HttpRequest) -> HttpResponse:
     form = SlackPostsForm(request.POST)
@@ -59,4 +59,4 @@ def slack_posts(request: HttpRequest) -> HttpResponse:
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
-    return redirect("practice_settings")
+    return redirect("integrations")
