@@ -350,6 +350,11 @@ def _everything_open_failed(channel: SlackChannel, reason: str) -> None:
             status=ChannelStatus.FAILED, error=reason, updated_at=timezone.now()
         )
         channel.status, channel.error = ChannelStatus.FAILED, reason
+    elif not channel.coach_added and not channel.coach_note:
+        coach = channel.collection.engagement.coach.display_name
+        note = f"{coach} (the coach) is not in it yet: {reason}"
+        SlackChannel.objects.filter(pk=channel.pk).update(coach_note=note)
+        channel.coach_note = note
     SlackInvite.objects.filter(channel=channel).filter(
         Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING, joined_at__isnull=False)
     ).update(status=InviteStatus.FAILED, error=reason, updated_at=timezone.now())
