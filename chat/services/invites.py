@@ -69,7 +69,8 @@ def slack_channel_plan(
 ) -> int:
     """When the practice's Slack is connected: the collection's channel row and one invite
     row per person (`clients`, or everyone in the collection), written in the caller's
-    transaction, and the Slack task queued after it commits. Returns the invites added.
+    transaction, and the Slack task queued after it commits. Returns how many people it
+    was asked to invite (someone with an invite already keeps theirs).
     `collection_is_new`: the caller has just created it, so it has no channel yet."""
     if not practice.slack_connected:
         return 0
@@ -80,6 +81,8 @@ def slack_channel_plan(
     )
     if channel is None:
         channel = SlackChannel.objects.create(practice_id=practice.pk, collection=collection)
+        if not collection_is_new:  # a collection from before Slack: everyone in it, now
+            clients = None
     if clients is None:
         clients = list(collection.participants.all())
     invites = SlackInvite.objects.bulk_create(

@@ -3,6 +3,8 @@ allows, and the checklist says which — real `slack_sdk` against the local stan
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django_scopes import scopes_disabled
@@ -12,7 +14,9 @@ from chat.services import slack_member_joined
 from coachhub.models import CallOutcome, CallProvider, IntegrationCall
 from engagements.models import Organization
 from integrations.slack import client as slack
+from sessions_app import services as session_services
 
+from ..kit.booking import open_all_week
 from ..kit.slack import (
     DONE,
     FAILED,
@@ -307,3 +311,46 @@ def test_a_revoked_token_breaks_the_connection_and_stops_the_calls(
     assert state == FAILED and "Connect the workspace again on the Integrations page" in reason
     assert "Try again" in reason
     assert len(slack_standin.calls()) == before
+
+
+def test_a_group_link_booker_is_invited_to_the_workshops_channel(
+    world, slack_standin, workshop, django_capture_on_commit_callbacks
+):
+    home = world.home
+    team = slack_connect(home.practice, home.owner, slack_standin)
+    gus = team.member_add("gus@example.net", "Gus")
+    engagement = workshop("Open workshop", [("Dan", "dan@acme.test")])
+    link = open_all_week(home.practice, home.coach, capacity=5, engagement=engagement, slug="g")
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True), scopes_disabled():
+        session_services.booking_create(
+            link=link,
+            name="Gus",
+            email="gus@example.net",
+            starts_at=now + dt.timedelta(days=12, hours=1),
+            time_zone="UTC",
+            now=now,
+        )
+    invite = invites_of(engagement)["gus@example.net"]
+    assert (invite.status, invite.slack_user_id) == (InviteStatus.DONE, gus.id)
+    assert len(slack_standin.effects("conversations.create")) == 1
+
+
+def test_the_collection_page_shows_the_channel_and_each_persons_state(
+    world, slack_standin, workshop, as_member
+):
+    home = world.home
+    team = slack_connect(home.practice, home.owner, slack_standin)
+    team.member_add("ivo@acme.test", "Ivo")
+    team.member_add(home.coach.email, "Coach")
+    engagement = workshop("Retro", [("Ivo", "ivo@acme.test"), ("Jo", "jo@acme.test")])
+    channel = channel_of(engagement)
+    with scopes_disabled():
+        collection = engagement.collection
+    page = as_member("coach").get(collection.get_absolute_url()).content.decode()
+    assert f"{team.url}archives/{channel.channel_id}" in page and "#team-retro" in page
+    assert "Ivo was already in the workspace and was added to #team-retro." in page
+    assert "Waiting for Jo to join the workspace" in page
+    assert "Try again" not in page  # nothing failed; Jo's wait ends when she joins
+    engagement_page = as_member("assistant").get(engagement.get_absolute_url()).content.decode()
+    assert "#team-retro" in engagement_page and "Try again" not in engagement_page
