@@ -4,15 +4,17 @@ allows, and the checklist says which — real `slack_sdk` against the local stan
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django_scopes import scopes_disabled
 
 from chat.models import ChannelStatus, InvitePath, InviteStatus, SlackInvite
-from chat.services import slack_member_joined
+from chat.services import slack_channel_work, slack_member_joined
 from coachhub.models import CallOutcome, CallProvider, IntegrationCall
 from engagements.models import Organization
+from engagements.services import NewClient
 from integrations.slack import client as slack
 from sessions_app import services as session_services
 
@@ -354,3 +356,46 @@ def test_the_collection_page_shows_the_channel_and_each_persons_state(
     assert "Try again" not in page  # nothing failed; Jo's wait ends when she joins
     engagement_page = as_member("assistant").get(engagement.get_absolute_url()).content.decode()
     assert "#team-retro" in engagement_page and "Try again" not in engagement_page
+
+
+def test_a_monthly_package_and_a_seat_client_take_the_same_path(
+    world, slack_standin, django_capture_on_commit_callbacks
+):
+    home = world.home
+    team = slack_connect(home.practice, home.owner, slack_standin)
+    seat_client = home.objects["seat_client"]
+    member = team.member_add(seat_client.email, seat_client.name)
+    with django_capture_on_commit_callbacks(execute=True), scopes_disabled():
+        package = session_services.engagement_create_monthly_package(
+            practice=home.practice,
+            actor=home.owner,
+            client=NewClient(name="Pat Monthly", email="pat@example.org"),
+            coach=home.coach,
+            hours_per_month=Decimal("2"),
+        )
+        seat = session_services.engagement_create_per_session(
+            practice=home.practice, actor=home.owner, client=seat_client, coach=home.coach
+        )
+    assert channel_of(package).name == "coaching-pat-monthly"
+    assert invites_of(package)["pat@example.org"].path == InvitePath.INVITE_LINK
+    assert step(package, "slack_channel")[0] == PENDING  # the coach is not in the workspace
+    assert step(package, "slack_invite")[0] == PENDING  # waiting for Pat to join
+    invite = invites_of(seat)[seat_client.email]
+    assert (invite.status, invite.slack_user_id) == (InviteStatus.DONE, member.id)
+
+
+def test_a_connection_removed_before_the_task_runs_fails_the_steps_without_calls(
+    world, slack_standin, per_session
+):
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin)
+    engagement = per_session("Uma Vo", "uma@example.org", run_tasks=False)
+    with scopes_disabled():
+        connection_of(home.practice).delete()
+    before = len(slack_standin.calls())
+    channel = channel_of(engagement)
+    slack_channel_work.apply(kwargs={"practice_id": channel.practice_id, "channel_id": channel.pk})
+    assert len(slack_standin.calls()) == before
+    state, reason = step(engagement, "slack_channel")
+    assert state == FAILED and "Slack was disconnected" in reason
+    assert invites_of(engagement)["uma@example.org"].status == InviteStatus.FAILED
