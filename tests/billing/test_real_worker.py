@@ -1,6 +1,8 @@
 """A purchase processed end to end by a real Celery worker on Redis: the stand-in's
 hosted checkout is paid, Stripe's events are delivered signed to the running app,
-which stores them and enqueues; a separate worker process does the rest."""
+which stores them and enqueues; a separate worker process does the rest, down to the
+client's Slack channel and invite (the Slack stand-in runs in this process, on
+127.0.0.1, and the worker is pointed at it)."""
 
 from __future__ import annotations
 
@@ -18,13 +20,16 @@ from django_scopes import scopes_disabled
 
 from billing import services
 from billing.models import EventStatus, Purchase, StripeEvent
+from chat.models import ChannelStatus, InvitePath, InviteStatus, SlackChannel, SlackInvite
 from sessions_app.ledger import credit_balance
 
+from ..kit.slack import serving_slack, slack_connect
 from ..kit.stripe import connect, serving_standin
 from ..kit.world import build_practice
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER_REDIS_DB = 9
+# Another Redis database than the suite's own; TEST_WORKER_REDIS_DB moves it (parallel runs).
+WORKER_REDIS_DB = int(os.environ.get("TEST_WORKER_REDIS_DB", "9"))
 
 
 @pytest.fixture
@@ -34,7 +39,13 @@ def delivering_standin(settings):
 
 
 @pytest.fixture
-def celery_on_redis():
+def slack_standin(settings):
+    with serving_slack(settings) as standin:
+        yield standin
+
+
+@pytest.fixture
+def celery_on_redis(slack_standin):
     """Send tasks to Redis (not in-process) for this test, and start one worker."""
     import redis
 
@@ -58,6 +69,7 @@ def celery_on_redis():
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "STRIPE_API_BASE": settings.STRIPE_API_BASE,
+        "SLACK_API_BASE": settings.SLACK_API_BASE,
         "EMAIL_URL": "console://",
     }
     worker = subprocess.Popen(
@@ -110,10 +122,12 @@ def _wait_for(condition, timeout: float = 60.0):
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_turns_a_paid_checkout_into_records(
-    live_server, delivering_standin, celery_on_redis
+    live_server, delivering_standin, slack_standin, celery_on_redis
 ):
     home = build_practice("home")
     connected = connect(home.practice, home.owner, delivering_standin, site=live_server.url)
+    team = slack_connect(home.practice, home.owner, slack_standin)
+    ivy = team.member_add("ivy@example.net", "Ivy")
     with scopes_disabled():
         offer = services.offer_save(
             practice=home.practice,
@@ -144,3 +158,13 @@ def test_a_real_worker_turns_a_paid_checkout_into_records(
         _wait_for(lambda: credit_balance(purchase.engagement) == 3)
         event = StripeEvent.objects.get(type="checkout.session.completed")
         assert event.status == EventStatus.PROCESSED and event.attempts == 1
+    # The worker made the Slack calls after the purchase committed: her channel, her invite.
+    invite = _wait_for(
+        lambda: SlackInvite.objects.filter(client=purchase.client, status=InviteStatus.DONE).first()
+    )
+    assert invite.path == InvitePath.MEMBER and invite.slack_user_id == ivy.id
+    with scopes_disabled():
+        channel = SlackChannel.objects.get(collection__engagement=purchase.engagement)
+    assert channel.status == ChannelStatus.CREATED and channel.name == "coaching-ivy"
+    assert ivy.id in slack_standin.channel_members(channel.channel_id)
+    assert len(slack_standin.effects("conversations.create")) == 1

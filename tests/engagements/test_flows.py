@@ -60,6 +60,7 @@ def test_per_session_flow_with_a_new_client(world, as_member):
         "client",
         "slack_invite",
         "collection",
+        "slack_channel",
         "first_session",
         "session_url",
         "calendar_invite",

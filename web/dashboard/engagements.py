@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from coachhub.calls import calls_for_engagement
+from chat import selectors as chat_selectors
+from chat import services as chat_services
 from coachhub.permissions import can
 from coachhub.tenancy import ability_required, member_required
 from engagements import selectors, services
@@ -192,6 +194,7 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
             "can_edit": can(membership, "engagements.change"),
             "schedule_form": _schedule_form(engagement),
             "calls": calls_for_engagement(request.practice, engagement.pk),
+            **chat_selectors.slack_page_context(engagement, collection),
         },
     )
 
@@ -268,6 +271,22 @@ def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> H
 
 @member_required
 @require_http_methods(["GET", "POST"])
+def engagement_slack_retry(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    """ "Try again": the engagement's failed or unfinished Slack work queued again."""
+    engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
+    if request.method != "POST":
+        return redirect(engagement)
+    try:
+        chat_services.slack_work_retry(engagement=engagement, actor=request.user)
+    except ValidationError as error:
+        flash_errors(request, error)
+    else:
+        messages.success(request, "Slack: trying again. The checklist says how it went.")
+    return redirect(f"{engagement.get_absolute_url()}#slack")
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
 def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     engagement = selectors.engagement_get_for_member(request.membership, engagement_pk)
     if request.method != "POST":
@@ -319,6 +338,7 @@ def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
             ],
             "can_edit": can(request.membership, "engagements.change"),
             "calls": calls_for_engagement(request.practice, collection.engagement_id),
+            **chat_selectors.slack_page_context(collection.engagement, collection),
         },
     )
 
