@@ -110,14 +110,14 @@ def _candidates(data: object, team_ids: list[str]) -> list[tuple[int, str, str]]
     A url_verification names no team: it comes when a practice with its own app sets the
     Request URL (after pasting the token and secret) or when the operator's app does.
     """
-    connections = SlackConnection.objects.all()
     if team_ids:
-        connections = connections.filter(team_id__in=team_ids)
+        whose = Q(team_id__in=team_ids)
     elif isinstance(data, dict) and data.get("type") == "url_verification":
-        connections = connections.filter(method=ConnectionMethod.PASTED).exclude(signing_secret="")
+        whose = Q(method=ConnectionMethod.PASTED) & ~Q(signing_secret="")
     else:
         return []
     with scopes_disabled():
+        connections = SlackConnection.objects.filter(whose)
         return list(connections.values_list("practice_id", "team_id", "signing_secret"))
 
 
@@ -159,7 +159,7 @@ def slack_request_receive(
             raise EventRefused("A url_verification request must carry a `challenge`.")
         return Receipt(challenge=data["challenge"])
     if content_type == FORM_CONTENT_TYPE:
-        event_id, event_type = _interaction_key(data, body), kind
+        event_id, event_type = _interaction_key(data, body)
     elif kind == "event_callback":
         event_id, event_type = _event_callback_key(data)
     else:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Payment, StripeAccount
+from chat.models import SlackEvent
 from engagements.models import CollectionResource
 from sessions_app.models import BusyInterval, ReminderSent
 
@@ -63,6 +64,7 @@ NOT_LIST_PAGES = {
     "practice/switch/": 405,  # POST only
     "availability/feed/rotate/": 405,  # POST only
     "practice/members/reassign/": 405,  # POST only
+    "slack/events/": 405,  # Slack's deliveries: POST only
     "admin/login/": 302,  # already signed in: on to the admin index
     "admin/logout/": 405,  # POST only
     "admin/autocomplete/": 403,  # answers only with app_label, model_name and field_name
@@ -72,6 +74,7 @@ NOT_LIST_PAGES = {
     "admin/billing/stripeaccount/add/": 403,
     "admin/billing/companyinvoice/add/": 403,
     "admin/sessions_app/creditentry/add/": 403,
+    "admin/chat/slackevent/add/": 403,
 }
 # How much each sweep must at least check: the numbers counted when these floors were set
 # (routes as found in the URLconf; the world of tests/kit/world.py plus _admin_only_objects).
@@ -229,6 +232,13 @@ def _admin_only_objects(side, marker: str) -> dict:
         ),
         "resource": CollectionResource.objects.create(
             practice=side.practice, collection=objects["collection"], title=f"{marker}Resource"
+        ),
+        "slack_event": SlackEvent.objects.create(
+            practice=side.practice,
+            event_id=f"Ev{marker}0001",
+            team_id="T0SWEEP",
+            type="channel_rename",
+            payload={"type": "event_callback", "event": {"type": "channel_rename"}},
         ),
     }
 
