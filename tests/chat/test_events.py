@@ -9,11 +9,13 @@ import datetime as dt
 import json
 import logging
 import socket
+import threading
 import time
 from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
+from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 from slack_sdk.signature import SignatureVerifier
@@ -21,6 +23,8 @@ from slack_sdk.signature import SignatureVerifier
 from chat.events import HANDLERS
 from chat.models import ConnectionMethod, ConnectionStatus, EventStatus, SlackConnection, SlackEvent
 from devtools.slack_standin import signed_headers
+
+from ..kit.factories import PracticeFactory
 
 OPERATOR_SECRET = "operator-signing-secret-0123456789"
 OWN_SECRET = "practice-own-app-secret-9876543210"
@@ -349,3 +353,38 @@ def test_the_event_is_stored_for_every_practice_connected_to_the_team(
     assert {row.practice_id for row in stored()} == both
     with scopes_disabled():
         assert set(SlackConnection.objects.values_list("status", flat=True)) == {"broken"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_twice_at_once_has_one_row_and_one_effect(settings, monkeypatch):
+    """Slack's retry can overlap the first delivery: the unique key and the claim hold."""
+    settings.SLACK_SIGNING_SECRET = OPERATOR_SECRET
+    practice = PracticeFactory()
+    with scopes_disabled():
+        SlackConnection.objects.create(
+            practice=practice, method=ConnectionMethod.OAUTH, team_id=HOME_TEAM, bot_token="xoxb-1"
+        )
+    effects = []
+    monkeypatch.setitem(
+        HANDLERS, "reaction_added", lambda event, conn: effects.append(event.pk) or "processed"
+    )
+    body = json.dumps(envelope({"type": "reaction_added"}, event_id="Ev0TWICE")).encode()
+    barrier, answers = threading.Barrier(4), []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            answers.append(post(HttpClient(), body).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200, 200, 200, 200]
+    [row] = stored()
+    assert row.status == EventStatus.PROCESSED
+    assert effects == [row.pk]
