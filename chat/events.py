@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from coachhub.audit import audit_record
 from coachhub.models import User
 from coachhub.tasks import PracticeTask, retry_countdown
 from integrations.errors import IntegrationError
+from integrations.payloads import json_strict_loads, unstorable
 from integrations.slack.signing import request_is_signed
 
 from .calls import connection_broken
@@ -77,7 +77,8 @@ class Receipt:
 
 # --- Receiving ------------------------------------------------------------------------
 def _parsed(body: bytes, content_type: str) -> tuple[object, str]:
-    """The body as data, or None and why not. Interactivity posts a form with `payload=`."""
+    """The body as data, and why it cannot be taken ("" when it can). Interactivity posts
+    a form with `payload=`. Data that cannot be stored is still returned, for routing."""
     try:
         text = body.decode("utf-8")
         if content_type == FORM_CONTENT_TYPE:
@@ -85,9 +86,12 @@ def _parsed(body: bytes, content_type: str) -> tuple[object, str]:
             if not payload:
                 return None, "An interactivity request must carry a `payload` field."
             text = payload[0]
-        return json.loads(text), ""
-    except (UnicodeDecodeError, ValueError):
+        data = json_strict_loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None, "The body is not JSON (or a form with a JSON `payload`)."
+    if problem := unstorable(data):
+        return data, f"The body cannot be stored: {problem}."
+    return data, ""
 
 
 def _team_ids(data: object) -> list[str]:

@@ -72,6 +72,13 @@ def envelope(event: dict, *, team_id: str = HOME_TEAM, event_id: str | None = No
     }
 
 
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def post(client, body: bytes | dict, *, secret: str = OPERATOR_SECRET, headers=None, **kwargs):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     sent = signed_headers(secret, raw) if headers is None else headers
@@ -274,6 +281,15 @@ def test_an_oversize_body_is_413_before_it_is_read(slack, client):
             "`event` with a `type`",
         ),
         (json.dumps({"type": "url_verification"}).encode(), "challenge"),
+        (b'{"type": "event_callback", "team_id": "T0HOME0001", "x": NaN}', "not JSON"),
+        (
+            json.dumps(envelope({"type": "message", "text": "a\u0000b"})).encode(),
+            "NUL character",
+        ),
+        (
+            json.dumps({**envelope({"type": "message"}), "deep": nested(70)}).encode(),
+            "nested deeper",
+        ),
     ],
 )
 def test_signed_bodies_of_the_wrong_shape_are_400_with_a_message(slack, client, body, message):
@@ -286,6 +302,14 @@ def test_signed_bodies_of_the_wrong_shape_are_400_with_a_message(slack, client, 
 @pytest.mark.django_db
 def test_an_unsigned_body_that_is_not_json_is_still_a_401(slack, client):
     assert post(client, b"not json", headers={}).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_body_that_is_not_utf8_is_a_401_not_a_crash(slack, client):
+    """Slack signs UTF-8 text; slack_sdk's verifier raises on other bytes."""
+    body = b"\xff\xfe not utf-8"
+    assert post(client, body).status_code == 401
+    assert post(client, body, headers={}).status_code == 401
 
 
 @pytest.mark.django_db
