@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run serve test lint format worker beat demo migrate stripe-standin clean \
+.PHONY: install run serve test lint format worker beat demo migrate stripe-standin slack-standin clean \
 	benchmark benchmark-slots benchmark-webhooks benchmark-worker
 
 $(BIN)/python:
@@ -58,6 +58,11 @@ beat: install
 ## The local Stripe stand-in (API + hosted checkout + dashboard) on 127.0.0.1:12111.
 stripe-standin: install
 	$(BIN)/python -m devtools.stripe_standin
+
+## The local Slack stand-in (Web API, OAuth install, signed events, workspace page) on
+## 127.0.0.1:12112; the app reaches it with SLACK_API_BASE=http://127.0.0.1:12112/api/.
+slack-standin: install
+	$(BIN)/python -m devtools.slack_standin
 
 ## Benchmarks (PostgreSQL + Redis on 127.0.0.1, gunicorn on loopback); see README "Benchmarks".
 benchmark: benchmark-slots benchmark-webhooks benchmark-worker

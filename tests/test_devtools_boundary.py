@@ -1,4 +1,4 @@
-"""`devtools/` (the Stripe stand-in) is for development only: it imports nothing from the
+"""`devtools/` (the Stripe and Slack stand-ins) is for development only: it imports nothing from the
 product, the product imports nothing from it, and neither the wheel nor the image gets it."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_the_wheel_and_the_image_leave_the_development_tools_out():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
     for name in DEV_ONLY:
-        for sub in (name, f"{name}.stripe_standin"):
+        for sub in (name, f"{name}.stripe_standin", f"{name}.slack_standin"):
             assert not any(fnmatch.fnmatch(sub, pattern) for pattern in include), (sub, include)
     ignored = {
         line.strip().strip("/")

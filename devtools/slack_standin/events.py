@@ -96,7 +96,8 @@ class Events:
         self: StandIn, envelope: dict[str, Any], *, retry: int = 0, reason: str = ""
     ) -> int:
         """Sign and POST an envelope now; the HTTP status the app answered (0: none)."""
-        body = self._bodies.setdefault(envelope["event_id"], json.dumps(envelope).encode())
+        with self.lock:  # a redelivery sends the first delivery's bytes again
+            body = self._bodies.setdefault(envelope["event_id"], json.dumps(envelope).encode())
         headers = signed_headers(self.signing_secret, body)
         headers["User-Agent"] = "Slackbot 1.0 (+https://api.slack.com/robots)"
         if retry:

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from .api import StandIn
 
 esc = html.escape
+CHAOS_OFF = (
+    '<form method="post" action="/workspace" class="inline">'
+    '<button class="secondary" name="action" value="chaos_off">Turn off</button></form>'
+)
 
 
 def page(title: str, body: str) -> bytes:
@@ -25,10 +29,12 @@ def page(title: str, body: str) -> bytes:
 <style>
 body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1c1d}}
 .card{{border:1px solid #ddd;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}}
-button{{background:#4a154b;color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;cursor:pointer}}
+button{{background:#4a154b;color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;
+  cursor:pointer}}
 button.secondary{{background:#fff;color:#4a154b;border:1px solid #4a154b}}
 .note{{color:#616061;font-size:.9rem}} code{{background:#f4f4f4;padding:.1rem .3rem}}
-table{{border-collapse:collapse;width:100%}} td,th{{text-align:left;padding:.25rem;border-bottom:1px solid #eee}}
+table{{border-collapse:collapse;width:100%}}
+td,th{{text-align:left;padding:.25rem;border-bottom:1px solid #eee}}
 form.inline{{display:inline}}
 </style></head><body><p class="note">Slack stand-in (local test double; not Slack)</p>
 {body}</body></html>""".encode()
@@ -42,7 +48,7 @@ def with_query(url: str, **params: str) -> str:
 
 
 def authorize(standin: StandIn, handler, verb: str, query: dict, form: dict) -> None:
-    """`/oauth/v2/authorize`: the install page; Allow redirects with a code, Cancel with an error."""
+    """`/oauth/v2/authorize`: the install page; Allow redirects with a code, Cancel an error."""
     send = lambda status, body: handler._answer(status, body, "text/html; charset=utf-8")  # noqa: E731
     asked = form if verb == "POST" else query
     client_id = asked.get("client_id", "")
@@ -70,7 +76,8 @@ def authorize(standin: StandIn, handler, verb: str, query: dict, form: dict) -> 
             302, b"", "text/plain", Location=with_query(redirect_uri, code=code, state=state)
         )
     teams = "".join(
-        f'<option value="{esc(t.id)}">{esc(t.name)} ({esc(t.domain)}.slack.com, {esc(t.plan)})</option>'
+        f'<option value="{esc(t.id)}">{esc(t.name)} '
+        f"({esc(t.domain)}.slack.com, {esc(t.plan)})</option>"
         for t in standin.teams.values()
     )
     hidden = "".join(
@@ -81,7 +88,8 @@ def authorize(standin: StandIn, handler, verb: str, query: dict, form: dict) -> 
     title = f"{standin.app_name} wants to join {first.name if first else 'your workspace'}"
     body = f"""<h1>{esc(title)}</h1><div class="card">
 <form method="post">{hidden}
-<p><label>Workspace <select name="team">{teams}<option value="new">New workspace…</option></select></label>
+<p><label>Workspace <select name="team">{teams}
+<option value="new">New workspace…</option></select></label>
 <input name="new_name" placeholder="New workspace name"></p>
 <p>It will be able to:</p><ul>{scopes or "<li>(no scopes asked)</li>"}</ul>
 <button name="decision" value="allow">Allow</button>
@@ -135,7 +143,8 @@ def workspace(standin: StandIn) -> bytes:
             f"<option{' selected' if p == team.plan else ''}>{esc(p)}</option>" for p in PLANS
         )
         people = "".join(
-            f"<tr><td>{esc(m.id)}</td><td>{esc(m.real_name)}</td><td>{esc(m.email or '(bot)')}</td></tr>"
+            f"<tr><td>{esc(m.id)}</td><td>{esc(m.real_name)}</td>"
+            f"<td>{esc(m.email or '(bot)')}</td></tr>"
             for m in team.members.values()
         )
         channels = "".join(
@@ -144,7 +153,8 @@ def workspace(standin: StandIn) -> bytes:
             for c in team.channels.values()
         )
         invites = "".join(
-            f"<tr><td>{esc(i.id)}</td><td>{esc(i.email or i.user_id or '')}</td><td>{esc(i.channel_id)}</td>"
+            f"<tr><td>{esc(i.id)}</td><td>{esc(i.email or i.user_id or '')}</td>"
+            f"<td>{esc(i.channel_id)}</td>"
             f"<td>{esc(i.status)}</td><td>"
             + (
                 f'<form method="post" action="/workspace" class="inline">{hidden}'
@@ -158,7 +168,8 @@ def workspace(standin: StandIn) -> bytes:
         )
         token = standin.tokens.get(team.bot_token or "")
         cards.append(
-            f"""<div class="card"><h2>{esc(team.name)} <small>{esc(team.id)} · {esc(team.domain)}.slack.com</small></h2>
+            f"""<div class="card"><h2>{esc(team.name)}
+<small>{esc(team.id)} · {esc(team.domain)}.slack.com</small></h2>
 <form method="post" action="/workspace">{hidden}<input type="hidden" name="action" value="plan">
 Plan <select name="plan">{plans}</select> <button class="secondary">Set plan</button>
 <span class="note">Slack Connect: {"yes" if team.connect_allowed else "no (not_paid)"}</span></form>
@@ -172,8 +183,10 @@ Plan <select name="plan">{plans}</select> <button class="secondary">Set plan</bu
 <h3>Channels</h3><table>{channels}</table>
 <h3>Slack Connect invites</h3><table>{invites or "<tr><td>None sent.</td></tr>"}</table>
 <h3>The app</h3><form method="post" action="/workspace">{hidden}
-<button class="secondary" name="action" value="tokens_revoked">Revoke its tokens (tokens_revoked)</button>
-<button class="secondary" name="action" value="app_uninstalled">Remove the app (app_uninstalled)</button></form></div>"""
+<button class="secondary" name="action" value="tokens_revoked">
+Revoke its tokens (tokens_revoked)</button>
+<button class="secondary" name="action" value="app_uninstalled">
+Remove the app (app_uninstalled)</button></form></div>"""
         )
     faults = "".join(
         f"<li><code>{esc(method)}</code>: {esc(f.kind)} {esc(f.error)}"
@@ -182,18 +195,22 @@ Plan <select name="plan">{plans}</select> <button class="secondary">Set plan</bu
     )
     chaos = standin.faults.chaos_settings
     log = "".join(
-        f"<tr><td>{c.wall:.3f}</td><td>{esc(c.method)}</td><td>{esc(str(c.params))}</td><td>{c.status}</td>"
-        f"<td>{esc(c.error or 'ok')}</td><td>{c.retry_after if c.retry_after is not None else ''}</td>"
+        f"<tr><td>{c.wall:.3f}</td><td>{esc(c.method)}</td><td>{esc(str(c.params))}</td>"
+        f"<td>{c.status}</td><td>{esc(c.error or 'ok')}</td>"
+        f"<td>{c.retry_after if c.retry_after is not None else ''}</td>"
         f"<td>{esc(c.fault or '')}</td></tr>"
         for c in reversed(standin.log[-30:])
     )
     deliveries = "".join(
-        f"<tr><td>{esc(d.event_id)}</td><td>{esc(d.event_type)}</td><td>{d.status or 'no answer'}</td>"
-        f"<td>{d.retry_num or ''}</td><td>"
-        f'<form method="post" action="/workspace" class="inline"><input type="hidden" name="event" value="{esc(d.event_id)}">'
-        f'<button class="secondary" name="action" value="redeliver">Redeliver</button></form></td></tr>'
+        f"<tr><td>{esc(d.event_id)}</td><td>{esc(d.event_type)}</td>"
+        f"<td>{d.status or 'no answer'}</td><td>{d.retry_num or ''}</td><td>"
+        f'<form method="post" action="/workspace" class="inline">'
+        f'<input type="hidden" name="event" value="{esc(d.event_id)}">'
+        f'<button class="secondary" name="action" value="redeliver">Redeliver</button>'
+        f"</form></td></tr>"
         for d in reversed(standin.deliveries[-15:])
     )
+    all_plans = "".join(f"<option>{esc(p)}</option>" for p in PLANS)
     methods = "".join(f"<option>{esc(m)}</option>" for m in ("*", *standin.KNOWN))
     body = f"""<h1>Slack stand-in</h1>
 <div class="card"><h2>The app</h2>
@@ -203,7 +220,8 @@ signing secret <code>{esc(standin.signing_secret)}</code></p>
 Request URL for events <input name="url" size="50" value="{esc(standin.events_url or "")}">
 <button class="secondary">Save</button></form>
 <form method="post" action="/workspace"><input type="hidden" name="action" value="team_add">
-<input name="name" placeholder="Workspace name" required> <select name="plan">{"".join(f"<option>{p}</option>" for p in PLANS)}</select>
+<input name="name" placeholder="Workspace name" required>
+<select name="plan">{all_plans}</select>
 <button class="secondary">Add a workspace</button></form></div>
 {"".join(cards)}
 <div class="card"><h2>Faults</h2>
@@ -215,8 +233,9 @@ Next call of <select name="method">{methods}</select> answers
 <input name="seconds" size="3" value="7"> s <button>Set</button></form>
 <ul>{faults or "<li>None queued.</li>"}</ul>
 <p>Chaos: {esc(str(chaos)) if chaos else "off"}
-{'<form method="post" action="/workspace" class="inline"><button class="secondary" name="action" value="chaos_off">Turn off</button></form>' if chaos else ""}</p></div>
-<div class="card"><h2>Event deliveries</h2><table>{deliveries or "<tr><td>None yet.</td></tr>"}</table></div>
+{CHAOS_OFF if chaos else ""}</p></div>
+<div class="card"><h2>Event deliveries</h2>
+<table>{deliveries or "<tr><td>None yet.</td></tr>"}</table></div>
 <div class="card"><h2>Recent requests</h2><table><tr><th>at</th><th>method</th><th>params</th>
 <th>HTTP</th><th>answer</th><th>Retry-After</th><th>fault</th></tr>{log}</table></div>"""
     return page("Slack stand-in", body)
