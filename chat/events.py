@@ -33,6 +33,7 @@ from integrations.errors import IntegrationError
 from integrations.payloads import json_strict_loads, unstorable
 from integrations.slack.signing import request_is_signed
 
+from . import services
 from .calls import connection_broken
 from .models import ConnectionMethod, ConnectionStatus, EventStatus, SlackConnection, SlackEvent
 
@@ -288,11 +289,25 @@ def on_tokens_revoked(event: SlackEvent, connection: SlackConnection) -> str:
     return EventStatus.PROCESSED
 
 
+def on_team_join(event: SlackEvent, connection: SlackConnection) -> str:
+    """Someone joined the workspace: the invites waiting for their e-mail are completed."""
+    user = (event.payload.get("event") or {}).get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        raise MalformedEvent("team_join without a `user.id`")
+    profile = user.get("profile")
+    email = profile.get("email") if isinstance(profile, dict) else None
+    if not isinstance(email, str) or not email:
+        return EventStatus.IGNORED  # an e-mail Slack does not show us cannot be matched
+    services.slack_member_joined(connection=connection, slack_user_id=user["id"], email=email)
+    return EventStatus.PROCESSED
+
+
 # Event type → handler(event, connection) returning the event's new status. Types not
 # listed are stored and marked ignored.
 HANDLERS: dict[str, Callable[[SlackEvent, SlackConnection], str]] = {
     "app_uninstalled": on_app_uninstalled,
     "tokens_revoked": on_tokens_revoked,
+    "team_join": on_team_join,
 }
 
 

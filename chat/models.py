@@ -101,6 +101,11 @@ class SlackChannel(PracticeScoped):
     name = models.CharField(max_length=80, blank=True)
     error = models.TextField(blank=True, help_text="What went wrong and what to do.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The coach's own place in the channel: added, or why not (not in the workspace…).
+    coach_added = models.BooleanField(default=False)
+    coach_note = models.TextField(blank=True, help_text="Why the coach is not in the channel.")
+    # One task at a time works on a channel and its invites: it claims the row until then.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,6 +141,8 @@ class SlackInvite(PracticeScoped):
     shared_invite_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True, help_text="What went wrong and what to do.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text="Invite link e-mailed.")
+    joined_at = models.DateTimeField(null=True, blank=True, help_text="Joined the workspace.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

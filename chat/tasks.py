@@ -1,7 +1,9 @@
-"""Background work for Slack: beat's sweeps, fanned out one task per practice.
+"""Background work for Slack, where Celery's autodiscovery looks: beat's sweeps, fanned out
+one task per practice.
 
-The tasks services enqueue live beside their work: `events.slack_event_process` and
-`events.slack_events_recover`.
+The tasks services enqueue live beside their work: `services.invites.slack_channel_work`
+(the Slack calls for a collection's channel and its invites), `events.slack_event_process`
+and `events.slack_events_recover`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,14 @@ from django_scopes import scopes_disabled
 
 from .events import events_stuck, slack_event_process, slack_events_recover
 from .models import SlackEvent
+from .services.invites import slack_channel_work
 
-__all__ = ["slack_event_process", "slack_events_recover", "slack_events_recover_all"]
+__all__ = [
+    "slack_channel_work",
+    "slack_event_process",
+    "slack_events_recover",
+    "slack_events_recover_all",
+]
 
 
 @shared_task

@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from chat.services import slack_channel_plan
 from coachhub.audit import audit_record
 from coachhub.models import Practice, User
-from engagements.models import Client, Engagement, EngagementStatus
+from engagements.models import Client, Collection, Engagement, EngagementStatus
 from engagements.participants import Participant
 from engagements.services import client_find_or_create, client_lead_activate, seat_client_refuse
 from integrations.stripe.webhooks import PaidObject
@@ -169,7 +170,13 @@ def _engagement_for(
     client_is_new: bool,
 ) -> Engagement:
     if checkout.booking_id:
-        return checkout.booking.session.engagement  # its session came from the booking link
+        # Its session came from the booking link; the buyer was a lead until now, so
+        # their Slack invite waited for this payment.
+        engagement = checkout.booking.session.engagement
+        collection = Collection.objects.filter(practice=practice, engagement=engagement).first()
+        if collection is not None:
+            slack_channel_plan(practice=practice, collection=collection)
+        return engagement
     # The set-up's first session (or the workshop's) comes from this purchase; a
     # package's recurring sessions keep their own source.
     if offer.kind in (OfferKind.SINGLE_SESSION, OfferKind.SESSION_PACK):

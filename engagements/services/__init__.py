@@ -10,7 +10,13 @@
 The guided set-ups that end in sessions are in `sessions_app.services.engagement_setup`.
 """
 
-from .checklists import checklist_mark, checklist_seed, checklist_step_done, checklist_step_set
+from .checklists import (
+    checklist_mark,
+    checklist_seed,
+    checklist_step_done,
+    checklist_step_record,
+    checklist_step_set,
+)
 from .clients import (
     CLIENT_FIELDS,
     NewClient,
@@ -50,6 +56,7 @@ __all__ = [
     "checklist_mark",
     "checklist_seed",
     "checklist_step_done",
+    "checklist_step_record",
     "checklist_step_set",
     "client_create",
     "client_find_or_create",

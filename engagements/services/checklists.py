@@ -52,6 +52,15 @@ def checklist_step_done(*, engagement: Engagement, key: str, reason: str) -> boo
     return bool(steps.update(state=StepState.DONE, reason=reason, updated_at=timezone.now()))
 
 
+def checklist_step_record(*, engagement_id: int, key: str, state: str, reason: str) -> bool:
+    """A task's latest word on a step it automates (done, waiting or failed, and why); an
+    engagement set up before the step existed has no such row, and nothing happens."""
+    steps = ChecklistStep.objects.filter(engagement_id=engagement_id, key=key).exclude(
+        state=state, reason=reason
+    )
+    return bool(steps.update(state=state, reason=reason, updated_at=timezone.now()))
+
+
 def checklist_step_set(
     *, engagement: Engagement, actor: User, key: str, state: str, reason: str = ""
 ) -> None:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from chat.services import slack_invites_add
 from coachhub.audit import audit_record
 from coachhub.models import User
 from coachhub.tenancy import practice_contact_email
@@ -193,8 +194,10 @@ def booking_create(
         booking = Booking.objects.create(
             practice=practice, session=session, client=client, time_zone=time_zone
         )
-        if session.collection_id:
-            participants_link(collection=session.collection, clients=[client])
+        if session.collection_id and participants_link(
+            collection=session.collection, clients=[client]
+        ):
+            slack_invites_add(practice=practice, collection=session.collection, clients=[client])
         coach_availability_changed(session.coach_id)  # one place fewer
         audit_record(practice=practice, actor=actor, action="booking.create", obj=booking)
         attendees_notify(session, "confirmed", booking_id=booking.pk)

@@ -14,15 +14,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from chat.services import slack_channel_plan
 from coachhub.audit import audit_record
 from coachhub.models import Practice, User
 from coachhub.permissions import require
 from coachhub.tenancy import membership_of
 from coachhub.timezones import first_of_month_after
-from engagements.checklists import slack_step_outcomes
+from engagements.checklists import SLACK_AFTER_PAYMENT, slack_step_outcomes
 from engagements.models import (
     Cadence,
     Client,
+    ClientStatus,
     CollectionTemplate,
     Engagement,
     EngagementKind,
@@ -98,6 +100,15 @@ def engagement_create_per_session(
         engagement=engagement,
         template=collection_template_named(practice, CollectionTemplate.COACHING),
     )
+    # A visitor holding a paid slot is still a lead: the purchase invites them to Slack.
+    slack_waits_for_payment = client.status == ClientStatus.LEAD
+    if not slack_waits_for_payment:
+        slack_channel_plan(
+            practice=practice, collection=collection, clients=[client], collection_is_new=True
+        )
+    slack_outcomes = slack_step_outcomes(practice, ["slack_invite", "slack_channel"])
+    if slack_waits_for_payment and practice.slack_connected:
+        slack_outcomes = {key: (StepState.PENDING, SLACK_AFTER_PAYMENT) for key in slack_outcomes}
     session = session_create(
         practice=practice,
         actor=actor,
@@ -112,7 +123,7 @@ def engagement_create_per_session(
         engagement=engagement,
         outcomes={
             "client": (StepState.DONE, ""),
-            **slack_step_outcomes(practice, ["slack_invite"]),
+            **slack_outcomes,
             "collection": (StepState.DONE, ""),
             "first_session": (StepState.DONE, ""),
             "session_url": (StepState.DONE, f"Session page: {session.get_absolute_url()}"),
@@ -192,9 +203,12 @@ def engagement_create_monthly_package(
         "collection": (StepState.DONE, ""),
         **slack_step_outcomes(practice, ["slack_invite", "slack_channel"]),
     }
-    collection_create(
+    collection = collection_create(
         engagement=engagement,
         template=collection_template_named(practice, CollectionTemplate.COACHING),
+    )
+    slack_channel_plan(
+        practice=practice, collection=collection, clients=[client], collection_is_new=True
     )
     if agreed:
         result = recurring_sessions_generate(engagement=engagement, actor=actor)
@@ -252,13 +266,14 @@ def engagement_create_team_workshop(
     outcomes = {
         "subject": (StepState.DONE, ""),
         "collection": (StepState.DONE, ""),
-        **slack_step_outcomes(practice, ["slack_invite"]),
+        **slack_step_outcomes(practice, ["slack_channel", "slack_invite"]),
     }
     if starts_at:
         outcomes["workshop_session"] = (StepState.DONE, "")
     checklist_seed(engagement=engagement, outcomes=outcomes)
     if participants:
         participants_add(collection=collection, actor=actor, participants=participants)
+    slack_channel_plan(practice=practice, collection=collection, collection_is_new=True)
     session_create(
         practice=practice,
         actor=actor,

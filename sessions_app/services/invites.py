@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from chat.services import slack_invites_add
 from coachhub.models import User
-from engagements.models import Collection
+from engagements.models import Client, Collection
 from engagements.participants import Participant
 from engagements.services import participants_add
 
@@ -41,12 +42,18 @@ def workshop_participants_add(
     *, collection: Collection, actor: User, participants: list[Participant]
 ) -> int:
     """Add participants to a collection; each one new to it gets the invite of every
-    upcoming session the coach scheduled for it (a group link's bookers book their own)."""
+    upcoming session the coach scheduled for it (a group link's bookers book their own),
+    and their way into the collection's Slack channel."""
     before = set(collection.participants.values_list("pk", flat=True))
     added = participants_add(collection=collection, actor=actor, participants=participants)
     new_ids = sorted(set(collection.participants.values_list("pk", flat=True)) - before)
     if not new_ids:
         return added
+    slack_invites_add(
+        practice=collection.engagement.practice,
+        collection=collection,
+        clients=list(Client.objects.filter(practice_id=collection.practice_id, pk__in=new_ids)),
+    )
     upcoming = Session.objects.filter(
         practice_id=collection.practice_id,
         collection=collection,

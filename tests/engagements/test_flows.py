@@ -60,18 +60,19 @@ def test_per_session_flow_with_a_new_client(world, as_member):
         "client",
         "slack_invite",
         "collection",
+        "slack_channel",
         "first_session",
         "session_url",
         "calendar_invite",
     ]
     assert steps["client"][0] == StepState.DONE
     assert steps["slack_invite"] == (StepState.NOT_APPLICABLE, steps["slack_invite"][1])
-    assert "Slack is not available in CoachHub yet" in steps["slack_invite"][1]
+    assert "Slack is not connected" in steps["slack_invite"][1]
     assert steps["session_url"][0] == StepState.DONE
     assert session.get_absolute_url() in steps["session_url"][1]
     assert steps["calendar_invite"][0] == StepState.PENDING
     page = coach.get(engagement.get_absolute_url()).content.decode()
-    assert "Set-up checklist" in page and "Slack is not available in CoachHub yet" in page
+    assert "Set-up checklist" in page and "Slack is not connected" in page
     assert coach.get(session.get_absolute_url()).status_code == 200
 
 

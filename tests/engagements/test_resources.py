@@ -168,14 +168,14 @@ def test_nothing_is_recorded_as_sent_when_the_mail_server_refuses(world):
     assert follow_up_state(world.home.objects["workshop"]) == StepState.PENDING
 
 
-def test_slack_steps_say_slack_is_not_available_yet(world, as_member):
+def test_slack_steps_say_slack_is_not_connected(world, as_member):
     engagement = world.home.objects["engagement"]
     with scopes_disabled():
         step = engagement.steps.get(key="slack_invite")
     assert step.state == StepState.NOT_APPLICABLE
-    assert "Slack is not available in CoachHub yet" in step.reason
+    assert "Slack is not connected" in step.reason
     page = as_member("owner").get(engagement.get_absolute_url()).content.decode()
-    assert "Integrations" not in page
+    assert "Slack is not connected" in page and "on the Integrations page" in page
 
 
 def test_the_home_page_promises_only_what_exists(client):

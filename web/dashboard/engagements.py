@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from chat import selectors as chat_selectors
+from chat import services as chat_services
 from coachhub.permissions import can
 from coachhub.tenancy import ability_required, member_required
 from engagements import selectors, services
@@ -190,6 +192,7 @@ def engagement_detail(request: HttpRequest, engagement_pk: int) -> HttpResponse:
             ),
             "can_edit": can(membership, "engagements.change"),
             "schedule_form": _schedule_form(engagement),
+            **chat_selectors.slack_page_context(engagement, collection),
         },
     )
 
@@ -266,6 +269,22 @@ def checklist_step(request: HttpRequest, engagement_pk: int, step_key: str) -> H
 
 @member_required
 @require_http_methods(["GET", "POST"])
+def engagement_slack_retry(request: HttpRequest, engagement_pk: int) -> HttpResponse:
+    """ "Try again": the engagement's failed or unfinished Slack work queued again."""
+    engagement = selectors.engagement_get_for_member_write(request.membership, engagement_pk)
+    if request.method != "POST":
+        return redirect(engagement)
+    try:
+        chat_services.slack_work_retry(engagement=engagement, actor=request.user)
+    except ValidationError as error:
+        flash_errors(request, error)
+    else:
+        messages.success(request, "Slack: trying again. The checklist says how it went.")
+    return redirect(f"{engagement.get_absolute_url()}#slack")
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
 def session_add(request: HttpRequest, engagement_pk: int) -> HttpResponse:
     engagement = selectors.engagement_get_for_member(request.membership, engagement_pk)
     if request.method != "POST":
@@ -316,6 +335,7 @@ def collection_detail(request: HttpRequest, collection_pk: int) -> HttpResponse:
                 for audience, people in audiences.items()
             ],
             "can_edit": can(request.membership, "engagements.change"),
+            **chat_selectors.slack_page_context(collection.engagement, collection),
         },
     )
 

@@ -90,6 +90,11 @@ urlpatterns = [
     ),
     path("engagements/<int:engagement_pk>/sessions/", engagements.session_add, name="session_add"),
     path(
+        "engagements/<int:engagement_pk>/slack/retry/",
+        engagements.engagement_slack_retry,
+        name="engagement_slack_retry",
+    ),
+    path(
         "collections/<int:collection_pk>/", engagements.collection_detail, name="collection_detail"
     ),
     path(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0001_slack'),
+        ('chat', '0002_invite_progress'),
         ('coachhub', '0004_integration_call'),
     ]
 
