@@ -5,7 +5,15 @@ from django.contrib import admin
 
 from coachhub.admin_site import PracticeAdminMixin
 
-from .models import SlackChannel, SlackConnection, SlackEvent, SlackInvite, SlackPost
+from .events import event_process_again
+from .models import (
+    EventStatus,
+    SlackChannel,
+    SlackConnection,
+    SlackEvent,
+    SlackInvite,
+    SlackPost,
+)
 
 
 class ReadOnlyRecordAdmin(PracticeAdminMixin, admin.ModelAdmin):
@@ -80,11 +88,21 @@ class SlackInviteAdmin(ReadOnlyRecordAdmin):
 
 @admin.register(SlackEvent)
 class SlackEventAdmin(ReadOnlyRecordAdmin):
-    list_display = ["type", "event_id", "team_id", "practice", "status", "received_at"]
+    """What Slack sent and what became of it; a failed one says why and can run again."""
+
+    list_display = ["type", "event_id", "team_id", "practice", "status", "attempts", "received_at"]
     list_filter = ["status", "type"]
     search_fields = ["event_id", "team_id", "type", "error"]
     list_select_related = ["practice"]
     readonly_fields = [f.name for f in SlackEvent._meta.fields]
+    actions = ["process_again"]
+
+    @admin.action(description="Process the selected failed events again")
+    def process_again(self, request, queryset):
+        events = list(queryset.filter(status=EventStatus.FAILED).select_related("practice"))
+        for event in events:
+            event_process_again(event=event, actor=request.user)
+        self.message_user(request, f"{len(events)} event(s) queued.")
 
 
 @admin.register(SlackPost)

@@ -167,6 +167,7 @@ class SlackInvite(PracticeScoped):
 
 class EventStatus(models.TextChoices):
     RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Being processed"
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored (not an event CoachHub acts on)"
     FAILED = "failed", "Failed"
@@ -184,6 +185,11 @@ class SlackEvent(PracticeScoped):
         max_length=10, choices=EventStatus.choices, default=EventStatus.RECEIVED
     )
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Set by the worker that claimed it; a claim older than the task's time limit is dead.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due (a retry's countdown); the recovery sweep reads it.
+    retry_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -194,6 +200,7 @@ class SlackEvent(PracticeScoped):
                 fields=["practice", "event_id"], name="one_slack_event_per_practice"
             )
         ]
+        indexes = [models.Index(fields=["status", "retry_at"], name="slack_event_due")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

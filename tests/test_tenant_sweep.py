@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.models import Payment, StripeAccount
+from chat.models import SlackEvent
 from coachhub.models import CallOutcome, CallProvider, IntegrationCall
 from engagements.models import CollectionResource
 from sessions_app.models import BusyInterval, ReminderSent
@@ -65,6 +66,7 @@ NOT_LIST_PAGES = {
     "availability/feed/rotate/": 405,  # POST only
     "practice/members/reassign/": 405,  # POST only
     "practice/slack/posts/": 405,  # POST only
+    "slack/events/": 405,  # Slack's deliveries: POST only
     "admin/login/": 302,  # already signed in: on to the admin index
     "admin/logout/": 405,  # POST only
     "admin/autocomplete/": 403,  # answers only with app_label, model_name and field_name
@@ -254,6 +256,13 @@ def _admin_only_objects(side, marker: str) -> dict:
             engagement_id=objects["engagement"].pk,
             recipient=objects["client"].email,
             outcome=CallOutcome.OK,
+        ),
+        "slack_event": SlackEvent.objects.create(
+            practice=side.practice,
+            event_id=f"Ev{marker}0001",
+            team_id="T0SWEEP",
+            type="channel_rename",
+            payload={"type": "event_callback", "event": {"type": "channel_rename"}},
         ),
     }
 

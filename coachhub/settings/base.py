@@ -154,10 +154,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.external_calendars_refresh",
         "schedule": env.int("CALENDAR_REFRESH_SECONDS", 900),
     },
-    # What a dead worker held (a Stripe event in flight, or its scheduled retry) is
+    # What a dead worker held (a Stripe or Slack event in flight, or its retry) is
     # queued again within minutes, not when Redis's visibility timeout hands it back.
     "stripe-events-recover": {
         "task": "billing.tasks.stripe_events_recover_all",
+        "schedule": 60.0,
+    },
+    "slack-events-recover": {
+        "task": "chat.tasks.slack_events_recover_all",
         "schedule": 60.0,
     },
     "stripe-reconcile": {

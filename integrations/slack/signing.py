@@ -18,5 +18,9 @@ def request_is_signed(*, signing_secret: str, body: bytes, headers: Mapping[str,
     signature = headers.get("X-Slack-Signature") or ""
     if not timestamp.isdigit() or not signature:
         return False
+    try:
+        body.decode("utf-8")  # Slack sends UTF-8; slack_sdk would raise on anything else
+    except UnicodeDecodeError:
+        return False
     verifier = SignatureVerifier(signing_secret)
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
-import math
 import re
 import time
 import uuid
@@ -22,11 +20,13 @@ from typing import Any
 
 from django.conf import settings
 
+from integrations.payloads import json_strict_loads, unstorable
+
 # A Stripe event is a few kilobytes (lists inside it are cut at 10 items); a body over
 # this is refused (413) before it is read, let alone parsed.
 MAX_BODY_BYTES = 1_000_000
-# Stripe's objects nest about ten levels deep, expansions included.
-MAX_NESTING = 64
+# Stripe's objects nest about ten levels deep, expansions included
+# (integrations.payloads.MAX_NESTING is the limit).
 # The event model's column widths (billing.models.StripeEvent reads them from here).
 EVENT_ID_MAX_LENGTH = 255
 EVENT_TYPE_MAX_LENGTH = 100
@@ -126,21 +126,10 @@ def event_verify(*, webhook_secret: str | None, payload: bytes, signature: str |
     except UnicodeDecodeError:
         raise WebhookRefused("The body is not UTF-8.") from None
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        data = json_strict_loads(text)
     except (ValueError, RecursionError):
         raise WebhookRefused("The body is not a JSON Stripe event.") from None
     return event_envelope_check(data)
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{text} is out of range")
-    return number
 
 
 def event_envelope_check(data: Any) -> dict:
@@ -167,7 +156,7 @@ def event_envelope_check(data: Any) -> dict:
     envelope = data.get("data")
     if not isinstance(envelope, dict) or not isinstance(envelope.get("object"), dict):
         raise WebhookRefused("The event has no data.object.")
-    problem = _unstorable(data)
+    problem = unstorable(data)
     if problem:
         raise WebhookRefused(f"The event cannot be stored: {problem}.")
     return data
@@ -175,31 +164,6 @@ def event_envelope_check(data: Any) -> dict:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _unstorable(data: Any) -> str:
-    """What in a parsed JSON value cannot be stored as it is ("" when nothing)."""
-    pending = [(data, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > MAX_NESTING:
-            return f"nested deeper than {MAX_NESTING} levels"
-        if isinstance(value, dict):
-            pending.extend((key, depth) for key in value)
-            pending.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str):
-            if "\x00" in value:
-                return "a text holds a NUL character"
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    return "a text is not valid Unicode (a lone surrogate)"
-        elif isinstance(value, float) and not math.isfinite(value):
-            return "a number is not finite"
-    return ""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from coachhub.calls import calls_for_engagement
 from chat import selectors as chat_selectors
 from chat import services as chat_services
+from coachhub.calls import calls_for_engagement
 from coachhub.permissions import can
 from coachhub.tenancy import ability_required, member_required
 from engagements import selectors, services

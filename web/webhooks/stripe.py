@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from billing.events import webhook_receive
 from integrations.stripe.webhooks import MAX_BODY_BYTES, WebhookRefused, WebhookTooLarge
+from web.webhooks.bodies import declared_length
 
 
 @csrf_exempt
@@ -16,7 +17,7 @@ def stripe_webhook(request: HttpRequest, practice_public_id) -> JsonResponse:
     """400 (nothing stored) for a bad, stale or missing signature or a body that is not
     an event we can store; 413 for a body over `MAX_BODY_BYTES`, refused before it is
     read; 200 for a new event (processing is queued after commit) and for a duplicate."""
-    if _declared_length(request) > MAX_BODY_BYTES:
+    if declared_length(request) > MAX_BODY_BYTES:
         return JsonResponse({"error": f"The body is over {MAX_BODY_BYTES} bytes."}, status=413)
     try:
         new = webhook_receive(
@@ -30,10 +31,3 @@ def stripe_webhook(request: HttpRequest, practice_public_id) -> JsonResponse:
         status = 413 if isinstance(refusal, WebhookTooLarge) else 400
         return JsonResponse({"error": str(refusal)}, status=status)
     return JsonResponse({"received": True, "duplicate": not new})
-
-
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0  # Django reads no body for a length it cannot read

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0001_slack'),
+        ('chat', '0003_slack_event_claims'),
     ]
 
     operations = [
