@@ -1,4 +1,7 @@
-"""Slack fixtures: the stand-in on a local port, and set-ups whose Slack task runs after commit."""
+"""Slack fixtures: the stand-in on a local port, and set-ups whose Slack task runs after commit.
+
+The tests count the events the receiver stores and the sweep takes back: the world's
+sample event (another practice's, there for the tenant sweep) is not one of them."""
 
 from __future__ import annotations
 
@@ -8,11 +11,21 @@ import pytest
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from chat.models import SlackEvent
 from engagements.participants import Participant
 from engagements.services import NewClient
 from sessions_app import services as session_services
 
 from ..kit.slack import serving_slack
+
+
+@pytest.fixture(autouse=True)
+def _no_sample_events(request):
+    if "world" not in request.fixturenames:
+        return
+    request.getfixturevalue("world")
+    with scopes_disabled():
+        SlackEvent.objects.all().delete()
 
 
 @pytest.fixture

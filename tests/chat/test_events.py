@@ -46,15 +46,16 @@ def slack(world, settings):
             bot_user_id="U0HOMEBOT",
             bot_token="xoxb-home-0123456789",
         )
-        other = SlackConnection.objects.create(
-            practice=world.other.practice,
-            method=ConnectionMethod.PASTED,
-            team_id=OTHER_TEAM,
-            team_name="Other Studio",
-            bot_user_id="U0OTHERBOT",
-            bot_token="xoxb-other-0123456789",
-            signing_secret=OWN_SECRET,
+        # The other practice's world already has a connection: make it its own pasted app.
+        other = SlackConnection.objects.get(practice=world.other.practice)
+        other.method, other.team_id, other.team_name = (
+            ConnectionMethod.PASTED,
+            OTHER_TEAM,
+            "Other Studio",
         )
+        other.bot_user_id, other.bot_token = "U0OTHERBOT", "xoxb-other-0123456789"
+        other.signing_secret = OWN_SECRET
+        other.save()
     return world, home, other
 
 
@@ -363,6 +364,7 @@ def test_the_event_is_stored_for_every_practice_connected_to_the_team(
     """Two practices may share a workspace through the operator's app: each gets its row."""
     settings.SLACK_SIGNING_SECRET = OPERATOR_SECRET
     with scopes_disabled():
+        SlackConnection.objects.filter(practice=world.other.practice).delete()
         for side in (world.home, world.other):
             SlackConnection.objects.create(
                 practice=side.practice,
