@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage, get_connection
 from coachhub.tasks import PracticeTask
 
 from .models import Client, CollectionResource
+from .portal import portal_link
 from .services.resources import resource_send_claim, resource_send_release, resource_sent
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def resource_message(resource: CollectionResource, client: Client) -> EmailMessa
         lines.append(resource.url)
     if resource.body:
         lines += ["", resource.body]
-    lines += ["", practice.name]
+    lines += ["", f"Your sessions: {portal_link(client)}", "", practice.name]
     return EmailMessage(
         subject=f"{resource.title} — {collection.title}",
         body="\n".join(lines),
