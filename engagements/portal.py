@@ -19,7 +19,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.urls import reverse
-from sesame.utils import get_query_string, get_user
+from sesame.backends import ModelBackend
+from sesame.tokens import parse_token
+from sesame.utils import get_query_string
 
 from coachhub.links import absolute
 from coachhub.models import Practice, User
@@ -78,18 +80,28 @@ def _spent_key(token: str) -> str:
 
 
 def portal_link_check(token: str, *, practice: Practice) -> LinkCheck:
-    """Read a token presented to this practice's portal, without signing anyone in."""
-    user = get_user(token, scope=portal_scope(practice), update_last_login=False)
-    if user is not None:
+    """Read a token presented to this practice's portal, without signing anyone in.
+
+    Each reading asks sesame with one scope and age; the account is loaded once for all
+    of them (sesame's backend loader, so an inactive account is refused the same way)."""
+    loaded: dict = {}
+
+    def load(pk):
+        if pk not in loaded:
+            loaded[pk] = ModelBackend().get_user(pk)
+        return loaded[pk]
+
+    def read(scope: str, max_age: dt.timedelta | None = None) -> User | None:
+        return parse_token(token, load, scope, max_age)
+
+    if user := read(portal_scope(practice)):
         return LinkCheck(user=user)
-    scope = requested_scope(practice)
-    user = get_user(token, scope=scope, max_age=requested_link_age(), update_last_login=False)
-    if user is not None:
+    if user := read(requested_scope(practice), requested_link_age()):
         if cache.get(_spent_key(token)):
             return LinkCheck(expired=True, requested=True)
         return LinkCheck(user=user, requested=True)
-    for old_scope in (portal_scope(practice), scope):
-        if get_user(token, scope=old_scope, max_age=EXPIRED_CHECK_AGE, update_last_login=False):
+    for scope in (portal_scope(practice), requested_scope(practice)):
+        if read(scope, EXPIRED_CHECK_AGE):
             return LinkCheck(expired=True)
     return LinkCheck()
 

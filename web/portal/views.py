@@ -60,8 +60,8 @@ def _feed_urls(client: Client) -> tuple[str, str]:
     return https, "webcal://" + https.split("://", 1)[1]
 
 
-@require_GET
 @portal_page
+@require_GET
 def portal_home(request: HttpRequest, client: Client) -> HttpResponse:
     """Upcoming and past sessions, what is left to use, the feed to subscribe to."""
     now = timezone.now()
@@ -123,16 +123,16 @@ def _session_context(client: Client, session: Session, *, now: dt.datetime) -> d
     }
 
 
-@require_GET
 @portal_page
+@require_GET
 def portal_session(request: HttpRequest, client: Client, session_uuid) -> HttpResponse:
     session = _session_or_404(client, session_uuid)
     context = _session_context(client, session, now=timezone.now())
     return render(request, "portal/session.html", context)
 
 
-@require_http_methods(["GET", "POST"])
 @portal_page
+@require_http_methods(["GET", "POST"])
 def portal_session_cancel(request: HttpRequest, client: Client, session_uuid) -> HttpResponse:
     """Ask, then cancel: inside the cancellation window it counts as used."""
     session = _session_or_404(client, session_uuid)
@@ -183,8 +183,8 @@ def _slot_days(session: Session, *, zone: ZoneInfo, first_day: dt.date, now: dt.
     return sorted(days.items())
 
 
-@require_http_methods(["GET", "POST"])
 @portal_page
+@require_http_methods(["GET", "POST"])
 def portal_session_reschedule(request: HttpRequest, client: Client, session_uuid) -> HttpResponse:
     """Choose a new time among the booking link's free ones; nothing is used up again."""
     session = _session_or_404(client, session_uuid)
