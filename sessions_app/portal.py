@@ -73,12 +73,13 @@ def client_booking_for(client: Client, session: Session) -> Booking | None:
     )
 
 
-def attendance_status(session: Session) -> str:
-    """The status the client sees: their own booking's when they gave up their place."""
+def attendance(session: Session) -> tuple[str, str]:
+    """(status key, label) the client sees: their own booking's when they gave up their
+    place, else the session's."""
     booking_status = getattr(session, "my_booking_status", None)
     if booking_status in (BookingStatus.CANCELLED, BookingStatus.LATE_CANCELLED):
-        return BookingStatus(booking_status).label
-    return session.get_status_display()
+        return booking_status, BookingStatus(booking_status).label
+    return session.status, session.get_status_display()
 
 
 @dataclass(frozen=True)

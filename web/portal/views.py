@@ -25,7 +25,7 @@ from coachhub.timezones import local_day_start
 from engagements.models import Client
 from sessions_app.models import Session, SessionStatus
 from sessions_app.portal import (
-    attendance_status,
+    attendance,
     client_allowance,
     client_booking_for,
     client_credit_balances,
@@ -67,7 +67,7 @@ def portal_home(request: HttpRequest, client: Client) -> HttpResponse:
     now = timezone.now()
     upcoming, past = client_session_lists(client, now=now)
     for session in (*upcoming, *past):
-        session.shown_status = attendance_status(session)
+        session.shown_status, session.shown_label = attendance(session)
     feed_https, feed_webcal = _feed_urls(client)
     return render(
         request,
@@ -115,7 +115,7 @@ def _session_context(client: Client, session: Session, *, now: dt.datetime) -> d
         "practice": client.practice,
         "client": client,
         "session": session,
-        "status": attendance_status(session),
+        "status": attendance(session),
         "zone": zone,
         "start": session.starts_at.astimezone(zone),
         "end": session.ends_at.astimezone(zone),
