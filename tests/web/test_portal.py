@@ -431,3 +431,26 @@ def test_a_client_whose_email_changed_gets_an_account_of_the_new_address(world):
         known.refresh_from_db()
     assert known.user_id != first_user
     assert known.user.email == "new-address@example.org"
+
+
+def test_a_group_place_given_up_shows_as_cancelled_for_that_client_only(
+    world, client, django_capture_on_commit_callbacks
+):
+    home = world.home
+    link = open_all_week(
+        home.practice, home.coach, capacity=3, engagement=home.objects["workshop"], slug="group"
+    )
+    slot = first_slots(client, link)[2]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert book(client, link, slot, email="stays@example.net").status_code == 302
+        assert book(client, link, slot, email="leaves@example.net").status_code == 302
+    with scopes_disabled():
+        leaving = Booking.objects.select_related("session").get(client__email="leaves@example.net")
+        services.booking_cancel(booking=leaving)
+        stays = Client.objects.get(email="stays@example.net")
+        leaves = Client.objects.get(email="leaves@example.net")
+    session_path = portal_session_path(home.practice, leaving.session.public_id)
+    gone = signed_in(leaves).get(session_path).content.decode()
+    assert 'class="badge cancelled">Cancelled' in gone and "/cancel/" not in gone
+    kept = signed_in(stays).get(session_path).content.decode()
+    assert 'class="badge scheduled">Scheduled' in kept and "/cancel/" in kept
