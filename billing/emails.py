@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage
 from coachhub.links import absolute
 from coachhub.mail import email_send
 from coachhub.tasks import PracticeTask
+from engagements.portal import portal_link
 from sessions_app.models import BookingLink
 
 from .models import OfferKind, Purchase
@@ -41,6 +42,8 @@ def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
             lines.append(f"Choose the time of your first session here: {url}")
         else:
             lines.append("Your coach will be in touch to schedule your first session.")
+    if not purchase.setup_refused:
+        lines += ["", f"Your sessions and what you have left: {portal_link(purchase.client)}"]
     lines += ["", practice.name]
     return EmailMessage(
         subject=f"Your purchase: {offer.name}",

@@ -132,6 +132,8 @@ _SECRET_HEADERS = {
 # Signed manage/session/invitation/feed tokens and checkout ids are capabilities: a path
 # segment this long is one, never a word of a route.
 _PATH_TOKEN = re.compile(r"(?<=/)[A-Za-z0-9_:.=-]{20,}(?=/|\.ics|$)")
+# …and so is a long query value: the client portal's sign-in links (`?sesame=…`).
+_QUERY_TOKEN = re.compile(r"(?<==)[A-Za-z0-9_:.%-]{20,}")
 
 
 def _scrubbed(value: Any) -> Any:
@@ -159,9 +161,13 @@ def sentry_before_send(event: dict[str, Any], hint: dict[str, Any] | None = None
             }
         if isinstance(request.get("url"), str):
             url = urlsplit(request["url"])
-            request["url"] = url._replace(path=_PATH_TOKEN.sub(FILTERED, url.path)).geturl()
+            request["url"] = url._replace(
+                path=_PATH_TOKEN.sub(FILTERED, url.path),
+                query=_QUERY_TOKEN.sub(FILTERED, url.query),
+            ).geturl()
         if request.get("query_string"):
-            request["query_string"] = _PATH_TOKEN.sub(FILTERED, str(request["query_string"]))
+            query = _PATH_TOKEN.sub(FILTERED, str(request["query_string"]))
+            request["query_string"] = _QUERY_TOKEN.sub(FILTERED, query)
     event.pop("user", None)
     tags = event.setdefault("tags", {})
     for name, value in current_log_context().items():

@@ -24,6 +24,7 @@ class ClientAdmin(PracticeAdminMixin, admin.ModelAdmin):
     list_filter = ["status", ("practice", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "email", "phone"]
     list_select_related = ["practice", "coach", "organization"]
+    readonly_fields = ["user"]  # the portal links the account when it sends the first link
     actions = ["mark_alumni"]
 
     @admin.action(description="Mark selected clients as alumni")

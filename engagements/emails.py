@@ -14,6 +14,7 @@ from coachhub.mail import email_send
 from coachhub.tasks import PracticeTask
 
 from .models import Client, CollectionResource
+from .portal import portal_link
 from .services.resources import resource_send_claim, resource_send_release, resource_sent
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def resource_message(resource: CollectionResource, client: Client) -> EmailMessa
         lines.append(resource.url)
     if resource.body:
         lines += ["", resource.body]
-    lines += ["", practice.name]
+    lines += ["", f"Your sessions: {portal_link(client)}", "", practice.name]
     return EmailMessage(
         subject=f"{resource.title} — {collection.title}",
         body="\n".join(lines),

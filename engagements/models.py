@@ -143,6 +143,15 @@ class Client(PracticeScoped):
     private_notes = models.TextField(
         blank=True, help_text="Only the coach and owners can read these; assistants cannot."
     )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="client_records",
+        help_text="The account the client signs in to the portal with (one per person, "
+        "across practices); made when their first portal link is sent.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

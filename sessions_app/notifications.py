@@ -26,6 +26,7 @@ from coachhub.mail import email_send
 from coachhub.models import User
 from coachhub.tasks import PracticeTask
 from engagements.models import Client, Engagement, EngagementKind
+from engagements.portal import portal_link, portal_session_path
 from engagements.services import checklist_step_done
 from integrations.calendar import ics
 
@@ -75,6 +76,13 @@ def attendee_url(session: Session, client_id: int, *, now: dt.datetime) -> str:
     """The signed page of one attendee without a booking (see, add to calendar, cancel)."""
     token = attendee_token(session, client_id, now=now)
     return absolute(reverse("attendee_session", kwargs={"token": token}))
+
+
+def portal_url(session: Session, client: Client, *, live: bool = True) -> str:
+    """Where a client's e-mail and invite lead: that session in their portal, signed in by
+    the link (their sessions there once it is cancelled)."""
+    path = portal_session_path(session.practice, session.public_id) if live else None
+    return portal_link(client, path=path)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -140,8 +148,8 @@ def session_attendees(
             Attendee(
                 b.client,
                 _zone(b.time_zone),
-                manage_url(b, now=now) if live else "",
-                "Reschedule or cancel",
+                portal_url(session, b.client, live=live),
+                "Reschedule or cancel" if live else "Your sessions",
                 booked=True,
             )
             for b in bookings
@@ -158,8 +166,8 @@ def session_attendees(
         Attendee(
             client,
             _zone(client.time_zone),
-            attendee_url(session, client.pk, now=now) if live else "",
-            label,
+            portal_url(session, client, live=live),
+            label if live else "Your sessions",
         )
         for client in clients
     ]
@@ -334,12 +342,12 @@ def feed_events(
     sessions, *, client: Client | None = None, now: dt.datetime | None = None
 ) -> list[ics.EventData]:
     """A feed's events: the coach's name who each session is with and link the coach's
-    session page; a client's link that client's own page for each session."""
-    now = now or timezone.now()
+    session page; a client's link that session in their portal (no sign-in token: a feed
+    is fetched and kept by calendar servers, so it carries no way in)."""
     events = []
     for session in sessions:
         if client is not None:
-            url = attendee_url(session, client.pk, now=now)
+            url = absolute(portal_session_path(session.practice, session.public_id))
             events.append(event_data(session, attendees=[], url=url))
             continue
         attendees = []

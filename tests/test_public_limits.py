@@ -17,7 +17,7 @@ from coachhub.invitations import invitation_create, invitation_token
 from engagements.models import Client
 from sessions_app.booking_tokens import attendee_token, manage_token
 from sessions_app.models import Booking, BookingStatus, Session
-from web.public.limits import post_refused
+from web.limits import post_refused
 
 from .kit.booking import book, first_slots, open_all_week
 

@@ -491,3 +491,65 @@ def test_public_routes_never_cross_practices(world, client):
                     failures.append(f"{method.upper()} {url} → {status}")
     assert not failures, "\n".join(failures)
     assert checked >= MIN_PUBLIC_REQUESTS, f"only {checked} public requests checked"
+
+
+MIN_PORTAL_ROUTES = 6  # portal routes found (home, sign-in, sign-out, session and its changes)
+MIN_PORTAL_REQUESTS = 11  # portal requests asserted with another practice's slug or session
+
+
+def portal_routes() -> list[Route]:
+    return [route for route in all_routes() if route.template.startswith("portal/")]
+
+
+@pytest.mark.django_db
+def test_portal_routes_never_reach_another_practice(world):
+    """Signed in to our portal as our client: another practice's session under our slug is
+    a 404 (GET and POST), and another practice's portal is not signed in at all."""
+    from django.test import Client as HttpClient
+
+    from engagements.portal import portal_link
+
+    home, other = world.home, world.other
+    browser = HttpClient()
+    with scopes_disabled():
+        link = portal_link(home.objects["client"])
+    assert browser.get(link.removeprefix("http://127.0.0.1:8000")).status_code == 302
+    routes = portal_routes()
+    assert len(routes) >= MIN_PORTAL_ROUTES, [r.template for r in routes]
+    foreign_session = other.objects["session"].public_id
+    failures, checked = [], 0
+    for route in routes:
+        if "session_uuid" in route.params:
+            own = route.build(
+                {
+                    "practice_slug": home.practice.slug,
+                    "session_uuid": home.objects["session"].public_id,
+                }
+            )
+            assert browser.get(own).status_code != 404, own  # the sweep is not vacuous
+            url = route.build(
+                {"practice_slug": home.practice.slug, "session_uuid": foreign_session}
+            )
+            for method in ("get", "post"):
+                status = getattr(browser, method)(url).status_code
+                if status == 405 and getattr(browser, method)(own).status_code == 405:
+                    continue  # the route never takes this method, whoever's the session
+                checked += 1
+                if status != 404:
+                    failures.append(f"{method.upper()} {url} → {status}")
+        url = route.build({"practice_slug": other.practice.slug, "session_uuid": foreign_session})
+        response = browser.get(url)
+        checked += 1
+        signs_in_there = f"/portal/{other.practice.slug}/sign-in/"
+        if route.template.endswith("sign-in/"):
+            ok = response.status_code == 200 and b"E-mail me a sign-in link" in response.content
+        elif route.template.endswith("sign-out/"):
+            ok = response.status_code == 405
+        else:
+            ok = response.status_code == 302 and response["Location"].startswith(signs_in_there)
+        if not ok:
+            failures.append(f"GET {url} → {response.status_code}")
+        if home.objects["client"].name.encode() in response.content:
+            failures.append(f"GET {url} shows our client in another practice's portal")
+    assert not failures, "\n".join(failures)
+    assert checked >= MIN_PORTAL_REQUESTS, f"only {checked} portal requests checked"

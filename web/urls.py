@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("web.dashboard.urls")),
     path("", include("web.public.urls")),
+    path("", include("web.portal.urls")),
     path("api/v1/", include("web.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

@@ -6,9 +6,11 @@ tasks run in-process (eager), e-mail printed to the console, local-memory cache.
 and the cache (and real workers).
 """
 
+import datetime as dt
+
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from marshmallow.validate import OneOf, Regexp
+from marshmallow.validate import OneOf, Range, Regexp
 
 from coachhub.observability import sentry_init
 
@@ -244,7 +246,18 @@ AUTH_USER_MODEL = "coachhub.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "sesame.backends.ModelBackend",  # the client portal's sign-in links
 ]
+# Client portal sign-in links (django-sesame; docs/decisions.md says why these lengths).
+# A link in a session e-mail or invite lasts PORTAL_LINK_DAYS and may be opened again;
+# a link the client asks for on the sign-in page lasts PORTAL_REQUESTED_LINK_MINUTES
+# and signs in once.
+PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", 7, validate=Range(min=1, max=60))
+PORTAL_REQUESTED_LINK_MINUTES = env.int(
+    "PORTAL_REQUESTED_LINK_MINUTES", 60, validate=Range(min=5, max=24 * 60)
+)
+SESAME_MAX_AGE = dt.timedelta(days=PORTAL_LINK_DAYS)
+SESAME_ONE_TIME = False  # single use is the requested link's rule only (web/portal/signin.py)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -274,7 +287,7 @@ ACCOUNT_RATE_LIMITS = {
 # X-Forwarded-For (0: REMOTE_ADDR). The sign-in limits and the public pages' limits use it.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 
-# --- Rate limits on the public pages (web/public/limits.py) -------------------
+# --- Rate limits on the public pages (web/limits.py) -------------------
 # "count/period", the period one of s, m, h, d, optionally with a multiple ("100/15m").
 _RATE = Regexp(r"^\d+/\d*[smhd]$", error="{input!r} is not a rate such as 20/m or 10/h.")
 # Every POST a visitor sends without signing in (booking, manage links, buy links, invitations).
@@ -286,7 +299,7 @@ PUBLIC_CHANGE_RATE_PER_ADDRESS = env.str("PUBLIC_CHANGE_RATE_PER_ADDRESS", "30/h
 PUBLIC_CHANGE_RATE_PER_PRACTICE = env.str(
     "PUBLIC_CHANGE_RATE_PER_PRACTICE", "300/h", validate=_RATE
 )
-RATELIMIT_IP_META_KEY = "web.public.limits.client_address"
+RATELIMIT_IP_META_KEY = "web.limits.client_address"
 
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CoachHub] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -1,7 +1,7 @@
 """Writes for engagements, split by topic; import from here (`from engagements import services`).
 
 - `practices`: a new practice with the shipped collection templates
-- `clients`: clients, found by e-mail (their identity in a practice)
+- `clients`: clients, found by e-mail (their identity in a practice), their portal account
 - `contracts`: companies, seat contracts, seats (owners only)
 - `engagements`: saving and changing an engagement
 - `checklists`: an engagement's setup checklist
@@ -23,6 +23,7 @@ from .clients import (
     client_create,
     client_find_or_create,
     client_lead_activate,
+    client_portal_user_ensure,
     client_private_notes_update,
     client_resolve,
     client_update,
@@ -61,6 +62,7 @@ __all__ = [
     "client_create",
     "client_find_or_create",
     "client_lead_activate",
+    "client_portal_user_ensure",
     "client_private_notes_update",
     "client_resolve",
     "client_update",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from coachhub.audit import audit_record, model_update
 from coachhub.models import Membership, Practice, User
@@ -131,3 +131,26 @@ def seat_client_refuse(*, client: Client | None, feature: str, client_is_new: bo
         return
     if refusal := seat_client_refusal(client, feature=feature):
         raise ValidationError(refusal)
+
+
+def client_portal_user_ensure(*, client: Client) -> User:
+    """The account a client signs in to the portal with: theirs by e-mail, or a new one
+    without a password (a portal link is their only way in). One person who is a client of
+    two practices is one account; a client whose e-mail changed gets the new address's."""
+    user = client.user
+    if user is not None and user.email.lower() == client.email:
+        return user
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=client.email).order_by("pk").first()
+        if user is None:
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(
+                        client.email, None, first_name=client.name[:150]
+                    )
+            except IntegrityError:  # made by a concurrent link for the same person
+                user = User.objects.get(email__iexact=client.email)
+        client.user = user
+        client.save(update_fields=["user"])
+        audit_record(practice=client.practice, actor=None, action="client.portal_user", obj=client)
+    return user

@@ -105,6 +105,8 @@ def test_a_paid_package_becomes_client_engagement_collection_credits_and_session
         assert checkout.status == CheckoutStatus.COMPLETE
     [confirmation] = [m for m in mail.outbox if m.to == ["ann@example.net"]]
     assert "Five sessions" in confirmation.subject
+    # Credits left and sessions are in the buyer's portal, which the e-mail signs them in to.
+    assert f"/portal/{connected.practice.slug}/?sesame=" in confirmation.body
     # The success page says what happened.
     page = client.get(f"/checkout/{checkout.public_id}/done/?session_id={session_id}")
     assert "is confirmed" in page.content.decode()

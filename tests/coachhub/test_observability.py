@@ -90,6 +90,21 @@ def test_a_task_s_log_lines_carry_its_id_and_practice(world):
     assert f"practice={practice.pk}" in line
 
 
+def test_before_send_strips_a_portal_sign_in_token_from_the_query():
+    token = "AAAAAAAAAAcNAxdqo0Txx4oPE9cykw"
+    cleaned = sentry_before_send(
+        {
+            "request": {
+                "url": f"https://coachhub.example.com/portal/demo/?sesame={token}",
+                "query_string": f"sesame={token}&from=2030-01-01",
+            }
+        },
+        {},
+    )
+    assert token not in str(cleaned)
+    assert cleaned["request"]["query_string"] == f"sesame={FILTERED}&from=2030-01-01"
+
+
 def test_sentry_is_not_initialised_without_a_dsn():
     assert not os.environ.get("SENTRY_DSN")
     assert not sentry_sdk.get_client().is_active()

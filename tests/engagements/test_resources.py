@@ -122,6 +122,8 @@ def test_a_one_to_one_resource_goes_to_the_client(
     assert [message.to for message in mail.outbox] == [[client.email]]
     assert "Ch. 3" in mail.outbox[0].body
     assert mail.outbox[0].reply_to == [world.home.coach.email]
+    # The client's way back to their sessions: their portal, signed in by the link.
+    assert f"/portal/{world.home.practice.slug}/?sesame=" in mail.outbox[0].body
 
 
 def test_a_read_only_member_or_another_practice_cannot_send(

@@ -59,9 +59,10 @@ def test_visitor_books_in_their_zone_gets_invite_cancels_and_feed_follows(
     assert event.decoded("SEQUENCE") == 0
     tzids = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
     assert event["DTSTART"].params["TZID"] in tzids  # every TZID has its VTIMEZONE
-    # It links the visitor's own manage page, never the coach's session page (sign-in).
-    assert "/booking/" in str(event["DESCRIPTION"]) and "/booking/" in str(event["URL"])
-    assert session.get_absolute_url() not in str(event["DESCRIPTION"])
+    # It links the session in the visitor's portal, never the coach's session page.
+    portal_page = f"/portal/{home.practice.slug}/sessions/{session.public_id}/?sesame="
+    assert portal_page in str(event["DESCRIPTION"]) and portal_page in str(event["URL"])
+    assert f"8000{session.get_absolute_url()}" not in str(event["DESCRIPTION"])
     attendees = event.get("ATTENDEE")
     attendees = attendees if isinstance(attendees, list) else [attendees]
     assert [str(a) for a in attendees] == ["mailto:visitor@example.net"]

@@ -85,11 +85,12 @@ def test_per_session_set_up_with_a_time_invites_the_client_and_ticks_the_step(
     method, event = event_of(to_client)
     assert method == "REQUEST"
     assert str(event["UID"]) == session.ics_uid() and event.decoded("SEQUENCE") == 0
-    # The client's invite links their own page, which opens without signing in.
+    # The client's invite links that session in their portal, signed in by the link.
     client_link = str(event["URL"])
-    assert "/session/" in client_link and session.get_absolute_url() not in client_link
+    assert f"/portal/{world.home.practice.slug}/sessions/{session.public_id}/" in client_link
+    assert "sesame=" in client_link and f"8000{session.get_absolute_url()}" not in client_link
     assert client_link in to_client.body
-    page = client.get(client_link.removeprefix("http://127.0.0.1:8000"))
+    page = client.get(client_link.removeprefix("http://127.0.0.1:8000"), follow=True)
     assert page.status_code == 200
     assert session.title in page.content.decode()
     # The coach's copy links the coach's session page.
@@ -196,7 +197,7 @@ def test_a_monthly_package_sends_one_invite_per_generated_session(
     assert {method for method, _ in events} == {"REQUEST"}
     assert sorted(str(event["UID"]) for _, event in events) == sorted(s.ics_uid() for s in sessions)
     assert all(event.decoded("SEQUENCE") == 0 for _, event in events)
-    assert all("/session/" in str(event["URL"]) for _, event in events)
+    assert all("/portal/" in str(event["URL"]) for _, event in events)
     assert steps_of(engagement)["recurring_sessions"][0] == StepState.DONE
 
 
@@ -286,7 +287,8 @@ def test_every_workshop_participant_gets_the_invite(
         assert method == "REQUEST" and str(event["UID"]) == session.ics_uid()
         attendee = event.get("ATTENDEE")
         assert str(attendee) == f"mailto:{address}"  # each sees only themselves
-        page = client.get(str(event["URL"]).removeprefix("http://127.0.0.1:8000"))
+        client.logout()  # each participant on their own device
+        page = client.get(str(event["URL"]).removeprefix("http://127.0.0.1:8000"), follow=True)
         assert page.status_code == 200 and "Conflict workshop" in page.content.decode()
         assert "Yes, cancel it" not in page.content.decode()  # one place of a group
     (to_coach,) = mail_to(world.home.coach.email)
@@ -341,7 +343,7 @@ def test_reminders_arrive_for_a_recurring_and_a_workshop_session(
         reminders_send(day_before.isoformat())  # the clock moved to a day before
         assert sorted(m.to for m in mail.outbox) == expected
         assert all(m.subject.startswith("Reminder: ") for m in mail.outbox)
-        assert all("/session/" in m.body for m in mail.outbox)  # their own page
+        assert all("/portal/" in m.body for m in mail.outbox)  # their own page
         with scopes_disabled():
             assert ReminderSent.objects.count() == rows + 1
 
@@ -376,21 +378,22 @@ def test_the_client_cancels_from_their_page_within_the_rules(
         engagement = per_session_with_a_time(as_member("coach"), world)
     (session,) = sessions_of(engagement)
     (invite,) = mail_to("nora@example.org")
-    path = str(event_of(invite)[1]["URL"]).removeprefix("http://127.0.0.1:8000")
-    confirm = client.get(path + "?cancel=1").content.decode()
+    link = str(event_of(invite)[1]["URL"]).removeprefix("http://127.0.0.1:8000")
+    path = client.get(link)["Location"]  # signed in; the link's token dropped
+    assert path == f"/portal/{world.home.practice.slug}/sessions/{session.public_id}/"
+    confirm = client.get(path + "cancel/").content.decode()
     assert "Yes, cancel it" in confirm and "not counted" in confirm
-    assert client.get(path + "invite.ics").status_code == 200
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(path).status_code == 302
+        assert client.post(path + "cancel/").status_code == 302
     with scopes_disabled():
         session.refresh_from_db()
     assert session.status == SessionStatus.CANCELLED  # a week ahead: not counted
     (cancelled,) = mail_to("nora@example.org")
     assert event_of(cancelled)[0] == "CANCEL"
     assert "Cancelled" in client.get(path).content.decode()
-    assert client.post(path).status_code == 400  # once is enough
-    assert client.get(path[:-6] + "xx/").status_code == 404  # tampered
+    assert client.post(path + "cancel/").status_code == 400  # once is enough
+    assert client.get(path[:-6] + "xx/").status_code == 404  # not one of theirs
 
 
 # --- What the coach reads -------------------------------------------------------------
@@ -423,14 +426,14 @@ def test_the_coach_is_told_who_booked_and_the_feed_names_the_client(
     assert "Jonas Berg" in cancel_notice.subject
 
 
-def test_a_visitor_booking_is_still_invited_once_with_their_manage_link(
+def test_a_visitor_booking_is_still_invited_once_with_their_portal_link(
     world, client, django_capture_on_commit_callbacks
 ):
     link = open_all_week(world.home.practice, world.home.coach)
     with django_capture_on_commit_callbacks(execute=True):
         book(client, link, first_slots(client, link)[1])
     (message,) = mail_to("visitor@example.net")
-    assert "/booking/" in str(event_of(message)[1]["URL"])
+    assert "/portal/" in str(event_of(message)[1]["URL"])
 
 
 def test_an_attendee_link_is_only_for_that_attendee_and_expires_after_the_session(world, client):

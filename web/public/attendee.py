@@ -1,6 +1,6 @@
 """The session page of an attendee without a booking: a session the coach scheduled, a
 package's generated session, a workshop participant's. Reached by the signed link in
-their invite until the client portal exists.
+invites sent before the client portal (new invites lead to the portal).
 
 The token carries the practice, the session and the attendee, so the view opens that
 practice's scope before it reads anything; forged → 404, expired → 410.
@@ -22,10 +22,10 @@ from engagements.models import Client
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, read_attendee_token
 from sessions_app.models import Booking, BookingStatus, Session, SessionStatus
-from sessions_app.notifications import attendee_url, event_data, manage_url
+from sessions_app.notifications import event_data, manage_url, portal_url
 from sessions_app.services import session_cancel_by_attendee
+from web.limits import change_refused, post_refused
 from web.public.booking import link_gone
-from web.public.limits import change_refused, post_refused
 
 
 def _attendee_view(view):
@@ -115,7 +115,7 @@ def attendee_invite(request: HttpRequest, session: Session, client: Client, toke
     """This attendee's invite as a file ("Add to calendar")."""
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
-    link = attendee_url(session, client.pk, now=timezone.now())
+    link = portal_url(session, client)
     data = event_data(
         session,
         attendees=[ics.Person(client.name, client.email)],

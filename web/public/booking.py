@@ -26,7 +26,7 @@ from coachhub.timezones import local_day_start, time_zone_choices, zone_names
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
 from sessions_app.models import Booking, BookingLink
-from sessions_app.notifications import event_data, manage_url
+from sessions_app.notifications import event_data, portal_url
 from sessions_app.selectors import (
     SlotQueryError,
     booking_link_for_page,
@@ -36,8 +36,8 @@ from sessions_app.selectors import (
 from sessions_app.services import SlotTaken, booking_cancel, booking_reschedule
 from sessions_app.slot_cache import SlotCacheEntry
 from web.forms import apply_validation_error
+from web.limits import change_refused, post_refused
 from web.public.forms import BookingForm
-from web.public.limits import change_refused, post_refused
 
 PAGE_DAYS = 7
 
@@ -331,11 +331,12 @@ def booking_manage(request: HttpRequest, booking: Booking, token: str) -> HttpRe
 @require_GET
 @_token_view
 def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpResponse:
-    """The booking's invite as a file: "Add to calendar" for any calendar app."""
+    """The booking's invite as a file: "Add to calendar" for any calendar app; its link
+    opens the session in the client's portal, as every invite's does."""
     session = booking.session
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
-    link = manage_url(booking, now=timezone.now())
+    link = portal_url(session, booking.client)
     data = event_data(
         session,
         attendees=[ics.Person(booking.client.name, booking.client.email)],

@@ -13,8 +13,8 @@ from coachhub.models import Practice
 from coachhub.tenancy import practice_contact_email, practice_scope, scopes_disabled
 from coachhub.timezones import zone_names
 from web.forms import apply_validation_error
+from web.limits import change_refused, post_refused
 from web.public.forms import BuyForm
-from web.public.limits import change_refused, post_refused
 
 
 def _public_offer(practice_slug: str, offer_id) -> tuple[Practice, Offer]:

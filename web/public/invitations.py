@@ -15,8 +15,8 @@ from coachhub.accounts import invitation_remember
 from coachhub.invitations import invitation_accept, invitation_from_token, invitation_refusal
 from coachhub.models import Invitation
 from coachhub.tenancy import SESSION_KEY
+from web.limits import change_refused, post_refused
 from web.public.forms import InvitedSignupForm
-from web.public.limits import change_refused, post_refused
 
 
 def _gone(request: HttpRequest, invitation: Invitation, refusal: str) -> HttpResponse:

@@ -69,6 +69,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo practice ready: " + practice.name))
         for link in links:
             self.stdout.write(f"  Booking link: {settings.SITE_URL}{link.get_absolute_url()}")
+        self.stdout.write(
+            f"  Client portal: {settings.SITE_URL}/portal/{practice.slug}/ (ask for a sign-in "
+            "link as maya@example.com; the e-mail shows in the server's console)"
+        )
         self.stdout.write(f"  Sign in at {settings.SITE_URL}/accounts/login/")
         self.stdout.write(f"  Owner:     {OWNER_EMAIL} / {PASSWORD}")
         self.stdout.write(f"  Coach:     {COACH_EMAIL} / {PASSWORD}")

@@ -1,5 +1,6 @@
 """Rate limits on what a visitor can POST without signing in: the booking form, the signed
-manage and session pages, buy links, invitation pages.
+manage and session pages, buy links, invitation pages, the portal's sign-in link request
+(shared by the public pages and the portal, so it sits beside them in `web`).
 
 Counted in Django's cache (Redis with REDIS_URL, so every web process shares the counts)
 by django-ratelimit, per address and per practice. Two budgets:
