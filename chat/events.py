@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -47,6 +48,8 @@ RECOVER_AFTER = dt.timedelta(minutes=5)
 CLAIM_MARGIN = dt.timedelta(seconds=30)
 RECOVER_BATCH = 500  # per practice and sweep
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+TEAM_ID_PATTERN = re.compile(r"^[A-Z0-9]{1,32}$")
+MAX_TEAM_IDS = 10  # a body naming more is not from Slack; the rest are not looked up
 
 
 class EventRefused(Exception):
@@ -96,7 +99,8 @@ def _parsed(body: bytes, content_type: str) -> tuple[object, str]:
 
 
 def _team_ids(data: object) -> list[str]:
-    """The workspaces a body is about: `team_id`, each authorization's, or `team.id`."""
+    """The workspaces a body is about: `team_id`, each authorization's, or `team.id`.
+    Only ids shaped like Slack's reach the database (a NUL would break the query)."""
     if not isinstance(data, dict):
         return []
     found = [data.get("team_id")]
@@ -106,7 +110,8 @@ def _team_ids(data: object) -> list[str]:
     team = data.get("team")
     if isinstance(team, dict):
         found.append(team.get("id"))
-    return list(dict.fromkeys(t for t in found if isinstance(t, str) and 0 < len(t) <= 32))
+    named = (t for t in found if isinstance(t, str) and TEAM_ID_PATTERN.match(t))
+    return list(dict.fromkeys(named))[:MAX_TEAM_IDS]
 
 
 def _candidates(data: object, team_ids: list[str]) -> list[tuple[int, str, str]]:
@@ -138,7 +143,8 @@ def slack_request_receive(
     if len(body) > MAX_BODY_BYTES:
         raise EventTooLarge(f"The body is over {MAX_BODY_BYTES} bytes.")
     data, problem = _parsed(body, content_type)
-    team_ids = _team_ids(data)
+    # A body that cannot be stored is not routed: only the operator's secret is tried.
+    team_ids = [] if problem else _team_ids(data)
     checked: dict[str, bool] = {}
 
     def signed_with(secret: str) -> bool:
@@ -149,7 +155,7 @@ def slack_request_receive(
     operator_secret = settings.SLACK_SIGNING_SECRET
     verified = [
         (practice_id, team_id)
-        for practice_id, team_id, own_secret in _candidates(data, team_ids)
+        for practice_id, team_id, own_secret in _candidates(None if problem else data, team_ids)
         if signed_with(own_secret or operator_secret)
     ]
     if not verified and not signed_with(operator_secret):
