@@ -296,15 +296,21 @@ def slack_token_connect(
 
 def invite_link_problem(link: str) -> str:
     """Why this is not a workspace invite link ("" when it looks like one)."""
-    parts = urllib.parse.urlsplit(link)
+    not_slack = (
+        "That is not a Slack invite link: it starts with https://join.slack.com/t/… "
+        "(Slack → the workspace name → Invite people → Copy invite link)."
+    )
+    if not link.isprintable() or any(char.isspace() for char in link):
+        return not_slack
+    try:
+        parts = urllib.parse.urlsplit(link)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # "https://[join…": an unclosed bracket is not an address
+        return not_slack
     if parts.scheme != "https":
         return "The invite link must be an https:// address."
-    host = (parts.hostname or "").lower()
     if host not in INVITE_LINK_HOSTS and not host.endswith(".slack.com"):
-        return (
-            "That is not a Slack invite link: it starts with https://join.slack.com/t/… "
-            "(Slack → the workspace name → Invite people → Copy invite link)."
-        )
+        return not_slack
     if "/shared_invite/" not in parts.path:
         return (
             "That Slack address is not an invite link: copy it from Slack → the workspace "

@@ -4,14 +4,18 @@ not an address, an OAuth state or code carrying a NUL."""
 
 from __future__ import annotations
 
+import html
 import json
 import time
 
 import pytest
+from django_scopes import scopes_disabled
 
+from chat.models import SlackConnection, SlackOAuthState
 from devtools.slack_standin import signed_headers
 from integrations.slack.signing import request_is_signed
 
+from ..kit.slack import connection_of
 from .test_events import (
     HOME_TEAM,
     OPERATOR_SECRET,
@@ -80,3 +84,50 @@ def test_the_verifier_says_no_rather_than_raising():
     assert request_is_signed(signing_secret=OPERATOR_SECRET, body=body, headers=good)
     for bad in ({**good, "X-Slack-Request-Timestamp": "²"}, {**good, "X-Slack-Signature": "v0=ü"}):
         assert not request_is_signed(signing_secret=OPERATOR_SECRET, body=body, headers=bad)
+
+
+CALLBACK = "/dashboard/integrations/slack/callback/"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://[join.slack.com/t/a/shared_invite/zt-1",
+        "https://join.slack.com/t/a b/shared_invite/zt-1",
+    ],
+)
+def test_an_invite_link_that_is_not_an_address_says_so(world, as_member, link):
+    owner = as_member("owner")
+    response = owner.post("/dashboard/integrations/slack/plan/", {"invite_link": link})
+    assert response.status_code == 200
+    assert "That is not a Slack invite link" in html.unescape(response.content.decode())
+    assert connection_of(world.home.practice).invite_link == ""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"code": "c", "state": "a\u0000b"},
+        {"code": "c", "state": "x" * 5000},
+        {"code": "a\u0000b" * 1000, "state": "forged"},
+        {"error": "access\u0000denied" * 1000, "state": "forged"},
+    ],
+)
+def test_a_callback_carrying_a_nul_or_a_megabyte_is_refused_in_words(world, as_member, query):
+    response = as_member("owner").get(CALLBACK, query, follow=True)
+    assert response.status_code == 200
+    assert "was not started from this practice" in html.unescape(response.content.decode())
+    with scopes_disabled():
+        assert SlackConnection.objects.get(practice=world.home.practice).team_id == HOME_TEAM
+
+
+def test_slacks_error_in_the_callback_is_shown_cut_down(world, as_member):
+    with scopes_disabled():
+        SlackOAuthState.objects.create(
+            practice=world.home.practice, user=world.home.owner, state="s" * 43
+        )
+    response = as_member("owner").get(
+        CALLBACK, {"state": "s" * 43, "error": "weird\u0000<b>" + "x" * 500}, follow=True
+    )
+    page = html.unescape(response.content.decode())
+    assert f"Slack did not install the app (weirdb{'x' * 58})" in page
