@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django_scopes import scopes_disabled
 
 from chat.models import SlackConnection
+from coachhub.models import CallProvider, IntegrationCall
 from tests.kit.http import login
 from tests.kit.slack import serving_slack
 from tests.kit.world import OTHER_MARKER
@@ -108,3 +109,21 @@ def test_admin_shows_the_connection_with_its_token_masked(world):
     assert 'name="bot_token"' not in page  # never editable in clear
     for model in ("slackchannel", "slackinvite", "slackevent", "slackpost"):
         assert browser.get(f"/admin/chat/{model}/?q=sweep").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["coach", "assistant"])
+def test_the_call_log_naming_clients_e_mails_is_shown_to_the_owner_only(world, as_member, role):
+    with scopes_disabled():
+        IntegrationCall.objects.create(
+            practice=world.home.practice,
+            provider=CallProvider.EMAIL,
+            operation="email.send",
+            recipient="private.client@example.org",
+            outcome="ok",
+        )
+    member = text(as_member(role).get(PAGE))
+    assert "private.client@example.org" not in member
+    assert "Recent calls to outside services" not in member
+    owner = text(as_member("owner").get(PAGE))
+    assert "Recent calls to outside services" in owner
+    assert "private.client@example.org" in owner

@@ -83,13 +83,15 @@ def _page(
                 "invite_link": connection.invite_link,
             }
         )
+    # The call log names every client's e-mail address: only those who manage see it.
+    manage = can(membership, "integrations.manage")
     email_words, email_sent = email_delivery()
     calendars = ExternalCalendar.objects.filter(practice=practice).select_related("coach")
     return render(
         request,
         "integrations/integrations.html",
         {
-            "manage": can(membership, "integrations.manage"),
+            "manage": manage,
             "stripe_account": billing_services.stripe_account_of(practice),
             "slack": connection,
             "slack_connected": connection is not None
@@ -106,10 +108,8 @@ def _page(
             "email_words": email_words,
             "email_sent": email_sent,
             "calendars": calendars,
-            "calls": calls_recent(practice),
-            "slack_posts_form": slack_posts_form(connection)
-            if can(membership, "integrations.manage")
-            else None,
+            "calls": calls_recent(practice) if manage else [],
+            "slack_posts_form": slack_posts_form(connection) if manage else None,
         },
     )
 
