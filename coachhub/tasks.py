@@ -56,16 +56,21 @@ class PracticeTask(DjangoTask):
             return True
         return self.max_retries is not None and (self.request.retries or 0) >= self.max_retries
 
+    def retry_countdown_for(self, error: Exception, *, countdown: int | None = None) -> int:
+        """The seconds `retry_later` will wait: the backoff (or `countdown`), and never less
+        than a provider's HTTP 429 Retry-After; a task that records when it is due asks here."""
+        if countdown is None:
+            countdown = retry_countdown(self.request.retries)
+        asked = getattr(error, "retry_after", None)
+        if asked:
+            countdown = max(countdown, math.ceil(asked))
+        return countdown
+
     def retry_later(self, error: Exception, *, countdown: int | None = None, **changed_kwargs):
         """Try again after the backoff (`raise self.retry_later(error)`), or after the
         countdown the task worked out from its own record of attempts; `changed_kwargs`
         narrow what the next attempt does (the e-mails still owed, say)."""
-        if countdown is None:
-            countdown = retry_countdown(self.request.retries)
-        # A provider that said how long to wait (HTTP 429 Retry-After) is never asked sooner.
-        asked = getattr(error, "retry_after", None)
-        if asked:
-            countdown = max(countdown, math.ceil(asked))
+        countdown = self.retry_countdown_for(error, countdown=countdown)
         kwargs = {**(self.request.kwargs or {}), **changed_kwargs} if changed_kwargs else None
         return self.retry(exc=error, countdown=countdown, kwargs=kwargs)
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from coachhub.audit import audit_record
@@ -80,7 +80,9 @@ def slack_channel_plan(
         else SlackChannel.objects.filter(practice=practice, collection=collection).first()
     )
     if channel is None:
-        channel = SlackChannel.objects.create(practice_id=practice.pk, collection=collection)
+        channel = SlackChannel.objects.create(
+            practice_id=practice.pk, collection=collection, retry_at=timezone.now()
+        )
         if not collection_is_new:  # a collection from before Slack: everyone in it, now
             clients = None
     if clients is None:
@@ -92,6 +94,8 @@ def slack_channel_plan(
         ],
         ignore_conflicts=True,  # already invited to this channel: one row per person
     )
+    if channel.retry_at is None:  # due now: the recovery sweep looks for it if it is lost
+        SlackChannel.objects.filter(pk=channel.pk, retry_at=None).update(retry_at=timezone.now())
     slack_channel_work.delay_on_commit(practice_id=practice.pk, channel_id=channel.pk)
     return len(invites)
 
@@ -117,6 +121,9 @@ def slack_member_joined(*, connection: SlackConnection, slack_user_id: str, emai
         channel_ids = sorted(set(waiting.values_list("channel_id", flat=True)))
         joined = waiting.update(
             slack_user_id=slack_user_id, joined_at=timezone.now(), updated_at=timezone.now()
+        )
+        SlackChannel.objects.filter(pk__in=channel_ids, retry_at=None).update(
+            retry_at=timezone.now()
         )
         for channel_id in channel_ids:
             slack_channel_work.delay_on_commit(
@@ -331,8 +338,26 @@ def _channel_claim(channel: SlackChannel) -> bool:
     )
 
 
-def _channel_release(channel: SlackChannel) -> None:
-    SlackChannel.objects.filter(pk=channel.pk).update(claimed_until=None)
+def channel_work_open() -> Q:
+    """Channels with Slack work still to do: the channel itself, the coach's place in it,
+    or someone to invite (or to add now that they joined the workspace)."""
+    to_invite = SlackInvite.objects.filter(channel=OuterRef("pk")).filter(
+        Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING, joined_at__isnull=False)
+    )
+    return (
+        Q(status=ChannelStatus.PENDING)
+        | Q(status=ChannelStatus.CREATED, coach_added=False, coach_note="")
+        | Exists(to_invite)
+    )
+
+
+def _channel_release(channel: SlackChannel, *, retry_at: dt.datetime | None = None) -> None:
+    """Give the channel up; its `retry_at` says when it is due again: the retry this run
+    scheduled, now when work arrived meanwhile (a join, a participant), else never."""
+    mine = SlackChannel.objects.filter(pk=channel.pk)
+    if retry_at is None and mine.filter(channel_work_open()).exists():
+        retry_at = timezone.now()
+    mine.update(claimed_until=None, retry_at=retry_at)
 
 
 def _invites_to_do(channel: SlackChannel) -> list[SlackInvite]:
@@ -411,6 +436,7 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
         if self.is_eager:
             return "busy"
         raise self.retry(countdown=CLAIM_WAIT_SECONDS)
+    retry_at = None
     try:
         slack_channel_run(channel=channel, connection=connection, attempt=self.request.retries + 1)
     except IntegrationError as error:
@@ -428,8 +454,10 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
             )
         else:
             slack_steps_record(channel=channel)
-            raise self.retry_later(error) from error
+            countdown = self.retry_countdown_for(error)
+            retry_at = timezone.now() + dt.timedelta(seconds=countdown)
+            raise self.retry_later(error, countdown=countdown) from error
     finally:
-        _channel_release(channel)
+        _channel_release(channel, retry_at=retry_at)
     slack_steps_record(channel=channel)
     return channel.status

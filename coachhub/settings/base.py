@@ -166,6 +166,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chat.tasks.slack_events_recover_all",
         "schedule": 60.0,
     },
+    # A collection's channel and invites, and the posts, likewise (chat/services/recovery).
+    "slack-work-recover": {
+        "task": "chat.tasks.slack_work_recover_all",
+        "schedule": 60.0,
+    },
     "stripe-reconcile": {
         "task": "billing.tasks.stripe_reconcile_all",
         "schedule": env.int("STRIPE_RECONCILE_SECONDS", 900),
