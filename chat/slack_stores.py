@@ -138,6 +138,8 @@ class PracticeInstallationStore(InstallationStore):
         connection.bot_token = bot.bot_token
         # The operator's app signs with SLACK_SIGNING_SECRET; a practice's own app with its own.
         connection.signing_secret = self.signing_secret
+        connection.connected_at = timezone.now()
+        connection.events_last_received_at = None  # events of this install are still to come
         if self.actor is not None:
             connection.installed_by = self.actor
         connection.full_clean()

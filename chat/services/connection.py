@@ -43,8 +43,14 @@ def slack_settings_missing() -> list[str]:
 
 
 def slack_install_available() -> bool:
-    """Whether the operator configured a Slack app that "Add to Slack" can install."""
-    return all(getattr(settings, name, "") for name in INSTALL_SETTINGS)
+    """Whether the operator configured a Slack app that "Add to Slack" can install: without
+    its signing secret the install would work but no event (someone joining) would."""
+    return not slack_settings_missing()
+
+
+def _named(names: list[str]) -> str:
+    """["A", "B", "C"] → "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def slack_authorize_url_base() -> str:
@@ -94,10 +100,10 @@ def slack_install_start(*, practice: Practice, actor: User, redirect_uri: str) -
     """The URL of Slack's install page for the operator's app, with a fresh `state`."""
     require(membership_of(practice, actor), ABILITY)
     if not slack_install_available():
-        missing = [name for name in INSTALL_SETTINGS if not getattr(settings, name, "")]
+        missing = slack_settings_missing()
         raise ValidationError(
             "“Add to Slack” needs the operator's Slack app, and "
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set on this "
+            f"{_named(missing)} {'is' if len(missing) == 1 else 'are'} not set on this "
             "server. Paste a bot token of your own Slack app instead."
         )
     store = PracticeOAuthStateStore(practice=practice, user=actor)
@@ -165,8 +171,9 @@ def slack_install_finish(
         )
     if not slack_install_available():
         raise ValidationError(
-            "This server no longer has the operator's Slack app configured (SLACK_CLIENT_ID "
-            "and SLACK_CLIENT_SECRET), so the install cannot be finished. Paste a bot token."
+            "This server no longer has the operator's Slack app configured (SLACK_CLIENT_ID, "
+            "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET), so the install cannot be "
+            "finished. Paste a bot token."
         )
     try:
         installed = _recorded(

@@ -342,19 +342,26 @@ def test_interactivity_is_verified_acknowledged_and_kept(
 
 @pytest.mark.django_db
 def test_the_answer_costs_two_statements_and_no_outside_call(slack, client, monkeypatch):
-    """Slack waits three seconds: the connection lookup and the INSERT, nothing else.
+    """Slack waits three seconds: the connection lookup and the INSERT, nothing else; the
+    first request of a minute also notes that Slack reaches the connection (one UPDATE).
     Processing is enqueued after commit, which the test transaction never reaches."""
 
     def no_network(*args, **kwargs):
         raise AssertionError("the receiver made an outside call")
 
     monkeypatch.setattr(socket, "create_connection", no_network)
-    with CaptureQueriesContext(connection) as queries:
-        response = post(client, envelope({"type": "app_uninstalled"}))
-    assert response.status_code == 200
-    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) <= 2, [sql[:80] for sql in statements]
-    assert len(stored()) == 1
+    budgets = []
+    for budget in (3, 2):  # the first notes the time; the next, within the minute, does not
+        with CaptureQueriesContext(connection) as queries:
+            response = post(client, envelope({"type": "app_uninstalled"}))
+        assert response.status_code == 200
+        statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+        assert len(statements) <= budget, [sql[:80] for sql in statements]
+        budgets.append(len(statements))
+    assert budgets == [3, 2]
+    assert len(stored()) == 2
+    _, home, _ = slack
+    assert fresh(home).events_last_received_at is not None
 
 
 @pytest.mark.django_db
