@@ -303,8 +303,22 @@ def _workspace(connection: SlackConnection) -> str:
     return connection.team_name or connection.team_id
 
 
+def _about_another_install(event: SlackEvent, connection: SlackConnection) -> bool:
+    """Whether the event is about another app (both ids known and different) or about an
+    install before the connection's last one, which a reconnect has replaced."""
+    app_id = event.payload.get("api_app_id")
+    if isinstance(app_id, str) and app_id and connection.app_id and app_id != connection.app_id:
+        return True
+    moment = event.payload.get("event_time")
+    if isinstance(moment, int) and connection.connected_at is not None:
+        return moment < math.floor(connection.connected_at.timestamp())  # whole seconds
+    return False
+
+
 def on_app_uninstalled(event: SlackEvent, connection: SlackConnection) -> str:
     """The uninstall says more than the `tokens_revoked` Slack sends with it: its reason wins."""
+    if _about_another_install(event, connection):
+        return EventStatus.IGNORED
     reason = (
         f"Slack says the app was uninstalled from {_workspace(connection)} on "
         f"{_event_date(event)}. Add it again on the Integrations page."
@@ -323,6 +337,8 @@ def on_tokens_revoked(event: SlackEvent, connection: SlackConnection) -> str:
         raise MalformedEvent("tokens_revoked without a `tokens.bot` list")
     bots = tokens.get("bot") or []
     if not bots or (connection.bot_user_id and connection.bot_user_id not in bots):
+        return EventStatus.IGNORED
+    if _about_another_install(event, connection):
         return EventStatus.IGNORED
     connection_broken(
         connection=connection,
