@@ -25,6 +25,7 @@ from integrations.slack import client as slack_api
 
 from ..models import ConnectionMethod, ConnectionStatus, SlackConnection
 from ..slack_stores import PracticeInstallationStore, PracticeOAuthStateStore
+from .channels import channels_left_behind
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,21 @@ def _connection_save(
         was = (previous.status, previous.team_id) if previous else ("", "")
         store.save_bot(bot)
         connection = store.saved
+        if previous and previous.team_id and previous.team_id != connection.team_id:
+            # Another workspace: its plan is not known, and the old channels are not in it.
+            model_update(
+                instance=connection,
+                data={"slack_connect_allowed": False, "invite_link": ""},
+                fields=["slack_connect_allowed", "invite_link"],
+                actor=actor,
+                action="slack.plan_reset",
+                practice=practice,
+            )
+            channels_left_behind(
+                practice_id=practice.pk,
+                team_id=connection.team_id,
+                former_name=previous.team_name or previous.team_id,
+            )
         # Never the token or the secret: which workspace, how, and with what permissions.
         audit_record(
             practice=practice,

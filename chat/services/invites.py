@@ -41,7 +41,7 @@ from ..models import (
     SlackConnection,
     SlackInvite,
 )
-from .channels import channel_create, coach_add
+from .channels import channel_create, channel_start_over, coach_add
 from .progress import slack_steps_record
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,12 @@ def slack_work_retry(*, engagement: Engagement, actor: User) -> int:
     if collection is None:
         raise ValidationError("This engagement has no collection, so no Slack channel.")
     channel = SlackChannel.objects.filter(practice=practice, collection=collection).first()
+    if (
+        channel is not None
+        and channel.channel_id
+        and channel.team_id not in ("", connection.team_id)
+    ):
+        channel_start_over(channel=channel)  # made in a former workspace: anew in this one
     if channel is not None:
         SlackChannel.objects.filter(pk=channel.pk, status=ChannelStatus.FAILED).update(
             status=ChannelStatus.PENDING, error="", updated_at=timezone.now()
