@@ -29,6 +29,8 @@ from integrations.slack import client as slack_api
 from sessions_app.models import Session
 from sessions_app.tasks import reminders_send_for_practice
 
+from ..kit.slack import retry_after_lapse
+
 pytestmark = pytest.mark.django_db
 
 
@@ -153,6 +155,7 @@ def test_a_rate_limit_is_retried_no_sooner_than_slack_asked(world, standin, slac
     assert countdowns == [120]  # the first backoff would be 30 s
     waiting = reread(post)
     assert waiting.status == PostStatus.PENDING and "try again" in waiting.error
+    retry_after_lapse()  # the retry comes 120 s later
     assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.POSTED
     assert len(posted(standin, channel)) == 1
     with scopes_disabled():

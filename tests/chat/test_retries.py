@@ -11,7 +11,16 @@ from chat.services import slack_channel_work
 from chat.services.invites import _channel_claim
 from coachhub.models import CallOutcome, IntegrationCall
 
-from ..kit.slack import DONE, FAILED, PENDING, channel_of, invites_of, slack_connect, step
+from ..kit.slack import (
+    DONE,
+    FAILED,
+    PENDING,
+    channel_of,
+    invites_of,
+    retry_after_lapse,
+    slack_connect,
+    step,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +73,7 @@ def test_a_rate_limit_is_retried_no_sooner_than_retry_after_and_invites_once(
         limited = IntegrationCall.objects.get(error_code="ratelimited")
     assert limited.outcome == CallOutcome.RETRYING and limited.operation == "conversations.invite"
 
+    retry_after_lapse()
     assert run(worker_task, engagement) == ChannelStatus.CREATED  # the retry, 7 s or more later
     invited = [e for e in slack_standin.effects("conversations.invite") if e["user"] == jane.id]
     assert len(invited) == 1
@@ -147,6 +157,7 @@ def test_in_process_a_passing_failure_is_recorded_and_try_again_finishes_it(
     coach = as_member("coach")
     page = coach.get(engagement.get_absolute_url()).content.decode()
     assert "Try again" in page
+    retry_after_lapse()  # the coach presses it after Slack's three seconds
     with django_capture_on_commit_callbacks(execute=True):
         response = coach.post(f"/engagements/{engagement.pk}/slack/retry/")
     assert response.status_code == 302
@@ -183,3 +194,31 @@ def test_try_again_gives_an_engagement_set_up_before_slack_its_channel(
     invite = invites_of(engagement)[home.objects["client"].email]
     assert invite.status == InviteStatus.DONE
     assert step(engagement, "slack_invite")[0] == DONE
+
+
+def test_one_tasks_rate_limit_holds_back_the_next_task_for_the_same_workspace(
+    world, slack_standin, per_session, worker_task
+):
+    """Slack limits each method per workspace: the second channel's task does not call
+    conversations.create while the first was told to wait, and waits as long itself."""
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin)
+    first = per_session("Jane Doe", "jane@example.org", run_tasks=False)
+    second = per_session("Kim Lo", "kim@example.org", run_tasks=False)
+    slack_standin.rate_limit_next("conversations.create", retry_after=30)
+    with pytest.raises(Retrying) as retried:
+        run(worker_task, first)
+    assert retried.value.countdown >= 30
+    asked = len(slack_standin.calls("conversations.create"))
+    with pytest.raises(Retrying) as held:
+        run(worker_task, second)
+    assert held.value.countdown >= 29
+    assert len(slack_standin.calls("conversations.create")) == asked  # Slack not called
+    with scopes_disabled():
+        waited = IntegrationCall.objects.filter(
+            engagement_id=second.pk, operation="conversations.create"
+        ).get()
+    assert waited.outcome == CallOutcome.RETRYING and waited.error_code == "ratelimited"
+    assert "Waiting for Slack's rate limit" in waited.error
+    state, reason = step(second, "slack_channel")
+    assert state == PENDING and "rate limit" in reason
