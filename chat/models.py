@@ -241,6 +241,8 @@ class SlackPost(PracticeScoped):
     attempts = models.PositiveSmallIntegerField(default=0)
     # When a task took the post to send it: a claim older than a task may run has lapsed.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Past this (a reminder's session has started) the post is stale and is not sent.
+    not_after = models.DateTimeField(null=True, blank=True)
     # When a retry is due (never sooner than Slack's Retry-After); the recovery sweep reads it.
     retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -35,6 +35,10 @@ from ..models import ChannelStatus, PostStatus, SlackChannel, SlackConnection, S
 POST_RETRIES = 5  # 30 s … 8 min of backoff, or longer when Slack asks for it
 CLAIM_MARGIN = dt.timedelta(minutes=1)
 POST_SETTINGS = ("post_reminders", "post_session_links")
+TOO_LATE = {
+    "reminder": "Too late: the session had started, so the reminder was not posted.",
+    "": "Too late: what it was about had passed, so it was not posted.",
+}
 
 
 def slack_posts_wanted(practice: Practice, setting: str) -> bool:
@@ -46,13 +50,20 @@ def slack_posts_wanted(practice: Practice, setting: str) -> bool:
 
 
 def slack_post_queue(
-    *, practice: Practice, collection: Collection, key: str, kind: str, text: str
+    *,
+    practice: Practice,
+    collection: Collection,
+    key: str,
+    kind: str,
+    text: str,
+    not_after: dt.datetime | None = None,
 ) -> SlackPost | None:
     """Queue one post in the collection's channel, posted after commit.
 
     Returns the post — the one already there when the key was used before, which is then
     left as it is — or None when there is nowhere to post: no ready Slack connection, or
     no channel created for the collection yet. May run inside the caller's transaction.
+    `not_after`: when the post stops making sense (a reminder, once its session starts).
     """
     connection = SlackConnection.objects.filter(practice=practice).first()
     if connection is None or not connection.ready:
@@ -66,7 +77,7 @@ def slack_post_queue(
         post, created = SlackPost.objects.get_or_create(
             practice=practice,
             key=key[:120],
-            defaults={"channel": channel, "kind": kind[:40], "text": text},
+            defaults={"channel": channel, "kind": kind[:40], "text": text, "not_after": not_after},
         )
     if created:
         slack_post_send.delay_on_commit(practice_id=practice.pk, post_id=post.pk)
@@ -145,6 +156,8 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             else "Slack is not connected. Connect the workspace on the Integrations page."
         )
         return _post_failed(post, f"Not posted: {reason}")
+    if post.not_after is not None and timezone.now() >= post.not_after:
+        return _post_failed(post, TOO_LATE.get(post.kind, TOO_LATE[""]))
     try:
         post.ts = slack_call(
             slack_api.message_post,

@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from django.test import TestCase
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -362,3 +363,19 @@ def test_without_a_connection_the_integrations_page_has_no_posts_section(world, 
     assert "Slack posts between sessions" not in page
     response = owner.post("/practice/slack/posts/", {"post_reminders": "on"}, follow=True)
     assert "Connect a Slack workspace on the Integrations page first" in response.content.decode()
+
+
+def test_a_reminder_not_sent_before_its_session_started_is_not_posted_late(world, standin, slack):
+    _, channel, _ = slack
+    session, now = _remind_soon(world)
+    with TestCase.captureOnCommitCallbacks(execute=False) as queued:
+        reminders_send_for_practice(practice_id=world.home.practice.pk, now_iso=now.isoformat())
+    assert queued  # the post task, held up (a busy queue, a rate limit) …
+    with time_machine.travel(now + dt.timedelta(hours=1), tick=False):
+        for send in queued:
+            send()  # … runs once the session has started
+    assert posted(standin, channel) == []
+    with scopes_disabled():
+        stale = SlackPost.objects.get(practice=world.home.practice, kind="reminder")
+    assert stale.status == PostStatus.FAILED
+    assert stale.error == "Too late: the session had started, so the reminder was not posted."

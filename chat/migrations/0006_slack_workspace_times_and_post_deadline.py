@@ -35,5 +35,10 @@ class Migration(migrations.Migration):
             name='events_last_received_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='slackpost',
+            name='not_after',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.RunPython(channels_workspace, migrations.RunPython.noop),
     ]
