@@ -269,6 +269,12 @@ def _invite_one(
 
     SlackInvite.objects.filter(pk=invite.pk).update(attempts=F("attempts") + 1)
     try:
+        if invite.status == InviteStatus.WAITING and not invite.slack_user_id:
+            # No team_join heard: joined meanwhile (the event lost), or not yet?
+            user_id = call(slack.user_find_by_email, "users.lookupByEmail", email=invite.email)
+            if user_id is None:
+                return  # still waiting: the e-mail already went, nothing more to send
+            _invite_update(invite, slack_user_id=user_id, joined_at=timezone.now())
         if invite.status == InviteStatus.WAITING:  # they joined the workspace (team_join)
             call(
                 slack.channel_invite,
@@ -367,11 +373,11 @@ def _channel_release(channel: SlackChannel, *, retry_at: dt.datetime | None = No
 
 
 def _invites_to_do(channel: SlackChannel) -> list[SlackInvite]:
+    """Everyone not in yet; those still waiting to join are looked up again, in case
+    Slack's team_join never reached CoachHub (they are not work that keeps a run due)."""
     return list(
         SlackInvite.objects.filter(practice_id=channel.practice_id, channel=channel)
-        .filter(
-            Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING, joined_at__isnull=False)
-        )
+        .filter(Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING))
         .select_related("client")
         .order_by("pk")
     )

@@ -5,6 +5,7 @@ CoachHub hearing of it is added when the coach presses Try again."""
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 from django_scopes import scopes_disabled
 
 from chat import services
@@ -13,6 +14,7 @@ from chat.models import ChannelStatus, InvitePath, InviteStatus
 from ..kit.slack import (
     DONE,
     FAILED,
+    PENDING,
     SIGNING_SECRET,
     channel_of,
     connection_of,
@@ -88,3 +90,41 @@ def test_reconnecting_to_the_same_workspace_keeps_the_channels_and_the_plan(
         )
     assert channel_of(engagement).status == ChannelStatus.CREATED
     assert connection_of(home.practice).invite_link != ""
+
+
+def test_a_client_who_joined_without_coachhub_hearing_of_it_is_added_by_try_again(
+    world, slack_standin, per_session, as_member, django_capture_on_commit_callbacks
+):
+    home = world.home
+    team = slack_connect(home.practice, home.owner, slack_standin)
+    mail.outbox.clear()
+    engagement = per_session("Mia Wong", "mia@example.org")
+    assert invites_of(engagement)["mia@example.org"].status == InviteStatus.WAITING
+    mia = team.member_add("mia@example.org", "Mia Wong")  # she joins; the team_join is lost
+    coach = as_member("coach")
+    page = coach.get(engagement.get_absolute_url()).content.decode()
+    assert "Waiting for Mia Wong to join" in page and "Try again" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        coach.post(f"/engagements/{engagement.pk}/slack/retry/")
+    invite = invites_of(engagement)["mia@example.org"]
+    assert (invite.status, invite.path) == (InviteStatus.DONE, InvitePath.INVITE_LINK)
+    assert mia.id in slack_standin.channel_members(channel_of(engagement).channel_id)
+    assert step(engagement, "slack_invite") == (
+        DONE,
+        "Mia Wong joined the workspace and was added to #coaching-mia-wong.",
+    )
+    assert len([m for m in mail.outbox if m.to == ["mia@example.org"]]) == 1  # no second e-mail
+
+
+def test_try_again_for_someone_still_not_in_the_workspace_sends_nothing_more(
+    world, slack_standin, per_session, as_member, django_capture_on_commit_callbacks
+):
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin)
+    mail.outbox.clear()
+    engagement = per_session("Mia Wong", "mia@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        as_member("coach").post(f"/engagements/{engagement.pk}/slack/retry/")
+    assert invites_of(engagement)["mia@example.org"].status == InviteStatus.WAITING
+    assert len([m for m in mail.outbox if m.to == ["mia@example.org"]]) == 1
+    assert step(engagement, "slack_invite")[0] == PENDING
