@@ -52,6 +52,11 @@ CLAIM_WAIT_SECONDS = 30  # another run holds the channel: look again this much l
 CONNECT_UNAVAILABLE = frozenset(
     {"not_paid", "not_allowed", "restricted_action", "not_supported", "feature_not_enabled"}
 )
+SHARED_UNKNOWN = (
+    "Slack did not answer whether it sent the Slack Connect invitation (its answer was "
+    "lost), so CoachHub does not send it again by itself. Check the workspace's Slack "
+    "Connect invitations in Slack; if there is none, press Try again to send it."
+)
 NO_PATH = (
     "{name} is not in the Slack workspace, Slack Connect is off and there is no workspace "
     "invite link to e-mail. Add the workspace invite link on the Integrations page (or "
@@ -249,6 +254,17 @@ def _invite_link_send(
     invite.refresh_from_db()
 
 
+def _shared_claim(invite: SlackInvite) -> bool:
+    """Claim the Slack Connect invitation before asking for it (its path set while still
+    pending); False when an earlier attempt holds the claim and its outcome is unknown."""
+    claimed = SlackInvite.objects.filter(pk=invite.pk, status=InviteStatus.PENDING, path="").update(
+        path=InvitePath.SLACK_CONNECT, updated_at=timezone.now()
+    )
+    if claimed:
+        invite.path = InvitePath.SLACK_CONNECT
+    return bool(claimed)
+
+
 def _invite_one(
     *, connection: SlackConnection, channel: SlackChannel, invite: SlackInvite, attempt: int
 ) -> None:
@@ -300,6 +316,9 @@ def _invite_one(
             return
         note = ""
         if connection.slack_connect_allowed:
+            if not _shared_claim(invite):  # an earlier attempt's answer was lost
+                _invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
+                return
             try:
                 shared = call(
                     slack.channel_invite_shared,
@@ -308,6 +327,11 @@ def _invite_one(
                     email=invite.email,
                 )
             except IntegrationError as error:
+                if not (error.permanent or error.retry_after is not None):
+                    # A fault or no answer: Slack may have sent it; never a second one.
+                    _invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
+                    return
+                _invite_update(invite, path="")  # refused or rate-limited: nothing was sent
                 if not (error.permanent and error.code in CONNECT_UNAVAILABLE):
                     raise
                 note = (

@@ -222,3 +222,42 @@ def test_one_tasks_rate_limit_holds_back_the_next_task_for_the_same_workspace(
     assert "Waiting for Slack's rate limit" in waited.error
     state, reason = step(second, "slack_channel")
     assert state == PENDING and "rate limit" in reason
+
+
+def test_a_slack_connect_invitation_whose_answer_was_lost_is_not_sent_twice(
+    world, slack_standin, per_session, worker_task, as_member, django_capture_on_commit_callbacks
+):
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin, plan="pro", slack_connect_allowed=True)
+    engagement = per_session("Noor Ali", "noor@example.org", run_tasks=False)
+    slack_standin.server_error_next("conversations.inviteShared", status=503)
+    run(worker_task, engagement)  # Slack's answer is a 503: it may have sent it or not
+    invite = invites_of(engagement)["noor@example.org"]
+    assert invite.status == InviteStatus.FAILED
+    assert "does not send it again by itself" in invite.error
+    state, reason = step(engagement, "slack_invite")
+    assert state == FAILED and "press Try again to send it" in reason
+    run(worker_task, engagement)  # a duplicate of the task: still no second invitation
+    assert len(slack_standin.calls("conversations.inviteShared")) == 1
+    # The coach checked in Slack and found none: Try again sends it, once.
+    with django_capture_on_commit_callbacks(execute=True):
+        as_member("coach").post(f"/engagements/{engagement.pk}/slack/retry/")
+    invite = invites_of(engagement)["noor@example.org"]
+    assert (invite.status, invite.path) == (InviteStatus.DONE, InvitePath.SLACK_CONNECT)
+    assert len(slack_standin.effects("conversations.inviteShared")) == 1
+
+
+def test_a_rate_limited_slack_connect_invitation_is_sent_on_the_retry(
+    world, slack_standin, per_session, worker_task
+):
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin, plan="pro", slack_connect_allowed=True)
+    engagement = per_session("Noor Ali", "noor@example.org", run_tasks=False)
+    slack_standin.rate_limit_next("conversations.inviteShared", retry_after=5)
+    with pytest.raises(Retrying):
+        run(worker_task, engagement)  # a 429: Slack certainly did not send it
+    retry_after_lapse()
+    run(worker_task, engagement)
+    invite = invites_of(engagement)["noor@example.org"]
+    assert (invite.status, invite.path) == (InviteStatus.DONE, InvitePath.SLACK_CONNECT)
+    assert len(slack_standin.effects("conversations.inviteShared")) == 1
