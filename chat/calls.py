@@ -3,12 +3,10 @@ to the integration call log, and a dead token turning the connection broken on t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
@@ -81,22 +79,7 @@ def slack_call(
 ) -> Answer:
     """Run one `integrations.slack.client` function with the connection's token, logged;
     a token Slack no longer accepts breaks the connection, so pages say so at once.
-    `will_retry=False` on a task's last attempt, so the log says it was given up.
-
-    Slack's rate limits are per method and workspace: after a 429, no task asks that
-    method of that workspace again before its Retry-After is up (it is told to wait)."""
-    gate = f"slack-rate-limit:{connection.team_id}:{operation}"
-    now = timezone.now().timestamp()
-    until = cache.get(gate)
-    if until is not None and until > now:
-        raise IntegrationError(
-            "Slack rate limit (HTTP 429): waiting out the Retry-After Slack gave",
-            permanent=False,
-            provider="slack",
-            kind=FailureKind.PROVIDER_FAULT,
-            code="ratelimited",
-            retry_after=until - now,
-        )
+    `will_retry=False` on a task's last attempt, so the log says it was given up."""
     try:
         with call_recorded(
             practice_id=connection.practice_id,
@@ -109,8 +92,6 @@ def slack_call(
         ):
             return call(token=connection.bot_token, base_url=settings.SLACK_API_BASE, **params)
     except IntegrationError as error:
-        if error.code == "ratelimited" and error.retry_after:
-            cache.set(gate, now + error.retry_after, math.ceil(error.retry_after) + 1)
         if error.kind == FailureKind.KEY_REFUSED and error.code in DEAD_TOKEN_CODES:
             connection_broken(connection=connection, reason=what_to_do(error))
         raise
