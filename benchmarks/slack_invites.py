@@ -17,7 +17,8 @@ rate-limits and fails, through a real worker that is killed (SIGKILL) and restar
    time limit so that a dead worker's claims lapse within the run). As channels appear,
    the session-link post of each engagement's first session is queued (keyed, as
    `sessions_app.channel_posts` does). When half the invites are through, the worker is
-   SIGKILLed and started again: the messages it held — the running task and the retries it
+   SIGKILLed and started again (the first fault-backoff step is 2 s instead of 30 s,
+   TASK_RETRY_BACKOFF_SECONDS): the messages it held — the running task and the retries it
    had taken with their countdowns — stay unacknowledged in Redis for the visibility
    timeout (6 h) and are never handed back here. Beat's recovery sweeps
    (`chat.tasks.slack_work_recover_all`, `slack_events_recover_all`) run every 5 s from
@@ -184,7 +185,7 @@ def main() -> None:
         raise SystemExit("Redis is needed (127.0.0.1:6379 or $BENCH_REDIS_URL).")
     mail_dir = Path(tempfile.mkdtemp(prefix="coachhub-bench-slack-mail-"))
     standin = serve_standin()
-    database_url = common.database_url("ch_reliab_bench")
+    database_url = common.database_url("coachhub_bench_slack")
     app_env = {
         "REDIS_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",
