@@ -26,7 +26,7 @@ from coachhub.audit import audit_record
 from coachhub.calls import call_recorded
 from coachhub.models import CallProvider, Practice, User
 from coachhub.permissions import require
-from coachhub.tasks import PracticeTask
+from coachhub.tasks import PracticeTask, retry_countdown
 from coachhub.tenancy import membership_of
 from engagements.models import Client, Collection, Engagement
 from integrations.errors import FailureKind, IntegrationError
@@ -46,7 +46,8 @@ from .progress import slack_steps_record
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 8
+MAX_RETRIES = 8  # faults (5xx, timeouts); a rate limit is Slack saying when, not a fault
+MAX_RUNS = 30  # all runs, rate-limited ones included
 CLAIM_WAIT_SECONDS = 30  # another run holds the channel: look again this much later
 # Slack's answers to inviteShared that mean "not on this workspace's plan or settings".
 CONNECT_UNAVAILABLE = frozenset(
@@ -370,8 +371,17 @@ def _channel_claim(channel: SlackChannel) -> bool:
     return bool(
         SlackChannel.objects.filter(pk=channel.pk)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
         .update(claimed_until=until)
     )
+
+
+def _retry_pending(channel: SlackChannel) -> bool:
+    """A retry is scheduled for later (after Slack's Retry-After): a run that comes sooner
+    — a copy, a Try again, a join — leaves the work to it and calls Slack not at all."""
+    return SlackChannel.objects.filter(
+        pk=channel.pk, claimed_until__isnull=True, retry_at__gt=timezone.now()
+    ).exists()
 
 
 def channel_work_open() -> Q:
@@ -451,10 +461,11 @@ def _not_connected_reason(connection: SlackConnection | None) -> str:
     )
 
 
-@shared_task(base=PracticeTask, bind=True, max_retries=MAX_RETRIES)
-def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
+@shared_task(base=PracticeTask, bind=True, max_retries=MAX_RUNS)
+def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int = 0) -> str:
     """Every Slack call for one collection's channel, after the set-up commits; retried
-    after a rate limit (never sooner than Slack's Retry-After) or a fault, up to a bound."""
+    after a rate limit (never sooner than Slack's Retry-After) or a fault, up to a bound
+    (`faults`: the faults so far, MAX_RETRIES of them at most)."""
     channel = (
         SlackChannel.objects.filter(practice_id=practice_id, pk=channel_id)
         .select_related("collection__engagement__coach", "collection__engagement__organization")
@@ -469,6 +480,8 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
         slack_steps_record(channel=channel)
         return "not connected"
     if not _channel_claim(channel):
+        if _retry_pending(channel):
+            return "retry scheduled"
         if self.is_eager:
             return "busy"
         raise self.retry(countdown=CLAIM_WAIT_SECONDS)
@@ -482,7 +495,9 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
                 f"{error} — CoachHub could not finish this just now. Press Try again on the "
                 "engagement page.",
             )
-        elif self.request.retries >= self.max_retries:
+        elif self.request.retries >= self.max_retries or (
+            error.code != "ratelimited" and faults >= MAX_RETRIES
+        ):
             _everything_open_failed(
                 channel,
                 f"{error} — Slack still failed after {self.request.retries + 1} attempts. "
@@ -490,9 +505,12 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
             )
         else:
             slack_steps_record(channel=channel)
-            countdown = self.retry_countdown_for(error)
+            countdown = self.retry_countdown_for(
+                error, countdown=None if error.code == "ratelimited" else retry_countdown(faults)
+            )
             retry_at = timezone.now() + dt.timedelta(seconds=countdown)
-            raise self.retry_later(error, countdown=countdown) from error
+            faults += error.code != "ratelimited"
+            raise self.retry_later(error, countdown=countdown, faults=faults) from error
     finally:
         _channel_release(channel, retry_at=retry_at)
     slack_steps_record(channel=channel)

@@ -125,7 +125,9 @@ def _claim(post_id: int, *, now: dt.datetime) -> bool:
     lapsed = post_claims_lapsed_before(now)
     return bool(
         SlackPost.objects.filter(
-            Q(status=PostStatus.PENDING) | Q(status=PostStatus.POSTING, claimed_at__lt=lapsed),
+            Q(status=PostStatus.PENDING, retry_at__isnull=True)
+            | Q(status=PostStatus.PENDING, retry_at__lte=now)  # a retry only once it is due
+            | Q(status=PostStatus.POSTING, claimed_at__lt=lapsed),
             pk=post_id,
         ).update(
             status=PostStatus.POSTING, claimed_at=now, retry_at=None, attempts=F("attempts") + 1

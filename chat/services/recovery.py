@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -30,25 +31,28 @@ from .posts import POST_RETRIES, post_claims_lapsed_before, slack_post_send
 
 logger = logging.getLogger(__name__)
 
-# Due this long ago and not taken: the message is presumed lost (a retry that is merely
-# late in a busy queue is not queued twice for nothing).
-RECOVER_AFTER = dt.timedelta(minutes=3)
 RECOVER_BATCH = 500  # per practice, kind and sweep
+
+
+def recover_after() -> dt.timedelta:
+    """Due this long ago and not taken: the message is presumed lost (a retry merely late
+    in a busy queue is not queued twice for nothing). SLACK_WORK_RECOVER_SECONDS, 3 min."""
+    return dt.timedelta(seconds=settings.SLACK_WORK_RECOVER_SECONDS)
 
 
 def channels_stuck(now: dt.datetime) -> Q:
     """Channels with work open that nobody works on: no live claim, and due (queued or a
-    retry's countdown) over RECOVER_AFTER ago — or a dead worker's claim, nothing due later."""
-    overdue = now - RECOVER_AFTER
+    retry's countdown) over SLACK_WORK_RECOVER_SECONDS ago — or a dead worker's claim."""
+    overdue = now - recover_after()
     unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     due = Q(retry_at__lt=overdue) | Q(retry_at__isnull=True, claimed_until__lt=now)
     return unclaimed & due & channel_work_open()
 
 
 def posts_stuck(now: dt.datetime) -> Q:
-    """Posts pending over RECOVER_AFTER past their due time (or their queueing), or
+    """Posts pending over SLACK_WORK_RECOVER_SECONDS past their due time (or their queueing), or
     claimed by a worker past its time limit."""
-    overdue = now - RECOVER_AFTER
+    overdue = now - recover_after()
     waiting = Q(status=PostStatus.PENDING) & (
         Q(retry_at__lt=overdue) | Q(retry_at__isnull=True, created_at__lt=overdue)
     )

@@ -5,6 +5,7 @@ once however many sweeps run, and done once."""
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -14,7 +15,7 @@ from chat import tasks
 from chat.models import ChannelStatus, InviteStatus, PostStatus, SlackChannel, SlackPost
 from chat.services import slack_channel_work, slack_post_queue, slack_work_recover
 from chat.services.posts import slack_post_send
-from chat.services.recovery import RECOVER_AFTER
+from chat.services.recovery import recover_after
 from coachhub.tenancy import practice_scope
 
 from ..kit.slack import DONE, channel_of, invites_of, retry_after_lapse, slack_connect, step
@@ -39,10 +40,18 @@ def as_worker(monkeypatch, task):
 
 
 def sweep(practice, capture, *, at: dt.datetime) -> list:
-    """One sweep at `at`; returns the tasks it queued (run by the caller, or not)."""
+    """One sweep at `at`; returns the tasks it queued, each run at `at` when called."""
     with capture(execute=False) as queued, practice_scope(practice):
         slack_work_recover(practice_id=practice.pk, now=at)
-    return queued
+    return [at_time(at, task) for task in queued]
+
+
+def at_time(at: dt.datetime, task):
+    def run():
+        with mock.patch("django.utils.timezone.now", return_value=at):
+            return task()
+
+    return run
 
 
 def reread(channel) -> SlackChannel:
@@ -72,7 +81,7 @@ def test_a_rate_limited_channel_is_swept_only_after_its_retry_after(
 
     # Ten minutes on the retry is due, but a late retry is not presumed lost yet.
     assert not sweep(home.practice, django_capture_on_commit_callbacks, at=waiting.retry_at)
-    late = waiting.retry_at + RECOVER_AFTER + dt.timedelta(seconds=1)
+    late = waiting.retry_at + recover_after() + dt.timedelta(seconds=1)
     [requeued] = sweep(home.practice, django_capture_on_commit_callbacks, at=late)
     assert not sweep(home.practice, django_capture_on_commit_callbacks, at=late)  # taken once
     retry_after_lapse()  # that late, Slack's Retry-After is over
@@ -84,7 +93,7 @@ def test_a_rate_limited_channel_is_swept_only_after_its_retry_after(
     assert step(engagement, "slack_invite")[0] == DONE
     done = reread(channel)
     assert done.retry_at is None and done.claimed_until is None
-    assert not sweep(home.practice, django_capture_on_commit_callbacks, at=late + RECOVER_AFTER)
+    assert not sweep(home.practice, django_capture_on_commit_callbacks, at=late + recover_after())
 
 
 def test_a_dead_workers_channel_is_taken_over_once_its_claim_lapses(
@@ -122,8 +131,8 @@ def test_work_whose_message_was_lost_is_queued_a_few_minutes_later(
     engagement = per_session("Ola Berg", "ola@example.org", run_tasks=False)
     due = channel_of(engagement).retry_at
     assert due is not None
-    assert not sweep(home.practice, django_capture_on_commit_callbacks, at=due + RECOVER_AFTER)
-    later = due + RECOVER_AFTER + dt.timedelta(seconds=1)
+    assert not sweep(home.practice, django_capture_on_commit_callbacks, at=due + recover_after())
+    later = due + recover_after() + dt.timedelta(seconds=1)
     [requeued] = sweep(home.practice, django_capture_on_commit_callbacks, at=later)
     requeued()
     assert channel_of(engagement).status == ChannelStatus.CREATED
@@ -183,7 +192,7 @@ def test_a_rate_limited_post_is_swept_after_its_retry_after_and_posted_once(
     assert waiting.retry_at >= timezone.now() + dt.timedelta(seconds=295)
     practice = world.home.practice
     assert not sweep(practice, django_capture_on_commit_callbacks, at=waiting.retry_at)
-    late = waiting.retry_at + RECOVER_AFTER + dt.timedelta(seconds=1)
+    late = waiting.retry_at + recover_after() + dt.timedelta(seconds=1)
     [requeued] = sweep(practice, django_capture_on_commit_callbacks, at=late)
     assert not sweep(practice, django_capture_on_commit_callbacks, at=late)
     retry_after_lapse()
@@ -220,7 +229,7 @@ def test_beat_fans_out_one_sweep_per_practice_with_stuck_work(
     slack_connect(home.practice, home.owner, slack_standin)
     per_session("Rui Costa", "rui@example.org", run_tasks=False)
     assert tasks.slack_work_recover_all() == 0  # just queued: not presumed lost
-    later = timezone.now() + RECOVER_AFTER + dt.timedelta(minutes=1)
+    later = timezone.now() + recover_after() + dt.timedelta(minutes=1)
     monkeypatch.setattr(timezone, "now", lambda: later)
     swept = []
     monkeypatch.setattr(
