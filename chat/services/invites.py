@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
@@ -57,6 +58,10 @@ SHARED_UNKNOWN = (
     "Slack did not answer whether it sent the Slack Connect invitation (its answer was "
     "lost), so CoachHub does not send it again by itself. Check the workspace's Slack "
     "Connect invitations in Slack; if there is none, press Try again to send it."
+)
+STOPPED = (
+    "Stopped by an error on CoachHub's side ({error}), not by Slack. Press Try again on the "
+    "engagement page."
 )
 NO_PATH = (
     "{name} is not in the Slack workspace, Slack Connect is off and there is no workspace "
@@ -484,7 +489,13 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int =
             return "retry scheduled"
         if self.is_eager:
             return "busy"
-        raise self.retry(countdown=CLAIM_WAIT_SECONDS)
+        # Waiting for another run is not an attempt: a fresh message looks again, for as
+        # long as the claim holds (it lapses after the time limit), and never gives up.
+        slack_channel_work.apply_async(
+            kwargs={"practice_id": practice_id, "channel_id": channel_id, "faults": faults},
+            countdown=CLAIM_WAIT_SECONDS,
+        )
+        return "busy"
     retry_at = None
     try:
         slack_channel_run(channel=channel, connection=connection, attempt=self.request.retries + 1)
@@ -511,6 +522,13 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int =
             retry_at = timezone.now() + dt.timedelta(seconds=countdown)
             faults += error.code != "ratelimited"
             raise self.retry_later(error, countdown=countdown, faults=faults) from error
+    except SoftTimeLimitExceeded as error:  # a slow Slack: the rows stay open, queued again
+        retry_at = timezone.now() + dt.timedelta(seconds=CLAIM_WAIT_SECONDS)
+        raise self.retry(exc=error, countdown=CLAIM_WAIT_SECONDS) from error
+    except Exception as error:  # not Slack's doing (the database, a bug): never silent
+        _everything_open_failed(channel, STOPPED.format(error=error.__class__.__name__))
+        slack_steps_record(channel=channel)
+        raise
     finally:
         _channel_release(channel, retry_at=retry_at)
     slack_steps_record(channel=channel)

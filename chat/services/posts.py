@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -172,6 +173,11 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             channel_id=post.channel.channel_id,
             text=post.text,
         )
+    except SoftTimeLimitExceeded as error:  # a slow Slack: pending again, queued again
+        SlackPost.objects.filter(pk=post.pk, status=PostStatus.POSTING).update(
+            status=PostStatus.PENDING, claimed_at=None, retry_at=timezone.now()
+        )
+        raise self.retry(exc=error, countdown=30) from error
     except IntegrationError as error:
         if error.permanent:
             return _post_failed(post, what_to_do(error))
@@ -191,6 +197,11 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             retry_at=timezone.now() + dt.timedelta(seconds=countdown),
         )
         raise self.retry_later(error, countdown=countdown) from error
+    except Exception as error:  # not Slack's doing (the database, a bug): never silent
+        _post_failed(
+            post, f"Not posted: stopped by an error on CoachHub's side ({type(error).__name__})."
+        )
+        raise
     SlackPost.objects.filter(pk=post.pk).update(
         status=PostStatus.POSTED, ts=post.ts, error="", claimed_at=None, posted_at=timezone.now()
     )

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 import time_machine
+from django.db import OperationalError
 from django.test import TestCase
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -22,6 +23,7 @@ from chat.models import (
     SlackConnection,
     SlackPost,
 )
+from chat.services import posts as posts_module
 from chat.services.posts import slack_post_send
 from coachhub.models import CallOutcome, CallProvider, IntegrationCall
 from coachhub.tenancy import practice_scope
@@ -386,3 +388,18 @@ def test_a_reminder_not_sent_before_its_session_started_is_not_posted_late(world
         stale = SlackPost.objects.get(practice=world.home.practice, kind="reminder")
     assert stale.status == PostStatus.FAILED
     assert stale.error == "Too late: the session had started, so the reminder was not posted."
+
+
+def test_a_post_stopped_by_an_error_on_coachhubs_side_says_so(world, standin, slack, monkeypatch):
+    _, channel, collection = slack
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(posts_module, "slack_call", database_gone)
+    with pytest.raises(OperationalError):
+        queue(world, collection)
+    with scopes_disabled():
+        stopped = SlackPost.objects.get(practice=world.home.practice, key="recap:1")
+    assert stopped.status == PostStatus.FAILED  # not left "being posted"
+    assert stopped.error == "Not posted: stopped by an error on CoachHub's side (OperationalError)."

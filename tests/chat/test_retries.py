@@ -4,10 +4,13 @@ is done once however often the task runs, and a task that gives up leaves a reco
 from __future__ import annotations
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from chat.models import ChannelStatus, InvitePath, InviteStatus, SlackChannel
+from chat.services import invites as invites_module
 from chat.services import slack_channel_work
 from chat.services.invites import _channel_claim
 from coachhub.models import CallOutcome, IntegrationCall
@@ -136,7 +139,7 @@ def test_a_task_that_gives_up_leaves_the_failure_on_the_checklist(
 
 
 def test_a_channel_claimed_by_another_run_is_left_to_it(
-    world, slack_standin, per_session, worker_task
+    world, slack_standin, per_session, worker_task, monkeypatch
 ):
     """A second run while the first still works on the channel looks again later instead of
     calling Slack a second time."""
@@ -145,8 +148,13 @@ def test_a_channel_claimed_by_another_run_is_left_to_it(
     engagement = per_session("Pia Holm", "pia@example.org", run_tasks=False)
     with scopes_disabled():
         assert _channel_claim(channel_of(engagement))
-    with pytest.raises(Retrying):
-        run(worker_task, engagement)
+    looks_again = []
+    monkeypatch.setattr(
+        worker_task, "apply_async", lambda kwargs, countdown: looks_again.append(countdown)
+    )
+    for _ in range(12):  # more than the retries a fault gets: a busy wait is not one
+        assert run(worker_task, engagement) == "busy"
+    assert looks_again == [30] * 12
     assert not slack_standin.calls("conversations.create")
 
 
@@ -273,3 +281,42 @@ def test_a_rate_limited_slack_connect_invitation_is_sent_on_the_retry(
     invite = invites_of(engagement)["noor@example.org"]
     assert (invite.status, invite.path) == (InviteStatus.DONE, InvitePath.SLACK_CONNECT)
     assert len(slack_standin.effects("conversations.inviteShared")) == 1
+
+
+def test_an_error_on_coachhubs_side_leaves_the_steps_saying_so_not_pending(
+    world, slack_standin, per_session, monkeypatch
+):
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin)
+    engagement = per_session("Kim Lo", "kim@example.org", run_tasks=False)
+
+    def database_gone(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(invites_module, "channel_create", database_gone)
+    with pytest.raises(OperationalError):
+        run(slack_channel_work, engagement)
+    state, reason = step(engagement, "slack_channel")
+    assert state == FAILED
+    assert "Stopped by an error on CoachHub's side (OperationalError)" in reason
+    assert "Press Try again" in reason
+    assert invites_of(engagement)["kim@example.org"].status == InviteStatus.FAILED
+
+
+def test_a_run_stopped_by_the_soft_time_limit_is_queued_again(
+    world, slack_standin, per_session, worker_task, monkeypatch
+):
+    home = world.home
+    slack_connect(home.practice, home.owner, slack_standin)
+    engagement = per_session("Kim Lo", "kim@example.org", run_tasks=False)
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(invites_module, "channel_create", too_slow)
+    with pytest.raises(Retrying) as retried:
+        run(worker_task, engagement)
+    assert retried.value.countdown == 30
+    channel = channel_of(engagement)
+    assert channel.status == ChannelStatus.PENDING and channel.claimed_until is None
+    assert channel.retry_at is not None  # the sweep knows it is due
