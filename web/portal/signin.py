@@ -41,7 +41,12 @@ from web.portal.forms import LinkRequestForm
 PORTAL_PRACTICE_KEY = "portal_practice_id"
 # A link shown to a password account, kept while its owner signs in: (practice id, token).
 PENDING_LINK_KEY = "portal_pending_link"
-PORTAL_PAGES = {"portal_home", "portal_session", "portal_session_cancel", "portal_session_reschedule"}
+PORTAL_PAGES = {
+    "portal_home",
+    "portal_session",
+    "portal_session_cancel",
+    "portal_session_reschedule",
+}
 SESAME_BACKEND = "sesame.backends.ModelBackend"
 
 
