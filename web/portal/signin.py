@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from sesame import settings as sesame_settings
 
@@ -63,6 +65,14 @@ def signed_in_client(request: HttpRequest, practice: Practice) -> Client | None:
     if client is not None:
         client.practice = practice
     return client
+
+
+def client_zone(client: Client) -> ZoneInfo:
+    """The zone the client's pages show times in: theirs, else their practice's."""
+    try:
+        return ZoneInfo(client.time_zone)
+    except (ValueError, KeyError):
+        return ZoneInfo(client.practice.time_zone)
 
 
 def _signs_in_with_password(user: User) -> bool:
@@ -142,7 +152,8 @@ def _link_in(request: HttpRequest, practice: Practice) -> HttpResponse | None:
 
 def portal_page(view):
     """A page of the portal: the practice from the URL, a link in the address signs in,
-    and the view gets the signed-in client (else the sign-in page, then back here)."""
+    and the view gets the signed-in client (else the sign-in page, then back here); its
+    times render in the client's zone, whatever the account's."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, practice_slug: str, **kwargs) -> HttpResponse:
@@ -156,7 +167,8 @@ def portal_page(view):
             if client is None:
                 sign_in = reverse("portal_sign_in", kwargs={"practice_slug": practice.slug})
                 return redirect(sign_in + "?" + urlencode({"next": request.path}))
-            return view(request, client, **kwargs)
+            with timezone.override(client_zone(client)):
+                return view(request, client, **kwargs)
 
     return wrapped
 
