@@ -9,12 +9,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError, transaction
+from django.test import Client as HttpClient
 from django_scopes import scopes_disabled
 
+from coachhub.models import AuditEntry, User
+from engagements import services as engagement_services
 from engagements.models import Client
 from engagements.portal import portal_session_path
 
-from .test_portal import _booked, signed_in
+from .test_portal import _booked, home_url, link_for, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +77,46 @@ def test_a_week_out_of_range_shows_the_picker(
     response = signed_in(visitor).get(path + "reschedule/", {"from": first_day})
     assert response.status_code == 200
     assert "Choose a new time" in response.content.decode()
+
+
+# --- A client's e-mail changed --------------------------------------------------------
+def test_a_new_email_lets_go_of_the_old_account_and_its_links(world):
+    home = world.home
+    known = home.objects["client"]
+    old_link = link_for(known)
+    browser = signed_in(known)
+    assert browser.get(home_url(home.practice)).status_code == 200
+    with scopes_disabled():
+        known.refresh_from_db()
+        old_user = known.user_id
+        engagement_services.client_update(
+            client=known, actor=home.owner, data={"email": "moved@example.org"}
+        )
+        known.refresh_from_db()
+        assert known.user_id is None
+        entry = AuditEntry.objects.filter(action="client.update").latest("pk")
+        assert entry.data["fields"].split(",") == ["email", "user"]
+    # The old address's browser and its week-long link open nothing any more.
+    assert browser.get(home_url(home.practice)).status_code == 302
+    assert HttpClient().get(old_link).status_code == 404
+    assert User.objects.filter(pk=old_user).exists()
+
+
+def test_an_account_whose_email_moved_on_opens_nothing(world):
+    home = world.home
+    known = home.objects["client"]
+    browser = signed_in(known)
+    with scopes_disabled():
+        known.refresh_from_db()
+    User.objects.filter(pk=known.user_id).update(email="someone-else@example.org")
+    assert browser.get(home_url(home.practice)).status_code == 302
+
+
+def test_one_account_is_one_client_per_practice(world):
+    home = world.home
+    known, other = home.objects["client"], home.objects["seat_client"]
+    signed_in(known)
+    with scopes_disabled():
+        known.refresh_from_db()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Client.objects.filter(pk=other.pk).update(user_id=known.user_id)

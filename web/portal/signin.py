@@ -56,12 +56,18 @@ def _practice(practice_slug: str) -> Practice:
     return get_object_or_404(Practice, slug=practice_slug)
 
 
+def _client_of(practice: Practice, user: User):
+    """The practice's client bound to this account and still at its e-mail (a binding
+    left from an address the client no longer has opens nothing)."""
+    return Client.objects.filter(practice=practice, user=user, email=user.email.strip().lower())
+
+
 def signed_in_client(request: HttpRequest, practice: Practice) -> Client | None:
     """The practice's client the request is signed in as, or None (call inside its scope)."""
     user = request.user
     if not user.is_authenticated or request.session.get(PORTAL_PRACTICE_KEY) != practice.pk:
         return None
-    client = Client.objects.filter(practice=practice, user=user).first()
+    client = _client_of(practice, user).first()
     if client is not None:
         client.practice = practice
     return client
@@ -112,7 +118,7 @@ def _sign_in_with_link(
         user = check.user
         if user is None:
             return link_refused(request, practice, expired=check.expired)
-        if not Client.objects.filter(practice=practice, user=user).exists():
+        if not _client_of(practice, user).exists():
             return link_refused(request, practice, expired=False)
     already = request.user.is_authenticated and request.user.pk == user.pk
     if pending and not already:
