@@ -3,13 +3,18 @@ signs in, and where a sign-in may send the browser next."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+from django.core import mail
 from django.test import Client as HttpClient
 from django_scopes import scopes_disabled
 
 from coachhub.invitations import invitation_token
 from coachhub.models import Membership
 from engagements import services as engagement_services
+from engagements.portal import portal_session_path
 
 from .test_portal import home_url, link_for, signed_in
 
@@ -83,3 +88,52 @@ def test_a_members_link_gets_the_password_page_even_without_a_password(world):
     assert browser.get(home_url(home.practice)).status_code == 302
     page = browser.get(home_url(home.practice))
     assert page.status_code == 200 and "Coach Too" in page.content.decode()
+
+
+# --- Where a sign-in may lead -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        "{home}?sesame=ATTACKERS-TOKEN",
+        "{home}sessions/{uuid}/?sesame=ATTACKERS-TOKEN",
+        "{home}#sesame=ATTACKERS-TOKEN",
+        "{home}%3Fsesame=ATTACKERS-TOKEN",
+        "{home}\\\\evil.example",
+        "{home}../../accounts/email/",
+        "/portal/practice-other/",
+        "https://evil.example{home}",
+        "//evil.example{home}",
+    ],
+)
+def test_a_requested_link_leads_only_to_a_bare_page_of_this_portal(
+    world, django_capture_on_commit_callbacks, wanted
+):
+    home = world.home
+    session = home.objects["session"]
+    next_page = wanted.format(home=home_url(home.practice), uuid=session.public_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        HttpClient().post(
+            f"/portal/{home.practice.slug}/sign-in/",
+            {"email": home.objects["client"].email, "next": next_page},
+        )
+    (message,) = mail.outbox
+    (url,) = [u for u in re.findall(r"https?://\S+", message.body) if "sesame=" in u]
+    parts = urlsplit(url)
+    assert parts.path == home_url(home.practice)
+    assert list(parse_qs(parts.query)) == ["sesame"] and "ATTACKER" not in url
+    assert not parts.fragment
+
+
+def test_a_requested_link_may_lead_to_one_of_the_clients_sessions(
+    world, django_capture_on_commit_callbacks
+):
+    home = world.home
+    session_path = portal_session_path(home.practice, home.objects["session"].public_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        HttpClient().post(
+            f"/portal/{home.practice.slug}/sign-in/",
+            {"email": home.objects["client"].email, "next": session_path},
+        )
+    (message,) = mail.outbox
+    (url,) = [u for u in re.findall(r"https?://\S+", message.body) if "sesame=" in u]
+    assert urlsplit(url).path == session_path
