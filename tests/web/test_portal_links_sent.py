@@ -4,8 +4,6 @@ message or a calendar file writes nothing."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.core import mail
 from django.db import connection
@@ -120,10 +118,3 @@ def test_an_ics_download_makes_no_account(world, client, django_capture_on_commi
     assert User.objects.count() == users
     with scopes_disabled():
         assert Client.objects.get(email="visitor@example.net").user_id is None
-
-
-def test_a_requested_links_body_is_one_link(world, django_capture_on_commit_callbacks):
-    home = world.home
-    _ask(home.practice, home.objects["client"].email, django_capture_on_commit_callbacks)
-    (message,) = mail.outbox
-    assert len(re.findall(r"sesame=", message.body)) == 1
