@@ -13,7 +13,12 @@ from django_scopes import scopes_disabled
 
 from coachhub.models import AuditEntry, IntegrationCall, User
 from engagements.models import Client
-from engagements.portal import PortalAccountMissing, portal_link, portal_session_path
+from engagements.portal import (
+    PortalAccountMissing,
+    portal_link,
+    portal_link_send,
+    portal_session_path,
+)
 
 from ..kit.booking import book, first_slots, open_all_week
 from ..sessions_app.test_invites import event_of, mail_to
@@ -118,3 +123,12 @@ def test_an_ics_download_makes_no_account(world, client, django_capture_on_commi
     assert User.objects.count() == users
     with scopes_disabled():
         assert Client.objects.get(email="visitor@example.net").user_id is None
+
+
+def test_a_link_task_queued_before_the_lookup_moved_still_sends(world):
+    """Tasks already in the queue at deploy named the client by id, not by address."""
+    home = world.home
+    known = home.objects["client"]
+    portal_link_send.apply(kwargs={"practice_id": home.practice.pk, "client_id": known.pk})
+    (message,) = mail.outbox
+    assert message.to == [known.email] and "sesame=" in message.body
