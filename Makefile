@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
 .PHONY: install run serve test lint format worker beat demo migrate stripe-standin slack-standin clean \
-	benchmark benchmark-slots benchmark-webhooks benchmark-worker
+	benchmark benchmark-slots benchmark-webhooks benchmark-worker benchmark-slack run-slack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,15 @@ stripe-standin: install
 slack-standin: install
 	$(BIN)/python -m devtools.slack_standin
 
+## `make run` pointed at the Slack stand-in, as the operator's app with the stand-in's
+## default credentials (README "Trying Slack here"); its events come to :8000/slack/events/.
+run-slack:
+	SLACK_API_BASE=http://127.0.0.1:12112/api/ SLACK_CLIENT_ID=1111111111.2222222222 \
+	  SLACK_CLIENT_SECRET=standin-client-secret SLACK_SIGNING_SECRET=standin-signing-secret \
+	  $(MAKE) --no-print-directory run
+
 ## Benchmarks (PostgreSQL + Redis on 127.0.0.1, gunicorn on loopback); see README "Benchmarks".
-benchmark: benchmark-slots benchmark-webhooks benchmark-worker
+benchmark: benchmark-slots benchmark-webhooks benchmark-worker benchmark-slack
 
 benchmark-slots: install
 	$(BIN)/python -m benchmarks.slots
@@ -75,6 +82,9 @@ benchmark-webhooks: install
 
 benchmark-worker: install
 	$(BIN)/python -m benchmarks.event_worker
+
+benchmark-slack: install
+	$(BIN)/python -m benchmarks.slack_invites
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -113,8 +113,14 @@ class SlackChannel(PracticeScoped):
     coach_note = models.TextField(blank=True, help_text="Why the coach is not in the channel.")
     # One task at a time works on a channel and its invites: it claims the row until then.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # When the next run is due (work queued now, or a retry's countdown, never sooner than
+    # Slack's Retry-After); empty once nothing is left. The recovery sweep reads it.
+    retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["retry_at"], name="slack_channel_due")]
 
     def __str__(self) -> str:
         return f"#{self.name or '…'} for {self.collection}"
@@ -227,6 +233,8 @@ class SlackPost(PracticeScoped):
     attempts = models.PositiveSmallIntegerField(default=0)
     # When a task took the post to send it: a claim older than a task may run has lapsed.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a retry is due (never sooner than Slack's Retry-After); the recovery sweep reads it.
+    retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
 
@@ -235,6 +243,7 @@ class SlackPost(PracticeScoped):
         constraints = [
             models.UniqueConstraint(fields=["practice", "key"], name="one_slack_post_per_key")
         ]
+        indexes = [models.Index(fields=["status", "retry_at"], name="slack_post_due")]
 
     def __str__(self) -> str:
         return f"{self.kind} in {self.channel}: {self.get_status_display()}"

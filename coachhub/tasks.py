@@ -11,6 +11,7 @@ import math
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from django.conf import settings
 
 from .calls import calls_prune
 from .tenancy import practice_scope, scopes_disabled
@@ -19,8 +20,9 @@ MAX_RETRY_COUNTDOWN = 3600  # seconds; far below the broker's visibility timeout
 
 
 def retry_countdown(retries: int) -> int:
-    """30 s, 60 s, 2 min … capped at an hour: whatever failed has time to come back."""
-    return min(30 * 2**retries, MAX_RETRY_COUNTDOWN)
+    """30 s, 60 s, 2 min … capped at an hour: whatever failed has time to come back
+    (TASK_RETRY_BACKOFF_SECONDS is the first step; a benchmark shortens it)."""
+    return min(settings.TASK_RETRY_BACKOFF_SECONDS * 2**retries, MAX_RETRY_COUNTDOWN)
 
 
 class PracticeTask(DjangoTask):
@@ -56,16 +58,24 @@ class PracticeTask(DjangoTask):
             return True
         return self.max_retries is not None and (self.request.retries or 0) >= self.max_retries
 
+    def retry_countdown_for(self, error: Exception, *, countdown: int | None = None) -> int:
+        """The seconds `retry_later` will wait: a provider's HTTP 429 Retry-After when it
+        said one (that long, not the fault backoff), else the backoff — or `countdown`, never
+        less than Retry-After. A task that records when it is due asks here."""
+        asked = getattr(error, "retry_after", None)
+        if countdown is None:
+            if asked:
+                return max(1, math.ceil(asked))
+            countdown = retry_countdown(self.request.retries)
+        if asked:
+            countdown = max(countdown, math.ceil(asked))
+        return countdown
+
     def retry_later(self, error: Exception, *, countdown: int | None = None, **changed_kwargs):
         """Try again after the backoff (`raise self.retry_later(error)`), or after the
         countdown the task worked out from its own record of attempts; `changed_kwargs`
         narrow what the next attempt does (the e-mails still owed, say)."""
-        if countdown is None:
-            countdown = retry_countdown(self.request.retries)
-        # A provider that said how long to wait (HTTP 429 Retry-After) is never asked sooner.
-        asked = getattr(error, "retry_after", None)
-        if asked:
-            countdown = max(countdown, math.ceil(asked))
+        countdown = self.retry_countdown_for(error, countdown=countdown)
         kwargs = {**(self.request.kwargs or {}), **changed_kwargs} if changed_kwargs else None
         return self.retry(exc=error, countdown=countdown, kwargs=kwargs)
 

@@ -7,6 +7,7 @@
   `team_join` completing a waiting invite, "Try again"
 - `progress`: what the checklist's Slack steps say
 - `posts`: keyed messages in a collection's channel (reminders, session links, recaps)
+- `recovery`: channel work and posts a dead worker or a lost message left, queued again
 """
 
 from .channels import channel_base_name, name_slug
@@ -37,6 +38,7 @@ from .posts import (
     slack_posts_wanted,
 )
 from .progress import slack_steps_record
+from .recovery import slack_work_recover
 
 __all__ = [
     "channel_base_name",
@@ -61,5 +63,6 @@ __all__ = [
     "slack_settings_missing",
     "slack_steps_record",
     "slack_token_connect",
+    "slack_work_recover",
     "slack_work_retry",
 ]

@@ -70,6 +70,31 @@ def channel_error_note(*, channel: SlackChannel, reason: str) -> None:
     channel.error = reason
 
 
+def _made_before(*, connection: SlackConnection, channel: SlackChannel, name: str):
+    """After an attempt whose answer was lost (a 5xx, a timeout: Slack may have made it),
+    the name being taken may be our own doing: the private channel of that name the bot is
+    in, and no other collection's, is this one's."""
+    if channel.attempts < 1 or not channel.error:
+        return None
+    try:
+        found = slack_call(
+            slack.private_channel_find,
+            connection=connection,
+            operation="conversations.list",
+            subject=channel,
+            engagement_id=channel.collection.engagement_id,
+            name=name,
+        )
+    except IntegrationError as error:
+        if not error.permanent:
+            raise
+        return None  # cannot look: the next name, as before
+    if found is None or not found.id:
+        return None
+    taken = SlackChannel.objects.filter(practice_id=channel.practice_id, channel_id=found.id)
+    return None if taken.exists() else found
+
+
 def channel_create(*, connection: SlackConnection, channel: SlackChannel, attempt: int) -> bool:
     """Create the private channel unless it exists; its id is written the moment Slack
     answers, so a retry never makes a second one. False when Slack refused for good (the
@@ -92,12 +117,15 @@ def channel_create(*, connection: SlackConnection, channel: SlackChannel, attemp
             )
         except IntegrationError as error:
             if error.code == "name_taken":
-                continue
-            if error.permanent:
+                made = _made_before(connection=connection, channel=channel, name=name)
+                if made is None:
+                    continue
+            elif error.permanent:
                 channel_failed(channel=channel, reason=f"#{name}: {what_to_do(error)}")
                 return False
-            channel_error_note(channel=channel, reason=what_to_do(error))
-            raise
+            else:
+                channel_error_note(channel=channel, reason=what_to_do(error))
+                raise
         SlackChannel.objects.filter(pk=channel.pk).update(
             channel_id=made.id,
             name=made.name,

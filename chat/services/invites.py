@@ -19,14 +19,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from coachhub.audit import audit_record
 from coachhub.calls import call_recorded
 from coachhub.models import CallProvider, Practice, User
 from coachhub.permissions import require
-from coachhub.tasks import PracticeTask
+from coachhub.tasks import PracticeTask, retry_countdown
 from coachhub.tenancy import membership_of
 from engagements.models import Client, Collection, Engagement
 from integrations.errors import FailureKind, IntegrationError
@@ -46,7 +46,8 @@ from .progress import slack_steps_record
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 8
+MAX_RETRIES = 8  # faults (5xx, timeouts); a rate limit is Slack saying when, not a fault
+MAX_RUNS = 30  # all runs, rate-limited ones included
 CLAIM_WAIT_SECONDS = 30  # another run holds the channel: look again this much later
 # Slack's answers to inviteShared that mean "not on this workspace's plan or settings".
 CONNECT_UNAVAILABLE = frozenset(
@@ -80,7 +81,9 @@ def slack_channel_plan(
         else SlackChannel.objects.filter(practice=practice, collection=collection).first()
     )
     if channel is None:
-        channel = SlackChannel.objects.create(practice_id=practice.pk, collection=collection)
+        channel = SlackChannel.objects.create(
+            practice_id=practice.pk, collection=collection, retry_at=timezone.now()
+        )
         if not collection_is_new:  # a collection from before Slack: everyone in it, now
             clients = None
     if clients is None:
@@ -92,6 +95,8 @@ def slack_channel_plan(
         ],
         ignore_conflicts=True,  # already invited to this channel: one row per person
     )
+    if channel.retry_at is None:  # due now: the recovery sweep looks for it if it is lost
+        SlackChannel.objects.filter(pk=channel.pk, retry_at=None).update(retry_at=timezone.now())
     slack_channel_work.delay_on_commit(practice_id=practice.pk, channel_id=channel.pk)
     return len(invites)
 
@@ -117,6 +122,9 @@ def slack_member_joined(*, connection: SlackConnection, slack_user_id: str, emai
         channel_ids = sorted(set(waiting.values_list("channel_id", flat=True)))
         joined = waiting.update(
             slack_user_id=slack_user_id, joined_at=timezone.now(), updated_at=timezone.now()
+        )
+        SlackChannel.objects.filter(pk__in=channel_ids, retry_at=None).update(
+            retry_at=timezone.now()
         )
         for channel_id in channel_ids:
             slack_channel_work.delay_on_commit(
@@ -327,12 +335,39 @@ def _channel_claim(channel: SlackChannel) -> bool:
     return bool(
         SlackChannel.objects.filter(pk=channel.pk)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
         .update(claimed_until=until)
     )
 
 
-def _channel_release(channel: SlackChannel) -> None:
-    SlackChannel.objects.filter(pk=channel.pk).update(claimed_until=None)
+def _retry_pending(channel: SlackChannel) -> bool:
+    """A retry is scheduled for later (after Slack's Retry-After): a run that comes sooner
+    — a copy, a Try again, a join — leaves the work to it and calls Slack not at all."""
+    return SlackChannel.objects.filter(
+        pk=channel.pk, claimed_until__isnull=True, retry_at__gt=timezone.now()
+    ).exists()
+
+
+def channel_work_open() -> Q:
+    """Channels with Slack work still to do: the channel itself, the coach's place in it,
+    or someone to invite (or to add now that they joined the workspace)."""
+    to_invite = SlackInvite.objects.filter(channel=OuterRef("pk")).filter(
+        Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING, joined_at__isnull=False)
+    )
+    return (
+        Q(status=ChannelStatus.PENDING)
+        | Q(status=ChannelStatus.CREATED, coach_added=False, coach_note="")
+        | Exists(to_invite)
+    )
+
+
+def _channel_release(channel: SlackChannel, *, retry_at: dt.datetime | None = None) -> None:
+    """Give the channel up; its `retry_at` says when it is due again: the retry this run
+    scheduled, now when work arrived meanwhile (a join, a participant), else never."""
+    mine = SlackChannel.objects.filter(pk=channel.pk)
+    if retry_at is None and mine.filter(channel_work_open()).exists():
+        retry_at = timezone.now()
+    mine.update(claimed_until=None, retry_at=retry_at)
 
 
 def _invites_to_do(channel: SlackChannel) -> list[SlackInvite]:
@@ -390,10 +425,11 @@ def _not_connected_reason(connection: SlackConnection | None) -> str:
     )
 
 
-@shared_task(base=PracticeTask, bind=True, max_retries=MAX_RETRIES)
-def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
+@shared_task(base=PracticeTask, bind=True, max_retries=MAX_RUNS)
+def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int = 0) -> str:
     """Every Slack call for one collection's channel, after the set-up commits; retried
-    after a rate limit (never sooner than Slack's Retry-After) or a fault, up to a bound."""
+    after a rate limit (never sooner than Slack's Retry-After) or a fault, up to a bound
+    (`faults`: the faults so far, MAX_RETRIES of them at most)."""
     channel = (
         SlackChannel.objects.filter(practice_id=practice_id, pk=channel_id)
         .select_related("collection__engagement__coach", "collection__engagement__organization")
@@ -408,9 +444,12 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
         slack_steps_record(channel=channel)
         return "not connected"
     if not _channel_claim(channel):
+        if _retry_pending(channel):
+            return "retry scheduled"
         if self.is_eager:
             return "busy"
         raise self.retry(countdown=CLAIM_WAIT_SECONDS)
+    retry_at = None
     try:
         slack_channel_run(channel=channel, connection=connection, attempt=self.request.retries + 1)
     except IntegrationError as error:
@@ -420,7 +459,9 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
                 f"{error} — CoachHub could not finish this just now. Press Try again on the "
                 "engagement page.",
             )
-        elif self.request.retries >= self.max_retries:
+        elif self.request.retries >= self.max_retries or (
+            error.code != "ratelimited" and faults >= MAX_RETRIES
+        ):
             _everything_open_failed(
                 channel,
                 f"{error} — Slack still failed after {self.request.retries + 1} attempts. "
@@ -428,8 +469,13 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int) -> str:
             )
         else:
             slack_steps_record(channel=channel)
-            raise self.retry_later(error) from error
+            countdown = self.retry_countdown_for(
+                error, countdown=None if error.code == "ratelimited" else retry_countdown(faults)
+            )
+            retry_at = timezone.now() + dt.timedelta(seconds=countdown)
+            faults += error.code != "ratelimited"
+            raise self.retry_later(error, countdown=countdown, faults=faults) from error
     finally:
-        _channel_release(channel)
+        _channel_release(channel, retry_at=retry_at)
     slack_steps_record(channel=channel)
     return channel.status

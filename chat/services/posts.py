@@ -103,15 +103,24 @@ def slack_post_settings_update(
     return connection
 
 
+def post_claims_lapsed_before(now: dt.datetime) -> dt.datetime:
+    """A claim older than a task may run belongs to a worker that was killed."""
+    return now - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - CLAIM_MARGIN
+
+
 def _claim(post_id: int, *, now: dt.datetime) -> bool:
     """Take the post for one attempt; a claim older than a task may run has lapsed (its
     worker was killed), so a redelivered message can take it again."""
-    lapsed = now - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - CLAIM_MARGIN
+    lapsed = post_claims_lapsed_before(now)
     return bool(
         SlackPost.objects.filter(
-            Q(status=PostStatus.PENDING) | Q(status=PostStatus.POSTING, claimed_at__lt=lapsed),
+            Q(status=PostStatus.PENDING, retry_at__isnull=True)
+            | Q(status=PostStatus.PENDING, retry_at__lte=now)  # a retry only once it is due
+            | Q(status=PostStatus.POSTING, claimed_at__lt=lapsed),
             pk=post_id,
-        ).update(status=PostStatus.POSTING, claimed_at=now, attempts=F("attempts") + 1)
+        ).update(
+            status=PostStatus.POSTING, claimed_at=now, retry_at=None, attempts=F("attempts") + 1
+        )
     )
 
 
@@ -159,11 +168,16 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
                 f"{error} — Slack did not take the post after {post.attempts} attempt(s); "
                 "it was not posted.",
             )
-        # Back to pending, so the next attempt can claim it; the page says it will retry.
+        # Back to pending, so the next attempt can claim it; the page says it will retry,
+        # and the recovery sweep knows when it is due.
+        countdown = self.retry_countdown_for(error)
         SlackPost.objects.filter(pk=post.pk, status=PostStatus.POSTING).update(
-            status=PostStatus.PENDING, error=what_to_do(error), claimed_at=None
+            status=PostStatus.PENDING,
+            error=what_to_do(error),
+            claimed_at=None,
+            retry_at=timezone.now() + dt.timedelta(seconds=countdown),
         )
-        raise self.retry_later(error) from error
+        raise self.retry_later(error, countdown=countdown) from error
     SlackPost.objects.filter(pk=post.pk).update(
         status=PostStatus.POSTED, ts=post.ts, error="", claimed_at=None, posted_at=timezone.now()
     )

@@ -126,6 +126,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 300)
+# A task that failed (a provider's fault, a timeout) backs off from this many seconds,
+# doubling each time; a rate limit waits what the provider's Retry-After asks instead.
+TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", 30)
 # A task not acknowledged within the visibility timeout is redelivered by Redis.
 # It must be longer than any task's time limit, countdown or retry backoff, or a
 # slow task would run twice (see README, "Workers").
@@ -164,6 +167,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "slack-events-recover": {
         "task": "chat.tasks.slack_events_recover_all",
+        "schedule": 60.0,
+    },
+    # A collection's channel and invites, and the posts, likewise (chat/services/recovery),
+    # SLACK_WORK_RECOVER_SECONDS after they were due.
+    "slack-work-recover": {
+        "task": "chat.tasks.slack_work_recover_all",
         "schedule": 60.0,
     },
     "stripe-reconcile": {
@@ -235,6 +244,9 @@ SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", "")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", "")
 # The integration call log keeps this many days of rows; beat prunes older ones.
 INTEGRATION_CALLS_KEEP_DAYS = env.int("INTEGRATION_CALLS_KEEP_DAYS", 30)
+# Slack work (a channel's calls, a post) due this long ago and not taken is queued again
+# by beat's recovery sweep: its worker died, or its message was lost.
+SLACK_WORK_RECOVER_SECONDS = env.int("SLACK_WORK_RECOVER_SECONDS", 180)
 # Webhook signatures older than this (or this far in the future) are refused.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 # External calendar URLs on private/loopback addresses are refused in production

@@ -186,6 +186,22 @@ class WebApi:
             raise SlackError("channel_not_found")  # a private channel the bot cannot see
         return {"channel": channel.as_slack(num_members=truthy(params.get("include_num_members")))}
 
+    def _conversations_list(self: StandIn, token: Token, team: Team, params: dict) -> dict:
+        """Public channels, and the private ones the bot is in; one page (no cursor needed
+        at the stand-in's sizes), archived ones left out when asked."""
+        types = set(listed(params.get("types")) or ["public_channel"])
+        found = []
+        for channel in team.channels.values():
+            kind = "private_channel" if channel.is_private else "public_channel"
+            if kind not in types:
+                continue
+            if channel.is_private and token.bot_user_id not in channel.members:
+                continue
+            if channel.is_archived and truthy(params.get("exclude_archived")):
+                continue
+            found.append(channel.as_slack())
+        return {"channels": found, "response_metadata": {"next_cursor": ""}}
+
     def _conversations_invite(self: StandIn, token: Token, team: Team, params: dict) -> dict:
         channel = self._channel(team, params)
         if channel.is_archived:
@@ -308,6 +324,7 @@ class WebApi:
             _conversations_info,
             _private_or_public("groups:read", "channels:read"),
         ),
+        "conversations.list": (_conversations_list, "groups:read"),
         "conversations.invite": (
             _conversations_invite,
             _private_or_public("groups:write", "channels:manage"),

@@ -23,7 +23,7 @@ TIMEOUT_SECONDS = 10
 # The bot scopes the CoachHub Slack app asks for, and why (README lists them too).
 BOT_SCOPES = (
     "groups:write",  # create private channels and invite people to them
-    "groups:read",  # conversations.info on a private channel
+    "groups:read",  # conversations.info / .list on a private channel
     "chat:write",  # post reminders, session links and recaps
     "users:read",  # see members, and the team_join event
     "users:read.email",  # users.lookupByEmail
@@ -222,6 +222,27 @@ def private_channel_create(*, token: str, base_url: str, name: str) -> Channel:
     data = _call(_client(token, base_url).conversations_create, name=name, is_private=True)
     channel = data.get("channel") or {}
     return Channel(id=channel.get("id", ""), name=channel.get("name", name))
+
+
+def private_channel_find(*, token: str, base_url: str, name: str) -> Channel | None:
+    """The private channel called `name` that the bot is in (None if there is none): how a
+    create whose answer was lost finds the channel it made."""
+    client, cursor = _client(token, base_url), ""
+    for _page in range(50):
+        data = _call(
+            client.conversations_list,
+            types="private_channel",
+            exclude_archived=True,
+            limit=200,
+            cursor=cursor or None,
+        )
+        for channel in data.get("channels") or []:
+            if channel.get("name") == name:
+                return Channel(id=channel.get("id", ""), name=name)
+        cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+        if not cursor:
+            return None
+    return None
 
 
 def channel_invite(*, token: str, base_url: str, channel_id: str, user_ids: list[str]) -> None:

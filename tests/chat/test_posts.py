@@ -153,6 +153,11 @@ def test_a_rate_limit_is_retried_no_sooner_than_slack_asked(world, standin, slac
     assert countdowns == [120]  # the first backoff would be 30 s
     waiting = reread(post)
     assert waiting.status == PostStatus.PENDING and "try again" in waiting.error
+    # A copy of the task that comes before the 120 s are up posts nothing.
+    assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.PENDING
+    assert not posted(standin, channel)
+    with scopes_disabled():  # the retry, 120 s later
+        SlackPost.objects.filter(pk=post.pk).update(retry_at=timezone.now())
     assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.POSTED
     assert len(posted(standin, channel)) == 1
     with scopes_disabled():
@@ -186,6 +191,8 @@ def test_a_server_fault_backs_off_and_the_last_attempt_gives_up_visibly(
     with pytest.raises(Retrying):
         task(practice_id=world.home.practice.pk, post_id=post.pk)
     assert countdowns == [30]  # the task base's first backoff
+    with scopes_disabled():  # 30 s later
+        SlackPost.objects.filter(pk=post.pk).update(retry_at=timezone.now())
     monkeypatch.setattr(type(task), "last_attempt", property(lambda task: True))
     assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.FAILED
     failed = reread(post)

@@ -4,9 +4,10 @@ is done once however often the task runs, and a task that gives up leaves a reco
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from chat.models import ChannelStatus, InvitePath, InviteStatus
+from chat.models import ChannelStatus, InvitePath, InviteStatus, SlackChannel
 from chat.services import slack_channel_work
 from chat.services.invites import _channel_claim
 from coachhub.models import CallOutcome, IntegrationCall
@@ -40,6 +41,12 @@ def worker_task(monkeypatch):
     return task
 
 
+def retry_due(engagement):
+    """The time the retry was scheduled for has come ."""
+    with scopes_disabled():
+        SlackChannel.objects.filter(pk=channel_of(engagement).pk).update(retry_at=timezone.now())
+
+
 def run(task, engagement):
     channel = channel_of(engagement)
     return task(practice_id=channel.practice_id, channel_id=channel.pk)
@@ -64,6 +71,9 @@ def test_a_rate_limit_is_retried_no_sooner_than_retry_after_and_invites_once(
         limited = IntegrationCall.objects.get(error_code="ratelimited")
     assert limited.outcome == CallOutcome.RETRYING and limited.operation == "conversations.invite"
 
+    assert run(worker_task, engagement) == "retry scheduled"  # a copy, sooner: no call
+    assert len(slack_standin.calls("conversations.invite")) == 1
+    retry_due(engagement)
     assert run(worker_task, engagement) == ChannelStatus.CREATED  # the retry, 7 s or more later
     invited = [e for e in slack_standin.effects("conversations.invite") if e["user"] == jane.id]
     assert len(invited) == 1
@@ -86,6 +96,7 @@ def test_a_server_error_then_success_creates_one_channel(
     assert retried.value.countdown >= 30  # the backoff
     state, reason = step(engagement, "slack_channel")
     assert state == PENDING and "503" in reason
+    retry_due(engagement)
     run(worker_task, engagement)
     run(worker_task, engagement)  # a duplicate delivery of the task: nothing more happens
     assert len(slack_standin.effects("conversations.create")) == 1
