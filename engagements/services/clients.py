@@ -46,15 +46,19 @@ def _client_insert(*, practice: Practice, actor: User, fields: dict[str, Any]) -
     return client
 
 
+@transaction.atomic
 def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Client:
+    """Change a client; a new e-mail also lets go of the portal account of the old one
+    (its links must not open the client's sessions any more), in the same audited save."""
+    fields = CLIENT_FIELDS
     if "coach" in data:
         coach_must_coach_here(client.practice, data["coach"])
     if "email" in data:
         data = {**data, "email": (data["email"] or "").strip().lower()}
         _email_must_be_free(client.practice, data["email"], except_pk=client.pk)
-    model_update(
-        instance=client, data=data, fields=CLIENT_FIELDS, actor=actor, action="client.update"
-    )
+        if data["email"] != client.email and client.user_id is not None:
+            data, fields = {**data, "user": None}, [*CLIENT_FIELDS, "user"]
+    model_update(instance=client, data=data, fields=fields, actor=actor, action="client.update")
     return client
 
 
@@ -133,13 +137,25 @@ def seat_client_refuse(*, client: Client | None, feature: str, client_is_new: bo
         raise ValidationError(refusal)
 
 
+def client_has_portal_user(client: Client) -> bool:
+    """Whether the client's account is theirs at their current e-mail (links may be made)."""
+    return client.user is not None and client.user.email.strip().lower() == client.email
+
+
+def clients_portal_users_ensure(*, clients: list[Client]) -> None:
+    """Make the portal accounts of the clients about to be sent a link (once per client,
+    when the e-mail is sent, not while its text is built)."""
+    for client in clients:
+        if not client_has_portal_user(client):
+            client_portal_user_ensure(client=client)
+
+
 def client_portal_user_ensure(*, client: Client) -> User:
     """The account a client signs in to the portal with: theirs by e-mail, or a new one
     without a password (a portal link is their only way in). One person who is a client of
     two practices is one account; a client whose e-mail changed gets the new address's."""
-    user = client.user
-    if user is not None and user.email.lower() == client.email:
-        return user
+    if client_has_portal_user(client):
+        return client.user
     with transaction.atomic():
         user = User.objects.filter(email__iexact=client.email).order_by("pk").first()
         if user is None:
@@ -150,6 +166,16 @@ def client_portal_user_ensure(*, client: Client) -> User:
                     )
             except IntegrityError:  # made by a concurrent link for the same person
                 user = User.objects.get(email__iexact=client.email)
+        # A row of this practice still holding the account from an e-mail it no longer
+        # has lets go of it first: one account is one client per practice.
+        for stale in Client.objects.filter(practice_id=client.practice_id, user=user).exclude(
+            pk=client.pk
+        ):
+            stale.user = None
+            stale.save(update_fields=["user"])
+            audit_record(
+                practice=client.practice, actor=None, action="client.portal_user", obj=stale
+            )
         client.user = user
         client.save(update_fields=["user"])
         audit_record(practice=client.practice, actor=None, action="client.portal_user", obj=client)

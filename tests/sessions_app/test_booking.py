@@ -59,9 +59,12 @@ def test_visitor_books_in_their_zone_gets_invite_cancels_and_feed_follows(
     assert event.decoded("SEQUENCE") == 0
     tzids = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
     assert event["DTSTART"].params["TZID"] in tzids  # every TZID has its VTIMEZONE
-    # It links the session in the visitor's portal, never the coach's session page.
-    portal_page = f"/portal/{home.practice.slug}/sessions/{session.public_id}/?sesame="
-    assert portal_page in str(event["DESCRIPTION"]) and portal_page in str(event["URL"])
+    # It links the session in the visitor's portal (no sign-in token: calendars keep
+    # invites), never the coach's session page; the e-mail's own text signs in.
+    portal_page = f"/portal/{home.practice.slug}/sessions/{session.public_id}/"
+    assert str(event["URL"]).endswith(portal_page)
+    assert str(event["DESCRIPTION"]).endswith(portal_page)
+    assert f"{portal_page}?sesame=" in visitor_mail[0].body
     assert f"8000{session.get_absolute_url()}" not in str(event["DESCRIPTION"])
     attendees = event.get("ATTENDEE")
     attendees = attendees if isinstance(attendees, list) else [attendees]
@@ -152,6 +155,16 @@ def test_public_bad_input_is_answered_never_a_500(world, client):
     assert past.status_code == 409
     assert client.get(f"{base}/?tz=Not/AZone").status_code == 200  # falls back to the practice zone
     assert client.get(f"{base}/?from=notadate").status_code == 200
+    for far in ["9999-12-31", "9999-12-25", "0001-01-01"]:
+        assert client.get(f"{base}/?from={far}").status_code == 200, far
+    for start in [
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+23:59",
+        "9999-12-31T23:59:59+00:00",
+        "0001-01-01T00:00:00+00:00",
+    ]:
+        assert client.get(f"{base}/confirm/", {"start": start}).status_code == 400, start
+        assert book(client, link, start).status_code == 400, start
     assert client.get("/booking/forged-token/").status_code == 404
     assert client.post("/booking/forged-token/cancel/").status_code == 404
     assert client.get("/booking/forged-token/invite.ics").status_code == 404

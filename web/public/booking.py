@@ -22,11 +22,17 @@ from billing.selectors import packages_only_for_new_clients, packages_sold_by, p
 from billing.services import booking_start
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
-from coachhub.timezones import local_day_start, time_zone_choices, zone_names
+from coachhub.timezones import (
+    local_day_start,
+    picker_first_day,
+    time_zone_choices,
+    typed_instant,
+    zone_names,
+)
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
 from sessions_app.models import Booking, BookingLink
-from sessions_app.notifications import event_data, portal_url
+from sessions_app.notifications import event_data, portal_page_url
 from sessions_app.selectors import (
     SlotQueryError,
     booking_link_for_page,
@@ -85,11 +91,7 @@ def _days_of_slots(
 
 def _picker_context(request, link, *, zone, now, ignore=None) -> dict:
     today = now.astimezone(zone).date()
-    try:
-        first_day = dt.date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        first_day = today
-    first_day = max(first_day, today)
+    first_day = picker_first_day(request.GET.get("from"), today=today)
     return {
         "link": link,
         "practice": link.practice,
@@ -167,11 +169,7 @@ def booking_slots(request: HttpRequest, practice_slug: str, link_slug: str) -> H
 
 
 def _parse_start(value: str | None) -> dt.datetime | None:
-    try:
-        start = dt.datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return start.astimezone(dt.UTC) if start.tzinfo else None
+    return typed_instant(value, now=timezone.now())
 
 
 @require_http_methods(["GET", "POST"])
@@ -336,7 +334,7 @@ def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpRe
     session = booking.session
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
-    link = portal_url(session, booking.client)
+    link = portal_page_url(session)  # a file kept in calendars: no sign-in token
     data = event_data(
         session,
         attendees=[ics.Person(booking.client.name, booking.client.email)],
