@@ -3,10 +3,13 @@ to the integration call log, and a dead token turning the connection broken on t
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
@@ -31,6 +34,23 @@ DEAD_TOKEN_CODES = frozenset(
         "team_not_found",
     }
 )
+
+
+def _limit_key(connection: SlackConnection, operation: str) -> str:
+    """Slack limits each method per workspace: one task's 429 holds back the others."""
+    return f"slack:limit:{connection.team_id}:{operation}"
+
+
+def _limit_wait(key: str) -> float:
+    """Seconds still to wait before calling, per the last Retry-After Slack gave (0: none)."""
+    until = cache.get(key)
+    return max(0.0, until - time.time()) if isinstance(until, int | float) else 0.0
+
+
+def _limit_note(key: str, error: IntegrationError) -> None:
+    if error.retry_after:
+        until = time.time() + error.retry_after
+        cache.set(key, until, timeout=math.ceil(error.retry_after) + 1)
 
 
 def what_to_do(error: IntegrationError) -> str:
@@ -79,7 +99,10 @@ def slack_call(
 ) -> Answer:
     """Run one `integrations.slack.client` function with the connection's token, logged;
     a token Slack no longer accepts breaks the connection, so pages say so at once.
-    `will_retry=False` on a task's last attempt, so the log says it was given up."""
+    `will_retry=False` on a task's last attempt, so the log says it was given up.
+    While Slack's Retry-After for this workspace and method runs (another task was told
+    to wait), Slack is not called: the log says so and the error carries what is left."""
+    key = _limit_key(connection, operation)
     try:
         with call_recorded(
             practice_id=connection.practice_id,
@@ -90,7 +113,19 @@ def slack_call(
             attempt=attempt,
             will_retry=will_retry,
         ):
-            return call(token=connection.bot_token, base_url=settings.SLACK_API_BASE, **params)
+            if wait := _limit_wait(key):
+                raise IntegrationError(
+                    f"Waiting for Slack's rate limit ({math.ceil(wait)} s more); not called",
+                    permanent=False,
+                    provider="slack",
+                    code="ratelimited",
+                    retry_after=wait,
+                )
+            try:
+                return call(token=connection.bot_token, base_url=settings.SLACK_API_BASE, **params)
+            except IntegrationError as error:
+                _limit_note(key, error)
+                raise
     except IntegrationError as error:
         if error.kind == FailureKind.KEY_REFUSED and error.code in DEAD_TOKEN_CODES:
             connection_broken(connection=connection, reason=what_to_do(error))

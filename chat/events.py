@@ -3,9 +3,10 @@ the chat services), and recover what a dead worker or a lost broker left behind.
 
 Receiving is what `POST /slack/events/` does and must answer within Slack's three
 seconds: one query for the connections of the team the body names, the signature check
-with the operator's secret or a connection's own, one INSERT per practice, no outside
-call. Processing happens in a Celery task that claims the row with a conditional
-UPDATE, so two workers given the same event never both act on it.
+with the operator's secret or a connection's own, one INSERT per practice, and at most
+once a minute an UPDATE noting that Slack reaches the connection; no outside call.
+Processing happens in a Celery task that claims the row with a conditional UPDATE, so
+two workers given the same event never both act on it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -46,7 +48,11 @@ MAX_EVENT_ATTEMPTS = 6
 RECOVER_AFTER = dt.timedelta(minutes=5)
 CLAIM_MARGIN = dt.timedelta(seconds=30)
 RECOVER_BATCH = 500  # per practice and sweep
+HEARD_EVERY = dt.timedelta(minutes=1)
+JUST_BROKEN = dt.timedelta(minutes=5)  # how often a connection's last event time is written
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+TEAM_ID_PATTERN = re.compile(r"^[A-Z0-9]{1,32}$")
+MAX_TEAM_IDS = 10  # a body naming more is not from Slack; the rest are not looked up
 
 
 class EventRefused(Exception):
@@ -96,7 +102,8 @@ def _parsed(body: bytes, content_type: str) -> tuple[object, str]:
 
 
 def _team_ids(data: object) -> list[str]:
-    """The workspaces a body is about: `team_id`, each authorization's, or `team.id`."""
+    """The workspaces a body is about: `team_id`, each authorization's, or `team.id`.
+    Only ids shaped like Slack's reach the database (a NUL would break the query)."""
     if not isinstance(data, dict):
         return []
     found = [data.get("team_id")]
@@ -106,11 +113,16 @@ def _team_ids(data: object) -> list[str]:
     team = data.get("team")
     if isinstance(team, dict):
         found.append(team.get("id"))
-    return list(dict.fromkeys(t for t in found if isinstance(t, str) and 0 < len(t) <= 32))
+    named = (t for t in found if isinstance(t, str) and TEAM_ID_PATTERN.match(t))
+    return list(dict.fromkeys(named))[:MAX_TEAM_IDS]
 
 
-def _candidates(data: object, team_ids: list[str]) -> list[tuple[int, str, str]]:
-    """(practice id, team id, own signing secret) of the connections that may have sent it.
+def _candidates(
+    data: object, team_ids: list[str]
+) -> list[tuple[int, str, str, str, dt.datetime | None]]:
+    """(practice id, team id, method, own signing secret, when a verified request last
+    came) of the connected workspaces that may have sent it; one broken over JUST_BROKEN
+    ago (or disconnected) takes nothing.
 
     A url_verification names no team: it comes when a practice with its own app sets the
     Request URL (after pasting the token and secret) or when the operator's app does.
@@ -121,9 +133,38 @@ def _candidates(data: object, team_ids: list[str]) -> list[tuple[int, str, str]]
         whose = Q(method=ConnectionMethod.PASTED) & ~Q(signing_secret="")
     else:
         return []
+    # Slack sends tokens_revoked and then app_uninstalled: the first breaks the connection,
+    # and the second, moments later, must still be taken so its reason is the one shown.
+    live = Q(status=ConnectionStatus.CONNECTED) | Q(
+        status=ConnectionStatus.BROKEN, broken_at__gte=timezone.now() - JUST_BROKEN
+    )
     with scopes_disabled():
-        connections = SlackConnection.objects.filter(whose)
-        return list(connections.values_list("practice_id", "team_id", "signing_secret"))
+        connections = SlackConnection.objects.filter(whose, live)
+        return list(
+            connections.values_list(
+                "practice_id", "team_id", "method", "signing_secret", "events_last_received_at"
+            )
+        )
+
+
+def _secret_of(method: str, own_secret: str) -> str:
+    """A practice's own app signs with its own secret only; never the operator's, which
+    signs for every workspace the operator's app is in."""
+    if method == ConnectionMethod.PASTED:
+        return own_secret
+    return own_secret or settings.SLACK_SIGNING_SECRET
+
+
+def _heard_from(verified: list[tuple[int, str, dt.datetime | None]]) -> None:
+    """Note that Slack reaches these connections, at most once a minute each (one UPDATE
+    then, none otherwise), for the Integrations page's "no events received yet"."""
+    now = timezone.now()
+    stale = [p for p, _, last in verified if last is None or last < now - HEARD_EVERY]
+    if stale:
+        with scopes_disabled():
+            SlackConnection.objects.filter(practice_id__in=stale).update(
+                events_last_received_at=now
+            )
 
 
 def slack_request_receive(
@@ -138,7 +179,8 @@ def slack_request_receive(
     if len(body) > MAX_BODY_BYTES:
         raise EventTooLarge(f"The body is over {MAX_BODY_BYTES} bytes.")
     data, problem = _parsed(body, content_type)
-    team_ids = _team_ids(data)
+    # A body that cannot be stored is not routed: only the operator's secret is tried.
+    team_ids = [] if problem else _team_ids(data)
     checked: dict[str, bool] = {}
 
     def signed_with(secret: str) -> bool:
@@ -146,14 +188,17 @@ def slack_request_receive(
             checked[secret] = request_is_signed(signing_secret=secret, body=body, headers=headers)
         return checked[secret]
 
-    operator_secret = settings.SLACK_SIGNING_SECRET
-    verified = [
-        (practice_id, team_id)
-        for practice_id, team_id, own_secret in _candidates(data, team_ids)
-        if signed_with(own_secret or operator_secret)
+    heard = [
+        (practice_id, team_id, last)
+        for practice_id, team_id, method, own_secret, last in _candidates(
+            None if problem else data, team_ids
+        )
+        if signed_with(_secret_of(method, own_secret))
     ]
-    if not verified and not signed_with(operator_secret):
+    verified = [(practice_id, team_id) for practice_id, team_id, _ in heard]
+    if not verified and not signed_with(settings.SLACK_SIGNING_SECRET):
         raise EventNotSigned("The request is not signed by Slack (bad, stale or missing).")
+    _heard_from(heard)
     if problem:
         raise EventRefused(problem)
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
@@ -258,8 +303,22 @@ def _workspace(connection: SlackConnection) -> str:
     return connection.team_name or connection.team_id
 
 
+def _about_another_install(event: SlackEvent, connection: SlackConnection) -> bool:
+    """Whether the event is about another app (both ids known and different) or about an
+    install before the connection's last one, which a reconnect has replaced."""
+    app_id = event.payload.get("api_app_id")
+    if isinstance(app_id, str) and app_id and connection.app_id and app_id != connection.app_id:
+        return True
+    moment = event.payload.get("event_time")
+    if isinstance(moment, int) and connection.connected_at is not None:
+        return moment < math.floor(connection.connected_at.timestamp())  # whole seconds
+    return False
+
+
 def on_app_uninstalled(event: SlackEvent, connection: SlackConnection) -> str:
     """The uninstall says more than the `tokens_revoked` Slack sends with it: its reason wins."""
+    if _about_another_install(event, connection):
+        return EventStatus.IGNORED
     reason = (
         f"Slack says the app was uninstalled from {_workspace(connection)} on "
         f"{_event_date(event)}. Add it again on the Integrations page."
@@ -278,6 +337,8 @@ def on_tokens_revoked(event: SlackEvent, connection: SlackConnection) -> str:
         raise MalformedEvent("tokens_revoked without a `tokens.bot` list")
     bots = tokens.get("bot") or []
     if not bots or (connection.bot_user_id and connection.bot_user_id not in bots):
+        return EventStatus.IGNORED
+    if _about_another_install(event, connection):
         return EventStatus.IGNORED
     connection_broken(
         connection=connection,

@@ -56,6 +56,12 @@ class SlackConnection(PracticeScoped):
         default=True, help_text="Post the session's time and link when a session is scheduled."
     )
     invite_link = models.URLField(blank=True, max_length=500)
+    # When the token was last installed or pasted: an uninstall Slack sent before it is
+    # about the previous install, not this one.
+    connected_at = models.DateTimeField(null=True, blank=True)
+    # When a verified request from Slack last arrived (kept to the minute): none at all
+    # means the Request URL or the signing secret is wrong.
+    events_last_received_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -105,6 +111,8 @@ class SlackChannel(PracticeScoped):
         max_length=10, choices=ChannelStatus.choices, default=ChannelStatus.PENDING
     )
     channel_id = models.CharField(max_length=32, blank=True)
+    # The workspace the channel was made in: after a reconnect to another one it is gone.
+    team_id = models.CharField(max_length=32, blank=True)
     name = models.CharField(max_length=80, blank=True)
     error = models.TextField(blank=True, help_text="What went wrong and what to do.")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -233,6 +241,8 @@ class SlackPost(PracticeScoped):
     attempts = models.PositiveSmallIntegerField(default=0)
     # When a task took the post to send it: a claim older than a task may run has lapsed.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Past this (a reminder's session has started) the post is stale and is not sent.
+    not_after = models.DateTimeField(null=True, blank=True)
     # When a retry is due (never sooner than Slack's Retry-After); the recovery sweep reads it.
     retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -38,7 +38,8 @@ def slack_channel_for(collection: Collection | None) -> SlackChannel | None:
         channel.status != ChannelStatus.CREATED
         or bool(channel.coach_note)
         or any(
-            invite.status in (InviteStatus.FAILED, InviteStatus.PENDING)
+            # Waiting: a lost team_join would leave them so; Try again looks them up.
+            invite.status in (InviteStatus.FAILED, InviteStatus.PENDING, InviteStatus.WAITING)
             for invite in channel.people
         )
     )

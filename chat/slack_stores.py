@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -20,6 +21,8 @@ from .models import ConnectionMethod, ConnectionStatus, SlackConnection, SlackOA
 logger = logging.getLogger(__name__)
 
 STATE_LIFETIME = dt.timedelta(minutes=10)
+# What `issue` makes (token_urlsafe(32) is 43 characters); anything else is not ours.
+STATE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 START_AGAIN = "Start again with “Add to Slack” on the Integrations page."
 STATE_UNKNOWN = (
@@ -68,8 +71,10 @@ class PracticeOAuthStateStore(OAuthStateStore):
     def consume_or_refuse(self, state: str) -> SlackOAuthState:
         """Spend the state, or say in words why it cannot be (a `ValidationError`)."""
         now = timezone.now()
-        found = SlackOAuthState.objects.filter(practice=self.practice, state=state or "").first()
-        if found is None or not state:
+        if not isinstance(state, str) or not STATE_PATTERN.match(state):
+            raise ValidationError(STATE_UNKNOWN, code="state_unknown")
+        found = SlackOAuthState.objects.filter(practice=self.practice, state=state).first()
+        if found is None:
             raise ValidationError(STATE_UNKNOWN, code="state_unknown")
         if found.user_id != self.user.pk:
             raise ValidationError(STATE_OTHER_USER, code="state_other_user")
@@ -133,6 +138,8 @@ class PracticeInstallationStore(InstallationStore):
         connection.bot_token = bot.bot_token
         # The operator's app signs with SLACK_SIGNING_SECRET; a practice's own app with its own.
         connection.signing_secret = self.signing_secret
+        connection.connected_at = timezone.now()
+        connection.events_last_received_at = None  # events of this install are still to come
         if self.actor is not None:
             connection.installed_by = self.actor
         connection.full_clean()

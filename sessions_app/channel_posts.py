@@ -58,6 +58,7 @@ def reminder_post(*, session: Session, lead_minutes: int) -> SlackPost | None:
         key=f"reminder:{session.pk}:{lead_minutes}:{int(session.starts_at.timestamp())}",
         kind="reminder",
         text=reminder_text(session, lead_minutes=lead_minutes),
+        not_after=session.starts_at,  # a reminder sent once it has started is noise
     )
 
 

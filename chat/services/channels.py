@@ -13,7 +13,8 @@ from integrations.errors import IntegrationError
 from integrations.slack import client as slack
 
 from ..calls import slack_call, what_to_do
-from ..models import ChannelStatus, SlackChannel, SlackConnection
+from ..models import ChannelStatus, InviteStatus, SlackChannel, SlackConnection, SlackInvite
+from .progress import slack_steps_record
 
 NAME_LENGTH = 80  # Slack's limit
 NAME_TRIES = 10  # #coaching-jane, #coaching-jane-2 … #coaching-jane-10
@@ -128,12 +129,13 @@ def channel_create(*, connection: SlackConnection, channel: SlackChannel, attemp
                 raise
         SlackChannel.objects.filter(pk=channel.pk).update(
             channel_id=made.id,
+            team_id=connection.team_id,
             name=made.name,
             status=ChannelStatus.CREATED,
             error="",
             updated_at=timezone.now(),
         )
-        channel.channel_id, channel.name = made.id, made.name
+        channel.channel_id, channel.name, channel.team_id = made.id, made.name, connection.team_id
         channel.status, channel.error = ChannelStatus.CREATED, ""
         return True
     channel_failed(
@@ -188,3 +190,54 @@ def coach_add(*, connection: SlackConnection, channel: SlackChannel, attempt: in
         coach_added=not note, coach_note=note, updated_at=timezone.now()
     )
     channel.coach_added, channel.coach_note = not note, note
+
+
+def channels_left_behind(*, practice_id: int, team_id: str, former_name: str) -> int:
+    """After a reconnect to another workspace, the channels made in the former one say so
+    (and so do their invites) until Try again makes them anew here; returns how many."""
+    behind = (
+        SlackChannel.objects.filter(practice_id=practice_id)
+        .exclude(channel_id="")
+        .exclude(team_id=team_id)
+        .select_related("collection__engagement__coach")
+    )
+    count = 0
+    for channel in behind:
+        reason = (
+            f"#{channel.name} is in the former workspace {former_name}; press Try again to "
+            "make a new channel here."
+        )
+        channel_failed(channel=channel, reason=reason)
+        SlackInvite.objects.filter(channel=channel).exclude(status=InviteStatus.FAILED).update(
+            status=InviteStatus.FAILED, error=reason, updated_at=timezone.now()
+        )
+        slack_steps_record(channel=channel)
+        count += 1
+    return count
+
+
+def channel_start_over(*, channel: SlackChannel) -> None:
+    """Forget a channel of a former workspace, so the next run makes it in this one and
+    invites everyone again from the start."""
+    SlackChannel.objects.filter(pk=channel.pk).update(
+        status=ChannelStatus.PENDING,
+        channel_id="",
+        team_id="",
+        name="",
+        error="",
+        attempts=0,
+        coach_added=False,
+        coach_note="",
+        updated_at=timezone.now(),
+    )
+    SlackInvite.objects.filter(channel=channel).update(
+        status=InviteStatus.PENDING,
+        path="",
+        slack_user_id="",
+        shared_invite_id="",
+        error="",
+        attempts=0,
+        emailed_at=None,
+        joined_at=None,
+        updated_at=timezone.now(),
+    )

@@ -25,6 +25,7 @@ from integrations.slack import client as slack_api
 
 from ..models import ConnectionMethod, ConnectionStatus, SlackConnection
 from ..slack_stores import PracticeInstallationStore, PracticeOAuthStateStore
+from .channels import channels_left_behind
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,14 @@ def slack_settings_missing() -> list[str]:
 
 
 def slack_install_available() -> bool:
-    """Whether the operator configured a Slack app that "Add to Slack" can install."""
-    return all(getattr(settings, name, "") for name in INSTALL_SETTINGS)
+    """Whether the operator configured a Slack app that "Add to Slack" can install: without
+    its signing secret the install would work but no event (someone joining) would."""
+    return not slack_settings_missing()
+
+
+def _named(names: list[str]) -> str:
+    """["A", "B", "C"] → "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def slack_authorize_url_base() -> str:
@@ -94,10 +101,10 @@ def slack_install_start(*, practice: Practice, actor: User, redirect_uri: str) -
     """The URL of Slack's install page for the operator's app, with a fresh `state`."""
     require(membership_of(practice, actor), ABILITY)
     if not slack_install_available():
-        missing = [name for name in INSTALL_SETTINGS if not getattr(settings, name, "")]
+        missing = slack_settings_missing()
         raise ValidationError(
             "“Add to Slack” needs the operator's Slack app, and "
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set on this "
+            f"{_named(missing)} {'is' if len(missing) == 1 else 'are'} not set on this "
             "server. Paste a bot token of your own Slack app instead."
         )
     store = PracticeOAuthStateStore(practice=practice, user=actor)
@@ -165,8 +172,9 @@ def slack_install_finish(
         )
     if not slack_install_available():
         raise ValidationError(
-            "This server no longer has the operator's Slack app configured (SLACK_CLIENT_ID "
-            "and SLACK_CLIENT_SECRET), so the install cannot be finished. Paste a bot token."
+            "This server no longer has the operator's Slack app configured (SLACK_CLIENT_ID, "
+            "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET), so the install cannot be "
+            "finished. Paste a bot token."
         )
     try:
         installed = _recorded(
@@ -211,6 +219,21 @@ def _connection_save(
         was = (previous.status, previous.team_id) if previous else ("", "")
         store.save_bot(bot)
         connection = store.saved
+        if previous and previous.team_id and previous.team_id != connection.team_id:
+            # Another workspace: its plan is not known, and the old channels are not in it.
+            model_update(
+                instance=connection,
+                data={"slack_connect_allowed": False, "invite_link": ""},
+                fields=["slack_connect_allowed", "invite_link"],
+                actor=actor,
+                action="slack.plan_reset",
+                practice=practice,
+            )
+            channels_left_behind(
+                practice_id=practice.pk,
+                team_id=connection.team_id,
+                former_name=previous.team_name or previous.team_id,
+            )
         # Never the token or the secret: which workspace, how, and with what permissions.
         audit_record(
             practice=practice,
@@ -296,15 +319,21 @@ def slack_token_connect(
 
 def invite_link_problem(link: str) -> str:
     """Why this is not a workspace invite link ("" when it looks like one)."""
-    parts = urllib.parse.urlsplit(link)
+    not_slack = (
+        "That is not a Slack invite link: it starts with https://join.slack.com/t/… "
+        "(Slack → the workspace name → Invite people → Copy invite link)."
+    )
+    if not link.isprintable() or any(char.isspace() for char in link):
+        return not_slack
+    try:
+        parts = urllib.parse.urlsplit(link)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # "https://[join…": an unclosed bracket is not an address
+        return not_slack
     if parts.scheme != "https":
         return "The invite link must be an https:// address."
-    host = (parts.hostname or "").lower()
     if host not in INVITE_LINK_HOSTS and not host.endswith(".slack.com"):
-        return (
-            "That is not a Slack invite link: it starts with https://join.slack.com/t/… "
-            "(Slack → the workspace name → Invite people → Copy invite link)."
-        )
+        return not_slack
     if "/shared_invite/" not in parts.path:
         return (
             "That Slack address is not an invite link: copy it from Slack → the workspace "

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
@@ -41,7 +42,7 @@ from ..models import (
     SlackConnection,
     SlackInvite,
 )
-from .channels import channel_create, coach_add
+from .channels import channel_create, channel_start_over, coach_add
 from .progress import slack_steps_record
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,15 @@ CLAIM_WAIT_SECONDS = 30  # another run holds the channel: look again this much l
 # Slack's answers to inviteShared that mean "not on this workspace's plan or settings".
 CONNECT_UNAVAILABLE = frozenset(
     {"not_paid", "not_allowed", "restricted_action", "not_supported", "feature_not_enabled"}
+)
+SHARED_UNKNOWN = (
+    "Slack did not answer whether it sent the Slack Connect invitation (its answer was "
+    "lost), so CoachHub does not send it again by itself. Check the workspace's Slack "
+    "Connect invitations in Slack; if there is none, press Try again to send it."
+)
+STOPPED = (
+    "Stopped by an error on CoachHub's side ({error}), not by Slack. Press Try again on the "
+    "engagement page."
 )
 NO_PATH = (
     "{name} is not in the Slack workspace, Slack Connect is off and there is no workspace "
@@ -152,6 +162,12 @@ def slack_work_retry(*, engagement: Engagement, actor: User) -> int:
     if collection is None:
         raise ValidationError("This engagement has no collection, so no Slack channel.")
     channel = SlackChannel.objects.filter(practice=practice, collection=collection).first()
+    if (
+        channel is not None
+        and channel.channel_id
+        and channel.team_id not in ("", connection.team_id)
+    ):
+        channel_start_over(channel=channel)  # made in a former workspace: anew in this one
     if channel is not None:
         SlackChannel.objects.filter(pk=channel.pk, status=ChannelStatus.FAILED).update(
             status=ChannelStatus.PENDING, error="", updated_at=timezone.now()
@@ -244,6 +260,17 @@ def _invite_link_send(
     invite.refresh_from_db()
 
 
+def _shared_claim(invite: SlackInvite) -> bool:
+    """Claim the Slack Connect invitation before asking for it (its path set while still
+    pending); False when an earlier attempt holds the claim and its outcome is unknown."""
+    claimed = SlackInvite.objects.filter(pk=invite.pk, status=InviteStatus.PENDING, path="").update(
+        path=InvitePath.SLACK_CONNECT, updated_at=timezone.now()
+    )
+    if claimed:
+        invite.path = InvitePath.SLACK_CONNECT
+    return bool(claimed)
+
+
 def _invite_one(
     *, connection: SlackConnection, channel: SlackChannel, invite: SlackInvite, attempt: int
 ) -> None:
@@ -264,6 +291,12 @@ def _invite_one(
 
     SlackInvite.objects.filter(pk=invite.pk).update(attempts=F("attempts") + 1)
     try:
+        if invite.status == InviteStatus.WAITING and not invite.slack_user_id:
+            # No team_join heard: joined meanwhile (the event lost), or not yet?
+            user_id = call(slack.user_find_by_email, "users.lookupByEmail", email=invite.email)
+            if user_id is None:
+                return  # still waiting: the e-mail already went, nothing more to send
+            _invite_update(invite, slack_user_id=user_id, joined_at=timezone.now())
         if invite.status == InviteStatus.WAITING:  # they joined the workspace (team_join)
             call(
                 slack.channel_invite,
@@ -289,6 +322,9 @@ def _invite_one(
             return
         note = ""
         if connection.slack_connect_allowed:
+            if not _shared_claim(invite):  # an earlier attempt's answer was lost
+                _invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
+                return
             try:
                 shared = call(
                     slack.channel_invite_shared,
@@ -297,6 +333,11 @@ def _invite_one(
                     email=invite.email,
                 )
             except IntegrationError as error:
+                if not (error.permanent or error.retry_after is not None):
+                    # A fault or no answer: Slack may have sent it; never a second one.
+                    _invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
+                    return
+                _invite_update(invite, path="")  # refused or rate-limited: nothing was sent
                 if not (error.permanent and error.code in CONNECT_UNAVAILABLE):
                     raise
                 note = (
@@ -371,11 +412,11 @@ def _channel_release(channel: SlackChannel, *, retry_at: dt.datetime | None = No
 
 
 def _invites_to_do(channel: SlackChannel) -> list[SlackInvite]:
+    """Everyone not in yet; those still waiting to join are looked up again, in case
+    Slack's team_join never reached CoachHub (they are not work that keeps a run due)."""
     return list(
         SlackInvite.objects.filter(practice_id=channel.practice_id, channel=channel)
-        .filter(
-            Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING, joined_at__isnull=False)
-        )
+        .filter(Q(status=InviteStatus.PENDING) | Q(status=InviteStatus.WAITING))
         .select_related("client")
         .order_by("pk")
     )
@@ -448,7 +489,13 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int =
             return "retry scheduled"
         if self.is_eager:
             return "busy"
-        raise self.retry(countdown=CLAIM_WAIT_SECONDS)
+        # Waiting for another run is not an attempt: a fresh message looks again, for as
+        # long as the claim holds (it lapses after the time limit), and never gives up.
+        slack_channel_work.apply_async(
+            kwargs={"practice_id": practice_id, "channel_id": channel_id, "faults": faults},
+            countdown=CLAIM_WAIT_SECONDS,
+        )
+        return "busy"
     retry_at = None
     try:
         slack_channel_run(channel=channel, connection=connection, attempt=self.request.retries + 1)
@@ -475,6 +522,13 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int =
             retry_at = timezone.now() + dt.timedelta(seconds=countdown)
             faults += error.code != "ratelimited"
             raise self.retry_later(error, countdown=countdown, faults=faults) from error
+    except SoftTimeLimitExceeded as error:  # a slow Slack: the rows stay open, queued again
+        retry_at = timezone.now() + dt.timedelta(seconds=CLAIM_WAIT_SECONDS)
+        raise self.retry(exc=error, countdown=CLAIM_WAIT_SECONDS) from error
+    except Exception as error:  # not Slack's doing (the database, a bug): never silent
+        _everything_open_failed(channel, STOPPED.format(error=error.__class__.__name__))
+        slack_steps_record(channel=channel)
+        raise
     finally:
         _channel_release(channel, retry_at=retry_at)
     slack_steps_record(channel=channel)

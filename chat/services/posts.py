@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -35,6 +36,10 @@ from ..models import ChannelStatus, PostStatus, SlackChannel, SlackConnection, S
 POST_RETRIES = 5  # 30 s … 8 min of backoff, or longer when Slack asks for it
 CLAIM_MARGIN = dt.timedelta(minutes=1)
 POST_SETTINGS = ("post_reminders", "post_session_links")
+TOO_LATE = {
+    "reminder": "Too late: the session had started, so the reminder was not posted.",
+    "": "Too late: what it was about had passed, so it was not posted.",
+}
 
 
 def slack_posts_wanted(practice: Practice, setting: str) -> bool:
@@ -46,13 +51,20 @@ def slack_posts_wanted(practice: Practice, setting: str) -> bool:
 
 
 def slack_post_queue(
-    *, practice: Practice, collection: Collection, key: str, kind: str, text: str
+    *,
+    practice: Practice,
+    collection: Collection,
+    key: str,
+    kind: str,
+    text: str,
+    not_after: dt.datetime | None = None,
 ) -> SlackPost | None:
     """Queue one post in the collection's channel, posted after commit.
 
     Returns the post — the one already there when the key was used before, which is then
     left as it is — or None when there is nowhere to post: no ready Slack connection, or
     no channel created for the collection yet. May run inside the caller's transaction.
+    `not_after`: when the post stops making sense (a reminder, once its session starts).
     """
     connection = SlackConnection.objects.filter(practice=practice).first()
     if connection is None or not connection.ready:
@@ -66,7 +78,7 @@ def slack_post_queue(
         post, created = SlackPost.objects.get_or_create(
             practice=practice,
             key=key[:120],
-            defaults={"channel": channel, "kind": kind[:40], "text": text},
+            defaults={"channel": channel, "kind": kind[:40], "text": text, "not_after": not_after},
         )
     if created:
         slack_post_send.delay_on_commit(practice_id=practice.pk, post_id=post.pk)
@@ -147,6 +159,8 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             else "Slack is not connected. Connect the workspace on the Integrations page."
         )
         return _post_failed(post, f"Not posted: {reason}")
+    if post.not_after is not None and timezone.now() >= post.not_after:
+        return _post_failed(post, TOO_LATE.get(post.kind, TOO_LATE[""]))
     try:
         post.ts = slack_call(
             slack_api.message_post,
@@ -159,6 +173,11 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             channel_id=post.channel.channel_id,
             text=post.text,
         )
+    except SoftTimeLimitExceeded as error:  # a slow Slack: pending again, queued again
+        SlackPost.objects.filter(pk=post.pk, status=PostStatus.POSTING).update(
+            status=PostStatus.PENDING, claimed_at=None, retry_at=timezone.now()
+        )
+        raise self.retry(exc=error, countdown=30) from error
     except IntegrationError as error:
         if error.permanent:
             return _post_failed(post, what_to_do(error))
@@ -178,6 +197,11 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             retry_at=timezone.now() + dt.timedelta(seconds=countdown),
         )
         raise self.retry_later(error, countdown=countdown) from error
+    except Exception as error:  # not Slack's doing (the database, a bug): never silent
+        _post_failed(
+            post, f"Not posted: stopped by an error on CoachHub's side ({type(error).__name__})."
+        )
+        raise
     SlackPost.objects.filter(pk=post.pk).update(
         status=PostStatus.POSTED, ts=post.ts, error="", claimed_at=None, posted_at=timezone.now()
     )

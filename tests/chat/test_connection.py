@@ -166,6 +166,8 @@ def test_a_pasted_bot_token_is_checked_with_slack_and_stored_encrypted(world, as
     connection = connection_of(world.home.practice)
     assert connection.method == "pasted" and connection.team_name == "Own app workspace"
     assert connection.signing_secret == SIGNING
+    # Events Slack sent about an earlier install (an uninstall) are told apart by this.
+    assert connection.connected_at is not None and connection.events_last_received_at is None
     assert "groups:write" in connection.scopes.split(",")  # from Slack's X-OAuth-Scopes
     with db.cursor() as cursor:
         cursor.execute(

@@ -8,6 +8,8 @@ import datetime as dt
 import threading
 
 import pytest
+import time_machine
+from django.db import OperationalError
 from django.test import TestCase
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -21,6 +23,7 @@ from chat.models import (
     SlackConnection,
     SlackPost,
 )
+from chat.services import posts as posts_module
 from chat.services.posts import slack_post_send
 from coachhub.models import CallOutcome, CallProvider, IntegrationCall
 from coachhub.tenancy import practice_scope
@@ -28,6 +31,8 @@ from devtools.slack_standin import StandIn
 from integrations.slack import client as slack_api
 from sessions_app.models import Session
 from sessions_app.tasks import reminders_send_for_practice
+
+from ..kit.slack import retry_after_lapse
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +163,7 @@ def test_a_rate_limit_is_retried_no_sooner_than_slack_asked(world, standin, slac
     assert not posted(standin, channel)
     with scopes_disabled():  # the retry, 120 s later
         SlackPost.objects.filter(pk=post.pk).update(retry_at=timezone.now())
+    retry_after_lapse()  # Slack's 120 s are over for every task too
     assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.POSTED
     assert len(posted(standin, channel)) == 1
     with scopes_disabled():
@@ -366,3 +372,34 @@ def test_without_a_connection_the_integrations_page_has_no_posts_section(world, 
     assert "Slack posts between sessions" not in page
     response = owner.post("/practice/slack/posts/", {"post_reminders": "on"}, follow=True)
     assert "Connect a Slack workspace on the Integrations page first" in response.content.decode()
+
+
+def test_a_reminder_not_sent_before_its_session_started_is_not_posted_late(world, standin, slack):
+    _, channel, _ = slack
+    session, now = _remind_soon(world)
+    with TestCase.captureOnCommitCallbacks(execute=False) as queued:
+        reminders_send_for_practice(practice_id=world.home.practice.pk, now_iso=now.isoformat())
+    assert queued  # the post task, held up (a busy queue, a rate limit) …
+    with time_machine.travel(now + dt.timedelta(hours=1), tick=False):
+        for send in queued:
+            send()  # … runs once the session has started
+    assert posted(standin, channel) == []
+    with scopes_disabled():
+        stale = SlackPost.objects.get(practice=world.home.practice, kind="reminder")
+    assert stale.status == PostStatus.FAILED
+    assert stale.error == "Too late: the session had started, so the reminder was not posted."
+
+
+def test_a_post_stopped_by_an_error_on_coachhubs_side_says_so(world, standin, slack, monkeypatch):
+    _, channel, collection = slack
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(posts_module, "slack_call", database_gone)
+    with pytest.raises(OperationalError):
+        queue(world, collection)
+    with scopes_disabled():
+        stopped = SlackPost.objects.get(practice=world.home.practice, key="recap:1")
+    assert stopped.status == PostStatus.FAILED  # not left "being posted"
+    assert stopped.error == "Not posted: stopped by an error on CoachHub's side (OperationalError)."

@@ -10,6 +10,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.core.cache import cache
 from django_scopes import scopes_disabled
 
 from chat.models import ConnectionMethod, SlackChannel, SlackConnection, SlackInvite
@@ -133,3 +134,9 @@ def step(engagement, key: str) -> tuple[str, str]:
 
 
 DONE, PENDING, FAILED = StepState.DONE, StepState.PENDING, StepState.FAILED
+
+
+def retry_after_lapse() -> None:
+    """Time passes beyond Slack's Retry-After: the hold it put on the workspace's method
+    (chat.calls, in the cache) is over, so the next call goes to Slack again."""
+    cache.clear()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+import json
 
 import pytest
 from django.contrib.auth.models import Permission
 from django_scopes import scopes_disabled
 
-from chat.models import SlackConnection
+from chat.models import SlackConnection, SlackOAuthState
+from coachhub.models import CallProvider, IntegrationCall
+from devtools.slack_standin import signed_headers
 from tests.kit.http import login
-from tests.kit.slack import serving_slack
+from tests.kit.slack import SIGNING_SECRET, serving_slack, slack_connect
 from tests.kit.world import OTHER_MARKER
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +41,9 @@ def test_without_any_slack_settings_the_page_says_what_is_missing(world, as_memb
     assert "/dashboard/integrations/slack/install/" not in page  # no Add to Slack button
     assert 'action="/dashboard/integrations/slack/token/"' in page
     refused = as_member("owner").post("/dashboard/integrations/slack/install/", follow=True)
-    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are not set" in text(refused)
+    assert "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET are not set" in text(
+        refused
+    )
 
 
 def test_with_the_operators_app_the_owner_gets_add_to_slack_and_the_urls_to_configure(
@@ -108,3 +113,66 @@ def test_admin_shows_the_connection_with_its_token_masked(world):
     assert 'name="bot_token"' not in page  # never editable in clear
     for model in ("slackchannel", "slackinvite", "slackevent", "slackpost"):
         assert browser.get(f"/admin/chat/{model}/?q=sweep").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["coach", "assistant"])
+def test_the_call_log_naming_clients_e_mails_is_shown_to_the_owner_only(world, as_member, role):
+    with scopes_disabled():
+        IntegrationCall.objects.create(
+            practice=world.home.practice,
+            provider=CallProvider.EMAIL,
+            operation="email.send",
+            recipient="private.client@example.org",
+            outcome="ok",
+        )
+    member = text(as_member(role).get(PAGE))
+    assert "private.client@example.org" not in member
+    assert "Recent calls to outside services" not in member
+    owner = text(as_member("owner").get(PAGE))
+    assert "Recent calls to outside services" in owner
+    assert "private.client@example.org" in owner
+
+
+def test_add_to_slack_is_not_offered_without_the_operators_signing_secret(
+    world, as_member, settings
+):
+    with serving_slack(settings):
+        settings.SLACK_SIGNING_SECRET = ""
+        owner = as_member("owner")
+        page = text(owner.get(PAGE))
+        refused = text(owner.post("/dashboard/integrations/slack/install/", follow=True))
+    assert '<button type="submit">Add to Slack</button>' not in page
+    assert "(SLACK_SIGNING_SECRET is not set)" in page
+    assert "and SLACK_SIGNING_SECRET is not set on this server" in refused
+    with scopes_disabled():
+        assert not SlackOAuthState.objects.filter(practice=world.home.practice).exists()
+
+
+def test_a_connected_workspace_no_event_has_come_from_says_what_to_check(
+    world, as_member, settings, client
+):
+    with serving_slack(settings) as standin:
+        team = slack_connect(world.home.practice, world.home.owner, standin)
+        owner = as_member("owner")
+        before = text(owner.get(PAGE))
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": team.id,
+                "event_id": "Ev1",
+                "event": {"type": "x"},
+            }
+        ).encode()
+        headers = {
+            k: v for k, v in signed_headers(SIGNING_SECRET, body).items() if k != "Content-Type"
+        }
+        assert (
+            client.post(
+                "/slack/events/", data=body, content_type="application/json", headers=headers
+            ).status_code
+            == 200
+        )
+        after = text(owner.get(PAGE))
+    words = "No events received from Slack yet — check the Request URL and signing secret."
+    assert words in before
+    assert words not in after and "Last received" in after

@@ -3,6 +3,8 @@ words, and connecting, adjusting and disconnecting the Slack workspace (owners o
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -28,6 +30,10 @@ from web.forms import apply_validation_error
 # Slack's Request URL for events (the events receiver, web/webhooks/slack.py).
 SLACK_EVENTS_PATH = "/slack/events/"
 SLACK_EVENTS = ("team_join", "app_uninstalled", "tokens_revoked")
+# What Slack puts in the callback's query: an install code, or an error such as
+# "access_denied". Anything else (a NUL, a megabyte) is cut down before it goes further.
+SLACK_CODE = re.compile(r"[^A-Za-z0-9._-]")
+SLACK_ERROR = re.compile(r"[^a-z0-9_]")
 
 
 def slack_redirect_uri() -> str:
@@ -77,13 +83,15 @@ def _page(
                 "invite_link": connection.invite_link,
             }
         )
+    # The call log names every client's e-mail address: only those who manage see it.
+    manage = can(membership, "integrations.manage")
     email_words, email_sent = email_delivery()
     calendars = ExternalCalendar.objects.filter(practice=practice).select_related("coach")
     return render(
         request,
         "integrations/integrations.html",
         {
-            "manage": can(membership, "integrations.manage"),
+            "manage": manage,
             "stripe_account": billing_services.stripe_account_of(practice),
             "slack": connection,
             "slack_connected": connection is not None
@@ -100,10 +108,8 @@ def _page(
             "email_words": email_words,
             "email_sent": email_sent,
             "calendars": calendars,
-            "calls": calls_recent(practice),
-            "slack_posts_form": slack_posts_form(connection)
-            if can(membership, "integrations.manage")
-            else None,
+            "calls": calls_recent(practice) if manage else [],
+            "slack_posts_form": slack_posts_form(connection) if manage else None,
         },
     )
 
@@ -132,13 +138,15 @@ def slack_install(request: HttpRequest) -> HttpResponse:
 @require_GET
 def slack_callback(request: HttpRequest) -> HttpResponse:
     """Slack sends the owner back here with `code` and `state` (or `error`)."""
+    refused = request.GET.get("error", "")
+    refused = (SLACK_ERROR.sub("", refused)[:64] or "an unreadable error") if refused else ""
     try:
         connection = services.slack_install_finish(
             practice=request.practice,
             actor=request.user,
-            code=request.GET.get("code", ""),
-            state=request.GET.get("state", ""),
-            error=request.GET.get("error", ""),
+            code=SLACK_CODE.sub("", request.GET.get("code", ""))[:256],
+            state=request.GET.get("state", "")[:100],
+            error=refused,
             redirect_uri=slack_redirect_uri(),
         )
     except ValidationError as error:
