@@ -143,10 +143,38 @@ def _post_failed(post: SlackPost, reason: str) -> str:
     return PostStatus.FAILED
 
 
+RATE_LIMITED = ("ratelimited", "rate_limited")
+
+
+def _posted_before(connection: SlackConnection, post: SlackPost) -> str | None:
+    """On a second attempt, the first may have posted and lost its answer (a 5xx or a
+    timeout after Slack took it): look for the post's key in the channel first. A workspace
+    installed before CoachHub asked for `groups:history` cannot look, and posts again."""
+    if post.attempts <= 1:
+        return None
+    try:
+        return slack_call(
+            slack_api.message_find,
+            connection=connection,
+            operation="conversations.history",
+            subject=post,
+            engagement_id=post.channel.collection.engagement_id,
+            attempt=post.attempts,
+            channel_id=post.channel.channel_id,
+            key=post.key,
+            oldest=post.created_at.timestamp() - 60,
+        )
+    except IntegrationError as error:
+        if error.code == "missing_scope":
+            return None
+        raise
+
+
 @shared_task(base=PracticeTask, bind=True, max_retries=POST_RETRIES)
-def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
+def slack_post_send(self, *, practice_id: int, post_id: int, answer_lost: bool = True) -> str:
     """Post one queued message; returns the post's status. A post that is posted, failed
-    or taken by another run is left alone, so running this twice posts once."""
+    or taken by another run is left alone, so running this twice posts once; `answer_lost`
+    (the default, as after a dead worker) makes a later attempt look for it first."""
     if not _claim(post_id, now=timezone.now()):
         status = SlackPost.objects.filter(pk=post_id).values_list("status", flat=True).first()
         return status or "gone"
@@ -162,7 +190,7 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
     if post.not_after is not None and timezone.now() >= post.not_after:
         return _post_failed(post, TOO_LATE.get(post.kind, TOO_LATE[""]))
     try:
-        post.ts = slack_call(
+        post.ts = (answer_lost and _posted_before(connection, post)) or slack_call(
             slack_api.message_post,
             connection=connection,
             operation="chat.postMessage",
@@ -172,6 +200,7 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             will_retry=False if self.last_attempt else None,
             channel_id=post.channel.channel_id,
             text=post.text,
+            key=post.key,
         )
     except SoftTimeLimitExceeded as error:  # a slow Slack: pending again, queued again
         SlackPost.objects.filter(pk=post.pk, status=PostStatus.POSTING).update(
@@ -196,7 +225,11 @@ def slack_post_send(self, *, practice_id: int, post_id: int) -> str:
             claimed_at=None,
             retry_at=timezone.now() + dt.timedelta(seconds=countdown),
         )
-        raise self.retry_later(error, countdown=countdown) from error
+        # A rate limit means Slack took nothing; any other fault may have lost the answer
+        # to a post that was made, so the next attempt looks for it first.
+        raise self.retry_later(
+            error, countdown=countdown, answer_lost=error.code not in RATE_LIMITED
+        ) from error
     except Exception as error:  # not Slack's doing (the database, a bug): never silent
         _post_failed(
             post, f"Not posted: stopped by an error on CoachHub's side ({type(error).__name__})."

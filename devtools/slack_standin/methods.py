@@ -1,6 +1,7 @@
 """The Web API methods CoachHub calls, answered with Slack's documented shapes and error
 codes: `auth.test`, `auth.revoke`, `oauth.v2.access`, `users.lookupByEmail`,
-`conversations.create`, `.invite`, `.inviteShared`, `.info` and `chat.postMessage`.
+`conversations.create`, `.invite`, `.inviteShared`, `.info`, `.list`, `.history` and
+`chat.postMessage` (with message metadata).
 
 Each method checks the token, then the scope it needs (`missing_scope` with `needed` and
 `provided`, as Slack answers), then its arguments, and records what it changed as an
@@ -305,9 +306,43 @@ class WebApi:
         }
         if blocks:
             message["blocks"] = blocks
+        metadata = params.get("metadata")
+        if isinstance(metadata, str) and metadata.strip():
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                raise SlackError("invalid_metadata_format") from None
+        if metadata is not None:
+            if not isinstance(metadata, dict) or not metadata.get("event_type"):
+                raise SlackError("invalid_metadata_format")
+            message["metadata"] = {
+                "event_type": str(metadata["event_type"]),
+                "event_payload": metadata.get("event_payload") or {},
+            }
         channel.messages.append(message)
         self.effect("chat.postMessage", team_id=team.id, channel=channel.id, ts=ts)
         return {"channel": channel.id, "ts": ts, "message": message}
+
+    def _conversations_history(self: StandIn, token: Token, team: Team, params: dict) -> dict:
+        """Newest first, as Slack answers; metadata only with `include_all_metadata`."""
+        channel = self._channel(team, params)
+        if token.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
+        try:
+            oldest = float(params.get("oldest") or 0)
+            limit = min(max(int(params.get("limit") or 100), 1), 999)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        with_metadata = truthy(params.get("include_all_metadata"))
+        messages = []
+        for message in reversed(channel.messages):
+            if float(message["ts"]) < oldest:
+                continue
+            shown = dict(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        return {"messages": messages[:limit], "has_more": len(messages) > limit}
 
     # --- dispatch ---------------------------------------------------------------
     METHODS = {
@@ -330,6 +365,10 @@ class WebApi:
             _private_or_public("groups:write", "channels:manage"),
         ),
         "conversations.inviteShared": (_conversations_invite_shared, "conversations.connect:write"),
+        "conversations.history": (
+            _conversations_history,
+            _private_or_public("groups:history", "channels:history"),
+        ),
         "chat.postMessage": (_chat_post_message, "chat:write"),
     }
     KNOWN = ("oauth.v2.access", *METHODS)

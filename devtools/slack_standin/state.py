@@ -21,6 +21,7 @@ DEFAULT_BOT_SCOPES = (
     "channels:read",
     "chat:write",
     "conversations.connect:write",
+    "groups:history",
     "groups:read",
     "groups:write",
     "users:read",

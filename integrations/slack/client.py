@@ -25,6 +25,7 @@ BOT_SCOPES = (
     "groups:write",  # create private channels and invite people to them
     "groups:read",  # conversations.info / .list on a private channel
     "chat:write",  # post reminders, session links and recaps
+    "groups:history",  # find our own post after a lost answer, so a retry never posts twice
     "users:read",  # see members, and the team_join event
     "users:read.email",  # users.lookupByEmail
     "conversations.connect:write",  # conversations.inviteShared (Slack Connect)
@@ -266,12 +267,35 @@ def channel_invite_shared(*, token: str, base_url: str, channel_id: str, email: 
     return str(data.get("invite_id") or "")
 
 
-def message_post(*, token: str, base_url: str, channel_id: str, text: str) -> str:
-    """Post as the bot; returns the message's `ts` (its id within the channel)."""
-    data = _call(
-        _client(token, base_url).chat_postMessage,
-        channel=channel_id,
-        text=text,
-        unfurl_links=False,
-    )
+# The metadata type CoachHub's posts carry; its payload holds the post's key.
+POST_METADATA_TYPE = "coachhub_post"
+
+
+def message_post(*, token: str, base_url: str, channel_id: str, text: str, key: str = "") -> str:
+    """Post as the bot; returns the message's `ts` (its id within the channel). The key
+    rides in the message's metadata, so `message_find` can tell whether it was posted."""
+    params: dict[str, Any] = {"channel": channel_id, "text": text, "unfurl_links": False}
+    if key:
+        params["metadata"] = {"event_type": POST_METADATA_TYPE, "event_payload": {"key": key}}
+    data = _call(_client(token, base_url).chat_postMessage, **params)
     return str(data.get("ts") or "")
+
+
+def message_find(
+    *, token: str, base_url: str, channel_id: str, key: str, oldest: float
+) -> str | None:
+    """The `ts` of the bot's post carrying `key`, posted since `oldest` (a Unix time), or
+    None: after a lost answer, whether the first attempt did post."""
+    data = _call(
+        _client(token, base_url).conversations_history,
+        channel=channel_id,
+        oldest=f"{oldest:.6f}",
+        include_all_metadata=True,
+        limit=200,
+    )
+    for message in data.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == POST_METADATA_TYPE and payload.get("key") == key:
+            return str(message.get("ts") or "") or None
+    return None

@@ -355,7 +355,7 @@ def test_a_token_lacking_scopes_says_which_and_what_to_do(world, as_member, slac
     owner = as_member("owner")
     owner.post(TOKEN, {"bot_token": slack.teams[team.id].bot_token, "signing_secret": SIGNING})
     page = text(owner.get(PAGE))
-    assert "The app lacks groups:write, groups:read, users:read.email" in page
+    assert "The app lacks groups:write, groups:read, groups:history, users:read.email" in page
     assert "Add them to your app (OAuth & Permissions → Bot Token Scopes)" in page
 
 

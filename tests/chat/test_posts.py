@@ -137,13 +137,14 @@ def test_a_post_claimed_by_a_running_task_is_left_to_it(world, standin, slack):
 def test_a_rate_limit_is_retried_no_sooner_than_slack_asked(world, standin, slack, monkeypatch):
     _, channel, collection = slack
     standin.rate_limit_next("chat.postMessage", retry_after=120)
-    countdowns = []
+    countdowns, retried_with = [], []
 
     class Retrying(Exception):
         pass
 
     def retry(exc=None, countdown=None, kwargs=None, **_):
         countdowns.append(countdown)
+        retried_with.append(kwargs)
         return Retrying()
 
     task = slack_post_send._get_current_object()
@@ -164,7 +165,9 @@ def test_a_rate_limit_is_retried_no_sooner_than_slack_asked(world, standin, slac
     with scopes_disabled():  # the retry, 120 s later
         SlackPost.objects.filter(pk=post.pk).update(retry_at=timezone.now())
     retry_after_lapse()  # Slack's 120 s are over for every task too
-    assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.POSTED
+    # A rate limit took nothing, so the retry does not look for a lost post first.
+    assert retried_with[0]["answer_lost"] is False
+    assert task(**retried_with[0]) == PostStatus.POSTED
     assert len(posted(standin, channel)) == 1
     with scopes_disabled():
         outcomes = list(
@@ -205,8 +208,63 @@ def test_a_server_fault_backs_off_and_the_last_attempt_gives_up_visibly(
     assert "503" in failed.error and "not posted" in failed.error and failed.attempts == 2
     assert posted(standin, channel) == []
     with scopes_disabled():
-        outcomes = list(IntegrationCall.objects.order_by("pk").values_list("outcome", flat=True))
-    assert outcomes == [CallOutcome.RETRYING, CallOutcome.FAILED]  # the last one gave up
+        outcomes = list(IntegrationCall.objects.order_by("pk").values_list("operation", "outcome"))
+    assert outcomes == [
+        ("chat.postMessage", CallOutcome.RETRYING),
+        ("conversations.history", CallOutcome.OK),  # did the first attempt post? no
+        ("chat.postMessage", CallOutcome.FAILED),  # the last one gave up
+    ]
+
+
+def test_a_post_whose_answer_was_lost_is_found_not_posted_again(world, standin, slack, monkeypatch):
+    """Slack took the message and the 503 lost its answer: the retry finds the post's key
+    in the channel's history and adopts that message instead of posting a second copy."""
+    _, channel, _ = slack
+    standin.server_error_next("chat.postMessage", status=503, after_effect=True)
+
+    class Retrying(Exception):
+        pass
+
+    task = slack_post_send._get_current_object()
+    monkeypatch.setattr(task, "retry", lambda **_: Retrying())
+    monkeypatch.setattr(type(task), "is_eager", property(lambda task: False))
+    with scopes_disabled():
+        post = SlackPost.objects.create(
+            practice=world.home.practice, channel=channel, key="recap:9", kind="recap", text="x"
+        )
+    with pytest.raises(Retrying):
+        task(practice_id=world.home.practice.pk, post_id=post.pk)
+    (first,) = posted(standin, channel)  # the lost answer: the message is there
+    with scopes_disabled():
+        SlackPost.objects.filter(pk=post.pk).update(retry_at=timezone.now())
+    assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.POSTED
+    assert posted(standin, channel) == [first]  # no second copy
+    assert reread(post).ts == first["ts"]
+
+
+def test_without_the_history_scope_the_retry_posts_again(world, standin, slack, monkeypatch):
+    """A workspace installed before CoachHub asked for `groups:history` cannot look: the
+    retry posts (a possible second copy, rather than a post never made)."""
+    _, channel, _ = slack
+    standin.server_error_next("chat.postMessage", status=503)
+    standin.fail_next("conversations.history", error="missing_scope")
+
+    class Retrying(Exception):
+        pass
+
+    task = slack_post_send._get_current_object()
+    monkeypatch.setattr(task, "retry", lambda **_: Retrying())
+    monkeypatch.setattr(type(task), "is_eager", property(lambda task: False))
+    with scopes_disabled():
+        post = SlackPost.objects.create(
+            practice=world.home.practice, channel=channel, key="recap:10", kind="recap", text="x"
+        )
+    with pytest.raises(Retrying):
+        task(practice_id=world.home.practice.pk, post_id=post.pk)
+    with scopes_disabled():
+        SlackPost.objects.filter(pk=post.pk).update(retry_at=timezone.now())
+    assert task(practice_id=world.home.practice.pk, post_id=post.pk) == PostStatus.POSTED
+    assert len(posted(standin, channel)) == 1
 
 
 def test_a_permanent_refusal_leaves_the_post_failed_with_what_to_do(world, standin, slack):

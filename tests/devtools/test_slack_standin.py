@@ -699,3 +699,23 @@ def test_workspace_page_renders_everything_it_holds(standin, team, client, recei
     assert team.invites[0].status == "accepted"
     open_no_redirect(standin.site_url + "/workspace", {"action": "chaos_off"})
     assert standin.faults.chaos_settings is None
+
+
+def test_history_returns_the_bots_posts_with_their_metadata_only_when_asked():
+    standin = StandIn()
+    server = standin.serve()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        team = standin.team_add(name="History")
+        client = WebClient(token=team.bot_token, base_url=standin.base_url)
+        channel = client.conversations_create(name="history", is_private=True)["channel"]["id"]
+        metadata = {"event_type": "coachhub_post", "event_payload": {"key": "k1"}}
+        ts = client.chat_postMessage(channel=channel, text="hi", metadata=metadata)["ts"]
+        plain = client.conversations_history(channel=channel)["messages"]
+        assert [m["ts"] for m in plain] == [ts] and "metadata" not in plain[0]
+        full = client.conversations_history(channel=channel, include_all_metadata=True)
+        assert full["messages"][0]["metadata"] == metadata
+        later = client.conversations_history(channel=channel, oldest=str(float(ts) + 1))
+        assert later["messages"] == []
+    finally:
+        server.shutdown()
