@@ -13,6 +13,7 @@ from django_scopes import scopes_disabled
 from coachhub.models import Membership, Practice
 from coachhub.permissions import can
 from engagements.models import Client
+from engagements.selectors import engagements_visible_to
 from sessions_app.models import Session, SessionStatus
 
 from .models import (
@@ -98,8 +99,13 @@ def session_workspace(session: Session, membership: Membership) -> Workspace:
 
 
 def commitment_get_for_member(membership: Membership, pk: int) -> Commitment:
+    """A commitment of an engagement this member sees; anything else is a 404."""
     commitment = (
-        Commitment.objects.filter(practice=membership.practice, pk=pk)
+        Commitment.objects.filter(
+            practice=membership.practice,
+            pk=pk,
+            engagement__in=engagements_visible_to(membership),
+        )
         .select_related("engagement", "session")
         .first()
     )

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from billing import statements
 from billing.models import CompanyInvoiceStatus
 from billing.services import stripe_account_of
+from caring.selectors import client_missed_commitments
 from coachhub.permissions import can, require
 from coachhub.tenancy import ability_required, member_required
 from coachhub.timezones import parse_month
@@ -91,6 +92,8 @@ def client_detail(request: HttpRequest, client_pk: int) -> HttpResponse:
             "engagements": client.engagements.select_related("coach").order_by("-created_at"),
             "sessions": sessions,
             "can_read_notes": can(membership, "clients.notes"),
+            "missed_commitments": client_missed_commitments(client),
+            "can_change_commitments": can(membership, "engagements.change"),
         },
     )
 
