@@ -23,4 +23,4 @@ RUN useradd --create-home coachhub
 USER coachhub
 EXPOSE 8000
 # Each access line names its request (X-Request-ID), as the app's own log lines do.
-CMD ["gunicorn", "coachhub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s \"%(r)s\" %(s)s %(b)s %(M)sms request=%({x-request-id}o)s"]
+CMD ["gunicorn", "coachhub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(M)sms request=%({x-request-id}o)s"]

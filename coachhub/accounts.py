@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 
 from .invitations import invitation_accept, invitation_from_token
-from .tenancy import SESSION_KEY
+from .tenancy import PORTAL_ONLY_KEY, SESSION_KEY
 
 # The invitation link the visitor followed before signing in or up (coachhub.invitations).
 PENDING_INVITATION = "pending_invitation"
@@ -25,6 +25,7 @@ def invitation_remember(request: HttpRequest, token: str, email: str) -> None:
 class AccountAdapter(DefaultAccountAdapter):
     def post_login(self, request, user, **kwargs):
         response = super().post_login(request, user, **kwargs)
+        request.session.pop(PORTAL_ONLY_KEY, None)  # a password sign-in: a member's session
         token = request.session.pop(PENDING_INVITATION, None)
         if not token:
             return response

@@ -14,7 +14,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Practice, User
@@ -22,6 +22,9 @@ from .observability import practice_bind
 from .permissions import can, require, roles_with
 
 SESSION_KEY = "active_practice_id"
+# Set on a session that a client-portal link signed in: it opens the portal and nothing
+# else, since a link is only as strong as a mailbox (no password, no second factor).
+PORTAL_ONLY_KEY = "portal_only"
 
 
 @contextmanager
@@ -136,7 +139,7 @@ class TenantMiddleware:
         request.membership = None
         request.memberships = []
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or is_portal_only(request):
             return self.get_response(request)
         request.memberships = memberships_of(user)
         membership = choose_active_membership(request, request.memberships)
@@ -148,13 +151,40 @@ class TenantMiddleware:
             return self.get_response(request)
 
 
+def is_portal_only(request: HttpRequest) -> bool:
+    """Whether a client-portal link signed this session in (so it is no member's)."""
+    session = getattr(request, "session", None)
+    return session is not None and bool(session.get(PORTAL_ONLY_KEY))
+
+
+def password_session_needed(request: HttpRequest) -> HttpResponse:
+    """The answer to a portal link's session asking for a member's page."""
+    return render(request, "coachhub/password_session_needed.html", status=403)
+
+
+def password_session_required(view: Callable) -> Callable:
+    """Pages that make or act as a member (a new practice, an invitation accepted): a
+    session a portal link signed in gets the page asking for a password sign-in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.user.is_authenticated and is_portal_only(request):
+            return password_session_needed(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def member_required(view: Callable) -> Callable:
-    """Dashboard views: signed in, with an active practice (else to the practice set-up)."""
+    """Dashboard views: signed in with a password, with an active practice (else to the
+    practice set-up)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if is_portal_only(request):
+            return password_session_needed(request)
         if request.membership is None:
             return redirect("practice_create")
         return view(request, *args, **kwargs)

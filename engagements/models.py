@@ -157,7 +157,12 @@ class Client(PracticeScoped):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["practice", "email"], name="unique_client_email")
+            models.UniqueConstraint(fields=["practice", "email"], name="unique_client_email"),
+            models.UniqueConstraint(
+                fields=["practice", "user"],
+                condition=models.Q(user__isnull=False),
+                name="unique_client_portal_user",
+            ),
         ]
         indexes = [models.Index(fields=["practice", "coach"])]
 

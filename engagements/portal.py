@@ -13,15 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.urls import reverse
+from sesame import settings as sesame_settings
 from sesame.backends import ModelBackend
 from sesame.tokens import parse_token
-from sesame.utils import get_query_string
+from sesame.utils import get_token
 
 from coachhub.links import absolute
 from coachhub.models import Practice, User
@@ -63,7 +65,8 @@ def portal_link(client: Client, *, path: str | None = None, requested: bool = Fa
     practice = client.practice
     user = client_portal_user_ensure(client=client)
     scope = requested_scope(practice) if requested else portal_scope(practice)
-    return absolute((path or portal_home_path(practice)) + get_query_string(user, scope=scope))
+    query = urlencode({sesame_settings.TOKEN_NAME: get_token(user, scope=scope)})
+    return absolute(f"{urlsplit(path or portal_home_path(practice)).path}?{query}")
 
 
 @dataclass(frozen=True)

@@ -46,15 +46,19 @@ def _client_insert(*, practice: Practice, actor: User, fields: dict[str, Any]) -
     return client
 
 
+@transaction.atomic
 def client_update(*, client: Client, actor: User, data: dict[str, Any]) -> Client:
+    """Change a client; a new e-mail also lets go of the portal account of the old one
+    (its links must not open the client's sessions any more), in the same audited save."""
+    fields = CLIENT_FIELDS
     if "coach" in data:
         coach_must_coach_here(client.practice, data["coach"])
     if "email" in data:
         data = {**data, "email": (data["email"] or "").strip().lower()}
         _email_must_be_free(client.practice, data["email"], except_pk=client.pk)
-    model_update(
-        instance=client, data=data, fields=CLIENT_FIELDS, actor=actor, action="client.update"
-    )
+        if data["email"] != client.email and client.user_id is not None:
+            data, fields = {**data, "user": None}, [*CLIENT_FIELDS, "user"]
+    model_update(instance=client, data=data, fields=fields, actor=actor, action="client.update")
     return client
 
 
@@ -150,6 +154,16 @@ def client_portal_user_ensure(*, client: Client) -> User:
                     )
             except IntegrityError:  # made by a concurrent link for the same person
                 user = User.objects.get(email__iexact=client.email)
+        # A row of this practice still holding the account from an e-mail it no longer
+        # has lets go of it first: one account is one client per practice.
+        for stale in Client.objects.filter(practice_id=client.practice_id, user=user).exclude(
+            pk=client.pk
+        ):
+            stale.user = None
+            stale.save(update_fields=["user"])
+            audit_record(
+                practice=client.practice, actor=None, action="client.portal_user", obj=stale
+            )
         client.user = user
         client.save(update_fields=["user"])
         audit_record(practice=client.practice, actor=None, action="client.portal_user", obj=client)

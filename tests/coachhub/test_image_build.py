@@ -4,12 +4,18 @@ Docker does not run here, so the Dockerfile's own collectstatic step is run as w
 outside Docker, with no secret in the environment.
 """
 
+import datetime as dt
 import fnmatch
+import json
 import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+
+from gunicorn import glogging
+from gunicorn.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
@@ -103,3 +109,35 @@ def test_compose_and_readme_name_every_required_variable():
     for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "SITE_URL"):
         assert f"{name}: ${{{name}:?" in compose, name
         assert f"`{name}` | required" in deploy_section, name
+
+
+def _access_log_formats() -> dict[str, str]:
+    """The gunicorn access-log format of the image and of compose's web service."""
+    found = {}
+    for name, marker in (("Dockerfile", "CMD "), ("docker-compose.yml", "command: ")):
+        for line in (ROOT / name).read_text().splitlines():
+            if "--access-logformat" in line:
+                words = json.loads(line.strip().removeprefix(marker))
+                found[name] = words[words.index("--access-logformat") + 1]
+    return found
+
+
+def test_the_access_log_never_writes_a_query_string():
+    """Portal links carry their sign-in token in ?sesame=: the log keeps the path only."""
+    formats = _access_log_formats()
+    assert set(formats) == {"Dockerfile", "docker-compose.yml"}
+    logger = glogging.Logger(Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/portal/practice/?sesame=SECRET-TOKEN",
+        "PATH_INFO": "/portal/practice/",
+        "QUERY_STRING": "sesame=SECRET-TOKEN",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.9",
+    }
+    response = SimpleNamespace(status="302 Found", sent=0, headers=[("X-Request-Id", "abc123")])
+    atoms = logger.atoms(response, [], environ, dt.timedelta(milliseconds=12))
+    for name, log_format in formats.items():
+        line = log_format % glogging.SafeAtoms(atoms)
+        assert "SECRET-TOKEN" not in line, name
+        assert '"GET /portal/practice/ HTTP/1.1" 302' in line and "request=abc123" in line, name

@@ -16,7 +16,13 @@ from coachhub.audit import model_update
 from coachhub.models import ApiToken
 from coachhub.money import from_minor, money_shown
 from coachhub.services import api_token_create, api_token_revoke
-from coachhub.tenancy import SESSION_KEY, member_required, owner_required, set_active_practice
+from coachhub.tenancy import (
+    SESSION_KEY,
+    member_required,
+    owner_required,
+    password_session_required,
+    set_active_practice,
+)
 from engagements.models import EngagementStatus
 from engagements.selectors import engagement_list
 from engagements.services import practice_set_up
@@ -108,6 +114,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@password_session_required
 @require_http_methods(["GET", "POST"])
 def practice_create_view(request: HttpRequest) -> HttpResponse:
     form = PracticeCreateForm(request.POST or None)
@@ -129,6 +136,7 @@ def practice_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@password_session_required
 @require_POST
 def practice_switch(request: HttpRequest) -> HttpResponse:
     try:

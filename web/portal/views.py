@@ -41,16 +41,10 @@ from sessions_app.services import (
     session_cancel_by_attendee,
 )
 from web.limits import change_refused
-from web.portal.signin import portal_page
+from web.portal.signin import client_zone, portal_page
 
 PICKER_DAYS = 7
-
-
-def _zone(client: Client) -> ZoneInfo:
-    try:
-        return ZoneInfo(client.time_zone)
-    except (ValueError, KeyError):
-        return ZoneInfo(client.practice.time_zone)
+PICKER_HORIZON = dt.timedelta(days=731)  # how far ahead `?from=` may go (two years)
 
 
 def _feed_urls(client: Client) -> tuple[str, str]:
@@ -75,7 +69,7 @@ def portal_home(request: HttpRequest, client: Client) -> HttpResponse:
         {
             "practice": client.practice,
             "client": client,
-            "zone": _zone(client),
+            "zone": client_zone(client),
             "upcoming": upcoming,
             "past": past,
             "credits": client_credit_balances(client),
@@ -110,7 +104,7 @@ def _changes(client: Client, session: Session, *, now: dt.datetime) -> dict:
 
 
 def _session_context(client: Client, session: Session, *, now: dt.datetime) -> dict:
-    zone = _zone(client)
+    zone = client_zone(client)
     return {
         "practice": client.practice,
         "client": client,
@@ -158,12 +152,27 @@ def portal_session_cancel(request: HttpRequest, client: Client, session_uuid) ->
     return render(request, "portal/cancel.html", context)
 
 
-def _parse_start(value: str | None) -> dt.datetime | None:
+def _parse_start(value: str | None, *, now: dt.datetime) -> dt.datetime | None:
+    """The chosen start in UTC, or None for anything that is not an aware time the picker
+    could have offered (a year 1 or 9999 time with an offset overflows on the way to UTC;
+    one past the picker's horizon would overflow the slot search)."""
     try:
         start = dt.datetime.fromisoformat(value or "")
-    except ValueError:
+        start = start.astimezone(dt.UTC) if start.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return start.astimezone(dt.UTC) if start.tzinfo else None
+    latest = now + PICKER_HORIZON + dt.timedelta(days=PICKER_DAYS + 1)
+    return start if start is not None and now <= start <= latest else None
+
+
+def _first_day(value: str, *, today: dt.date) -> dt.date:
+    """The picker's first day from `?from=`: today at the earliest, two years ahead at
+    the latest (typed addresses too: nothing past the calendar's end)."""
+    try:
+        wanted = dt.date.fromisoformat(value)
+    except ValueError:
+        return today
+    return min(max(wanted, today), today + PICKER_HORIZON)
 
 
 def _slot_days(session: Session, *, zone: ZoneInfo, first_day: dt.date, now: dt.datetime):
@@ -197,7 +206,7 @@ def portal_session_reschedule(request: HttpRequest, client: Client, session_uuid
         )
         return render(request, "portal/reschedule.html", context, status=400)
     if request.method == "POST":
-        starts_at = _parse_start(request.POST.get("start"))
+        starts_at = _parse_start(request.POST.get("start"), now=now)
         if starts_at is None:
             context["error"], status = "Choose one of the times offered.", 400
         elif refused := change_refused(request, practice_id=client.practice_id):
@@ -217,10 +226,7 @@ def portal_session_reschedule(request: HttpRequest, client: Client, session_uuid
                     session_uuid=booking.session.public_id,
                 )
     today = now.astimezone(zone).date()
-    try:
-        first_day = max(dt.date.fromisoformat(request.GET.get("from", "")), today)
-    except ValueError:
-        first_day = today
+    first_day = _first_day(request.GET.get("from", ""), today=today)
     context.update(
         {
             "days": _slot_days(session, zone=zone, first_day=first_day, now=now),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from coachhub.accounts import invitation_remember
 from coachhub.invitations import invitation_accept, invitation_from_token, invitation_refusal
 from coachhub.models import Invitation
-from coachhub.tenancy import SESSION_KEY
+from coachhub.tenancy import SESSION_KEY, password_session_required
 from web.limits import change_refused, post_refused
 from web.public.forms import InvitedSignupForm
 
@@ -31,6 +31,7 @@ def _gone(request: HttpRequest, invitation: Invitation, refusal: str) -> HttpRes
     )
 
 
+@password_session_required
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """GET: the invitation and the way in. POST (signed in): join with this account."""
