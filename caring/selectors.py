@@ -170,6 +170,15 @@ def client_recaps(client: Client, *, limit: int = 5) -> list[Recap]:
     )
 
 
+def prep_questions_for(session: Session) -> list[str]:
+    """The questions a session's prep asks: those sent, else its collection's now."""
+    prep = SessionPrep.objects.filter(session=session).first()
+    if prep is not None:
+        return list(prep.questions)
+    questions = session.collection.prep_questions if session.collection_id else []
+    return [str(question).strip() for question in questions or [] if str(question).strip()]
+
+
 def client_prep_answer(session: Session, client: Client) -> PrepAnswer | None:
     return PrepAnswer.objects.filter(prep__session=session, client=client).first()
 

@@ -15,15 +15,9 @@ from sessions_app.models import Session, SessionStatus
 
 from ..emails import prep_email_send
 from ..models import PrepAnswer, SessionPrep
+from ..selectors import prep_questions_for
 
 MAX_ANSWER_LENGTH = 5000
-
-
-def session_prep_questions(session: Session) -> list[str]:
-    """The questions a session's prep asks: the collection's (each engagement may change
-    its template's), without blanks."""
-    questions = session.collection.prep_questions if session.collection_id else []
-    return [str(question).strip() for question in questions or [] if str(question).strip()]
 
 
 def session_prep_ensure(*, session: Session) -> SessionPrep | None:
@@ -32,7 +26,7 @@ def session_prep_ensure(*, session: Session) -> SessionPrep | None:
     prep = SessionPrep.objects.filter(session=session).first()
     if prep is not None:
         return prep
-    questions = session_prep_questions(session)
+    questions = prep_questions_for(session)  # the collection's (each engagement may change them)
     if not questions:
         return None
     with transaction.atomic():

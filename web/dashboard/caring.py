@@ -142,9 +142,7 @@ def commitment_create_view(request: HttpRequest, session_uuid) -> HttpResponse:
 def commitment_status_view(request: HttpRequest, commitment_pk: int) -> HttpResponse:
     commitment = commitment_get_for_member(request.membership, commitment_pk)
     done = request.POST.get("done") == "1"
-    services.commitment_status_set(
-        commitment=commitment, membership=request.membership, done=done
-    )
+    services.commitment_status_set(commitment=commitment, membership=request.membership, done=done)
     messages.success(request, "Marked done." if done else "Open again.")
     back = request.POST.get("back", "")
     if back == "client" and commitment.client_id:

@@ -145,9 +145,7 @@ urlpatterns = [
         name="session_reschedule",
     ),
     path("sessions/<uuid:session_uuid>/coach/", members.session_coach, name="session_coach"),
-    path(
-        "sessions/<uuid:session_uuid>/agenda/", caring.session_agenda_view, name="session_agenda"
-    ),
+    path("sessions/<uuid:session_uuid>/agenda/", caring.session_agenda_view, name="session_agenda"),
     path("sessions/<uuid:session_uuid>/notes/", caring.session_notes_view, name="session_notes"),
     path("sessions/<uuid:session_uuid>/recap/", caring.session_recap_view, name="session_recap"),
     path(
