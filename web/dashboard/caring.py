@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from caring import services
 from caring.models import CommitmentOwner
@@ -58,9 +58,11 @@ def _form_errors(request: HttpRequest, form: forms.Form) -> None:
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_agenda_view(request: HttpRequest, session_uuid) -> HttpResponse:
     session = session_get_for_member(request.membership, session_uuid)
+    if request.method != "POST":  # looked up first: another practice's session is a 404
+        return redirect(session)
     form = AgendaForm(request.POST)
     if form.is_valid():
         try:
@@ -77,9 +79,11 @@ def session_agenda_view(request: HttpRequest, session_uuid) -> HttpResponse:
 
 
 @ability_required("clients.notes")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_notes_view(request: HttpRequest, session_uuid) -> HttpResponse:
     session = session_get_for_member(request.membership, session_uuid)
+    if request.method != "POST":  # looked up first: another practice's session is a 404
+        return redirect(session)
     form = NotesForm(request.POST)
     if form.is_valid():
         try:
@@ -94,10 +98,12 @@ def session_notes_view(request: HttpRequest, session_uuid) -> HttpResponse:
 
 
 @ability_required("engagements.change")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_recap_view(request: HttpRequest, session_uuid) -> HttpResponse:
     """Save the draft; with `share`, share it as saved."""
     session = session_get_for_member(request.membership, session_uuid)
+    if request.method != "POST":  # looked up first: another practice's session is a 404
+        return redirect(session)
     form = RecapForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
@@ -119,9 +125,11 @@ def session_recap_view(request: HttpRequest, session_uuid) -> HttpResponse:
 
 
 @ability_required("engagements.change")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def commitment_create_view(request: HttpRequest, session_uuid) -> HttpResponse:
     session = session_get_for_member(request.membership, session_uuid)
+    if request.method != "POST":  # looked up first: another practice's session is a 404
+        return redirect(session)
     form = CommitmentForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
