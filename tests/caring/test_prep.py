@@ -78,7 +78,7 @@ def test_the_client_answers_in_the_portal_and_the_coach_reads_them(
     # Changed before the session starts: one answer kept, the latest.
     browser.post(path, {**answer, "answer_1": "A hard talk with my manager"})
     with scopes_disabled():
-        (stored,) = PrepAnswer.objects.filter(client=client)
+        (stored,) = PrepAnswer.objects.filter(client=client, prep__session=session)
         assert stored.answers[1] == "A hard talk with my manager"
     coach_page = as_member("coach").get(session.get_absolute_url()).content.decode()
     assert "Clarity on my promotion case" in coach_page
@@ -89,7 +89,10 @@ def test_the_client_answers_in_the_portal_and_the_coach_reads_them(
         assert refused.status_code == 400
         assert "answers are closed" in refused.content.decode()
     with scopes_disabled():
-        assert PrepAnswer.objects.get(client=client).answers[0] == "Clarity on my promotion case"
+        assert (
+            PrepAnswer.objects.get(client=client, prep__session=session).answers[0]
+            == "Clarity on my promotion case"
+        )
 
 
 def test_empty_answers_are_refused_with_a_message(home, session):
