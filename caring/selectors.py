@@ -137,7 +137,7 @@ def client_commitments(client: Client) -> list[Commitment]:
         Commitment.objects.filter(practice_id=client.practice_id)
         .filter(_client_engagements(client))
         .distinct()
-        .order_by("status", "due_on", "pk")
+        .order_by("-status", "due_on", "pk")  # open before done
     )
     return list(rows[:100])
 

@@ -82,7 +82,7 @@ def prep_answers_save(
         )
         audit_record(
             practice=session.practice,
-            actor=None,
+            actor=client.user,
             action="prep.answered" if created else "prep.answers_changed",
             obj=answer,
             client=client.pk,
