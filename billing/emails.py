@@ -10,6 +10,7 @@ from coachhub.links import absolute
 from coachhub.mail import email_send
 from coachhub.tasks import PracticeTask
 from engagements.portal import portal_link
+from engagements.services import clients_portal_users_ensure
 from sessions_app.models import BookingLink
 
 from .models import OfferKind, Purchase
@@ -57,8 +58,9 @@ def purchase_confirmation_message(purchase: Purchase) -> EmailMessage:
 def purchase_confirmation_send(self, *, practice_id: int, purchase_id: int) -> int:
     """Thank the buyer; a purchase with a held slot gets its invite from the booking."""
     purchase = Purchase.objects.select_related(
-        "offer", "engagement__coach", "client", "practice", "checkout"
+        "offer", "engagement__coach", "client__user", "practice", "checkout"
     ).get(pk=purchase_id)
+    clients_portal_users_ensure(clients=[purchase.client])
     try:
         email_send(
             purchase_confirmation_message(purchase),

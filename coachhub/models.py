@@ -343,6 +343,7 @@ CALL_OPERATION_WORDS = {
     "invitation": "Invitation e-mail",
     "resource": "Resource e-mail",
     "purchase.confirmation": "Purchase confirmation e-mail",
+    "portal.link": "Portal sign-in link e-mail",
     "session.confirmed": "Session confirmation e-mail",
     "session.rescheduled": "Rescheduled-session e-mail",
     "session.cancelled": "Cancellation e-mail",

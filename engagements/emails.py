@@ -15,6 +15,7 @@ from coachhub.tasks import PracticeTask
 
 from .models import Client, CollectionResource
 from .portal import portal_link
+from .services.clients import clients_portal_users_ensure
 from .services.resources import resource_send_claim, resource_send_release, resource_sent
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,12 @@ def resource_email_send(
             return 0
     else:  # a retry: the claim made by the first attempt stands
         claimed = dt.datetime.fromisoformat(claimed_at)
-    clients = list(Client.objects.filter(practice_id=practice_id, pk__in=client_ids).order_by("pk"))
+    clients = list(
+        Client.objects.filter(practice_id=practice_id, pk__in=client_ids)
+        .select_related("practice", "user")
+        .order_by("pk")
+    )
+    clients_portal_users_ensure(clients=clients)
     connection = get_connection()
     for number, client in enumerate(clients):
         try:

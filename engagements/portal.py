@@ -26,14 +26,16 @@ from sesame.tokens import parse_token
 from sesame.utils import get_token
 
 from coachhub.links import absolute
+from coachhub.mail import email_send
 from coachhub.models import Practice, User
 from coachhub.tasks import PracticeTask
 
 from .models import Client
-from .selectors import client_with_email
-from .services.clients import client_portal_user_ensure
+from .services.clients import client_has_portal_user, clients_portal_users_ensure
 
 EXPIRED_CHECK_AGE = dt.timedelta(days=3650)  # long enough to tell "expired" from "forged"
+PORTAL_LINK_REQUESTS = 3  # links one address may ask for per window, per practice
+PORTAL_LINK_REQUEST_WINDOW = dt.timedelta(minutes=15)
 
 
 def portal_scope(practice: Practice) -> str:
@@ -59,13 +61,19 @@ def portal_session_path(practice: Practice, session_public_id) -> str:
     )
 
 
+class PortalAccountMissing(ValueError):
+    """A link asked for a client whose account was not made first (a caller's mistake)."""
+
+
 def portal_link(client: Client, *, path: str | None = None, requested: bool = False) -> str:
     """An absolute link that signs the client in to their practice's portal at `path`
-    (the portal's home unless given); it makes the client's account on first use."""
+    (the portal's home unless given). Pure: the client's account is made beforehand, by
+    `clients_portal_users_ensure` in the task that sends the e-mail."""
+    if not client_has_portal_user(client):
+        raise PortalAccountMissing(f"client {client.pk} has no portal account at their e-mail")
     practice = client.practice
-    user = client_portal_user_ensure(client=client)
     scope = requested_scope(practice) if requested else portal_scope(practice)
-    query = urlencode({sesame_settings.TOKEN_NAME: get_token(user, scope=scope)})
+    query = urlencode({sesame_settings.TOKEN_NAME: get_token(client.user, scope=scope)})
     return absolute(f"{urlsplit(path or portal_home_path(practice)).path}?{query}")
 
 
@@ -116,13 +124,31 @@ def portal_link_spend(token: str) -> bool:
     return cache.add(_spent_key(token), 1, timeout=timeout)
 
 
+def _asked_key(practice: Practice, email: str) -> str:
+    return f"portal-link-asked:{practice.pk}:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _asked_too_often(practice: Practice, email: str) -> bool:
+    """More than `PORTAL_LINK_REQUESTS` links asked for one address of one practice in the
+    window: a mailbox is not flooded, whoever asks."""
+    key, window = _asked_key(practice, email), int(PORTAL_LINK_REQUEST_WINDOW.total_seconds())
+    cache.add(key, 0, timeout=window)
+    try:
+        return cache.incr(key) > PORTAL_LINK_REQUESTS
+    except ValueError:  # the window ended between the two calls: a new one starts
+        cache.add(key, 1, timeout=window)
+        return False
+
+
 def portal_link_request(*, practice: Practice, email: str, path: str | None = None) -> None:
-    """Someone asked for a sign-in link (to land on the portal page `path`): e-mail one only
-    if they are a client here. The page answers the same either way, so it tells nobody
-    who is a client."""
-    client = client_with_email(practice, (email or "").strip().lower())
-    if client is not None:
-        portal_link_send.delay_on_commit(practice_id=practice.pk, client_id=client.pk, path=path)
+    """Someone asked for a sign-in link (to land on the portal page `path`). Whether the
+    address is a client's is looked up by the task, so the page answers the same, as
+    fast, either way, and tells nobody who is a client; past the per-address limit
+    nothing is sent, silently."""
+    email = (email or "").strip().lower()
+    if _asked_too_often(practice, email):
+        return
+    portal_link_send.delay_on_commit(practice_id=practice.pk, email=email, path=path)
 
 
 def portal_link_message(client: Client, *, path: str | None = None) -> EmailMessage:
@@ -149,13 +175,34 @@ def portal_link_message(client: Client, *, path: str | None = None) -> EmailMess
 
 
 @shared_task(base=PracticeTask, bind=True, max_retries=3)
-def portal_link_send(self, *, practice_id: int, client_id: int, path: str | None = None) -> int:
-    """E-mail a requested sign-in link; a mail server that is down is tried again."""
-    client = Client.objects.select_related("practice", "user").filter(pk=client_id).first()
+def portal_link_send(
+    self,
+    *,
+    practice_id: int,
+    email: str = "",
+    path: str | None = None,
+    client_id: int | None = None,  # what tasks queued before the e-mail lookup moved here named
+) -> int:
+    """E-mail a requested sign-in link if the address is a client's here (nothing, and no
+    trace, otherwise); a mail server that is down is tried again."""
+    found = {"pk": client_id} if client_id is not None else {"email": email}
+    client = (
+        Client.objects.select_related("practice", "user")
+        .filter(practice_id=practice_id, **found)
+        .first()
+    )
     if client is None:
         return 0
+    clients_portal_users_ensure(clients=[client])
     try:
-        portal_link_message(client, path=path).send()
+        email_send(
+            portal_link_message(client, path=path),
+            practice_id=practice_id,
+            kind="portal.link",
+            subject=client,
+            attempt=self.attempt,
+            will_retry=False if self.last_attempt else None,
+        )
     except OSError as error:
         raise self.retry_later(error) from error
     return 1

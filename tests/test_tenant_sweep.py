@@ -509,10 +509,12 @@ def test_portal_routes_never_reach_another_practice(world):
     from django.test import Client as HttpClient
 
     from engagements.portal import portal_link
+    from engagements.services import clients_portal_users_ensure
 
     home, other = world.home, world.other
     browser = HttpClient()
     with scopes_disabled():
+        clients_portal_users_ensure(clients=[home.objects["client"]])
         link = portal_link(home.objects["client"])
     assert browser.get(link.removeprefix("http://127.0.0.1:8000")).status_code == 302
     routes = portal_routes()

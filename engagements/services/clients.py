@@ -137,13 +137,25 @@ def seat_client_refuse(*, client: Client | None, feature: str, client_is_new: bo
         raise ValidationError(refusal)
 
 
+def client_has_portal_user(client: Client) -> bool:
+    """Whether the client's account is theirs at their current e-mail (links may be made)."""
+    return client.user is not None and client.user.email.strip().lower() == client.email
+
+
+def clients_portal_users_ensure(*, clients: list[Client]) -> None:
+    """Make the portal accounts of the clients about to be sent a link (once per client,
+    when the e-mail is sent, not while its text is built)."""
+    for client in clients:
+        if not client_has_portal_user(client):
+            client_portal_user_ensure(client=client)
+
+
 def client_portal_user_ensure(*, client: Client) -> User:
     """The account a client signs in to the portal with: theirs by e-mail, or a new one
     without a password (a portal link is their only way in). One person who is a client of
     two practices is one account; a client whose e-mail changed gets the new address's."""
-    user = client.user
-    if user is not None and user.email.lower() == client.email:
-        return user
+    if client_has_portal_user(client):
+        return client.user
     with transaction.atomic():
         user = User.objects.filter(email__iexact=client.email).order_by("pk").first()
         if user is None:

@@ -95,6 +95,7 @@ def test_unticking_one_off_sessions_and_clearing_reminders_and_logo(world, as_me
         ("reminder_lead_minutes", "1,2,3,4,5,6", "At most 5 reminders"),
         ("logo_url", "not a link", "Enter a valid URL"),
         ("logo_url", "javascript:alert(1)", "Enter a valid URL"),
+        ("logo_url", "http://example.org/logo.png", "Use an https:// address for the logo"),
         ("brand_colour", "green", "Choose a colour such as #2f5d62"),
         ("currency", "pounds", "Use a three-letter currency code"),
         ("currency", "£", "Use a three-letter currency code"),

@@ -4,6 +4,7 @@ coach creates the three kinds of engagement from the dashboard (docs/product.md 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -47,6 +48,12 @@ def mail_to(address: str) -> list:
     return [message for message in mail.outbox if message.to == [address]]
 
 
+def body_link(message) -> str:
+    """The e-mail's own link into the portal (the one that signs in), as a local path."""
+    (link,) = [url for url in re.findall(r"https?://\S+", message.body) if "sesame=" in url]
+    return link.removeprefix("http://127.0.0.1:8000")
+
+
 def event_of(message):
     calendar = invite_of(message)
     (event,) = calendar.walk("VEVENT")
@@ -85,12 +92,14 @@ def test_per_session_set_up_with_a_time_invites_the_client_and_ticks_the_step(
     method, event = event_of(to_client)
     assert method == "REQUEST"
     assert str(event["UID"]) == session.ics_uid() and event.decoded("SEQUENCE") == 0
-    # The client's invite links that session in their portal, signed in by the link.
-    client_link = str(event["URL"])
-    assert f"/portal/{world.home.practice.slug}/sessions/{session.public_id}/" in client_link
-    assert "sesame=" in client_link and f"8000{session.get_absolute_url()}" not in client_link
-    assert client_link in to_client.body
-    page = client.get(client_link.removeprefix("http://127.0.0.1:8000"), follow=True)
+    # The client's invite links that session in their portal without a way in; the
+    # e-mail's link signs in there.
+    portal_page = f"/portal/{world.home.practice.slug}/sessions/{session.public_id}/"
+    assert str(event["URL"]).endswith(portal_page) and "sesame=" not in str(event["URL"])
+    assert f"8000{session.get_absolute_url()}" not in str(event["URL"])
+    client_link = body_link(to_client)
+    assert client_link.startswith(f"{portal_page}?sesame=")
+    page = client.get(client_link, follow=True)
     assert page.status_code == 200
     assert session.title in page.content.decode()
     # The coach's copy links the coach's session page.
@@ -288,7 +297,8 @@ def test_every_workshop_participant_gets_the_invite(
         attendee = event.get("ATTENDEE")
         assert str(attendee) == f"mailto:{address}"  # each sees only themselves
         client.logout()  # each participant on their own device
-        page = client.get(str(event["URL"]).removeprefix("http://127.0.0.1:8000"), follow=True)
+        assert "sesame" not in str(event["URL"])
+        page = client.get(body_link(message), follow=True)
         assert page.status_code == 200 and "Conflict workshop" in page.content.decode()
         assert "Yes, cancel it" not in page.content.decode()  # one place of a group
     (to_coach,) = mail_to(world.home.coach.email)
@@ -378,8 +388,7 @@ def test_the_client_cancels_from_their_page_within_the_rules(
         engagement = per_session_with_a_time(as_member("coach"), world)
     (session,) = sessions_of(engagement)
     (invite,) = mail_to("nora@example.org")
-    link = str(event_of(invite)[1]["URL"]).removeprefix("http://127.0.0.1:8000")
-    path = client.get(link)["Location"]  # signed in; the link's token dropped
+    path = client.get(body_link(invite))["Location"]  # signed in; the link's token dropped
     assert path == f"/portal/{world.home.practice.slug}/sessions/{session.public_id}/"
     confirm = client.get(path + "cancel/").content.decode()
     assert "Yes, cancel it" in confirm and "not counted" in confirm

@@ -35,7 +35,10 @@ def path_of(url: str) -> str:
 
 
 def link_for(client: Client, *, path: str | None = None, requested: bool = False) -> str:
+    """The client's link, as the task sending their e-mail makes it (account first)."""
     with scopes_disabled():
+        client.refresh_from_db()
+        engagement_services.clients_portal_users_ensure(clients=[client])
         return path_of(portal_link(client, path=path, requested=requested))
 
 

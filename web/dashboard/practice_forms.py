@@ -244,6 +244,14 @@ class PracticeSettingsForm(forms.Form):
         """The fields in the groups the page shows them in."""
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 
+    def clean_logo_url(self) -> str:
+        """A new logo address must be https: the pages are, and browsers block (or warn
+        about) an http image on them. One already saved is kept as it is."""
+        url = self.cleaned_data["logo_url"]
+        if url and url != self.initial.get("logo_url") and not url.startswith("https://"):
+            raise ValidationError("Use an https:// address for the logo image.")
+        return url
+
     def clean_currency(self) -> str:
         code = self.cleaned_data["currency"].strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", code):

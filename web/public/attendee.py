@@ -22,7 +22,7 @@ from engagements.models import Client
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, read_attendee_token
 from sessions_app.models import Booking, BookingStatus, Session, SessionStatus
-from sessions_app.notifications import event_data, manage_url, portal_url
+from sessions_app.notifications import event_data, manage_url, portal_page_url
 from sessions_app.services import session_cancel_by_attendee
 from web.limits import change_refused, post_refused
 from web.public.booking import link_gone
@@ -115,7 +115,7 @@ def attendee_invite(request: HttpRequest, session: Session, client: Client, toke
     """This attendee's invite as a file ("Add to calendar")."""
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
-    link = portal_url(session, client)
+    link = portal_page_url(session)  # a file kept in calendars: no sign-in token
     data = event_data(
         session,
         attendees=[ics.Person(client.name, client.email)],

@@ -26,7 +26,7 @@ from coachhub.timezones import local_day_start, time_zone_choices, zone_names
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
 from sessions_app.models import Booking, BookingLink
-from sessions_app.notifications import event_data, portal_url
+from sessions_app.notifications import event_data, portal_page_url
 from sessions_app.selectors import (
     SlotQueryError,
     booking_link_for_page,
@@ -336,7 +336,7 @@ def booking_invite(request: HttpRequest, booking: Booking, token: str) -> HttpRe
     session = booking.session
     if session.starts_at is None:
         raise Http404("This session has no time yet.")
-    link = portal_url(session, booking.client)
+    link = portal_page_url(session)  # a file kept in calendars: no sign-in token
     data = event_data(
         session,
         attendees=[ics.Person(booking.client.name, booking.client.email)],
