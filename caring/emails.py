@@ -18,6 +18,7 @@ from coachhub.mail import email_send
 from coachhub.tasks import PracticeTask
 from engagements.models import Client
 from engagements.portal import portal_home_path, portal_link, portal_session_path
+from engagements.services import clients_portal_users_ensure
 from sessions_app.models import Session
 from sessions_app.notifications import session_attendees
 
@@ -34,7 +35,8 @@ def portal_prep_path(session: Session) -> str:
 
 
 def session_clients(session: Session) -> list[Client]:
-    """Who a session's prep and recap are for: its attendees (bookings, client, workshop)."""
+    """Who a session's prep and recap are for: its attendees (bookings, client, workshop),
+    each with a portal account (made here, when the e-mail is about to go)."""
     return [
         attendee.client for attendee in session_attendees(session, "reminder", now=timezone.now())
     ]
@@ -205,6 +207,7 @@ def commitment_reminder_send(
     )
     if client is None or not commitments:
         return 0
+    clients_portal_users_ensure(clients=[client])
     try:
         email_send(
             commitment_reminder_message(client, commitments),

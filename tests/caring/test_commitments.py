@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
@@ -20,7 +21,7 @@ from caring.tasks import commitments_sweep
 from coachhub.models import AuditEntry
 from coachhub.tenancy import practice_scope
 
-from ..web.test_portal import signed_in
+from ..web.test_portal import links_in, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +100,8 @@ def test_a_missed_commitment_is_flagged_once_and_the_client_reminded_once(
     _sweep_at(dt.datetime(2030, 6, 12, 9, 0, tzinfo=LONDON), django_capture_on_commit_callbacks)
     (reminder,) = _reminders(client)
     assert "Update the CV" in reminder.body
+    (link,) = links_in(reminder)
+    assert HttpClient().get(link).status_code == 302  # the link signs the client in
     with scopes_disabled():
         commitment.refresh_from_db()
         assert commitment.missed_at == flagged_at  # flagged once, never again
