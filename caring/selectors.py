@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django_scopes import scopes_disabled
 
@@ -124,6 +124,21 @@ def client_missed_commitments(client: Client) -> list[Commitment]:
             missed_at__isnull=False,
         ).select_related("session")
     )
+
+
+def with_missed_commitments(clients: QuerySet[Client]) -> QuerySet[Client]:
+    """Each client with `missed_commitments`: how many are flagged missed and still open
+    (one subquery, for the client list's badge)."""
+    missed = (
+        Commitment.objects.filter(
+            client=OuterRef("pk"), status=CommitmentStatus.OPEN, missed_at__isnull=False
+        )
+        .order_by()
+        .values("client")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return clients.annotate(missed_commitments=Subquery(missed, output_field=IntegerField()))
 
 
 def _client_engagements(client: Client) -> Q:

@@ -109,6 +109,7 @@ def test_a_missed_commitment_is_flagged_once_and_the_client_reminded_once(
         assert flags.count() == 1
     client_page = as_member("coach").get(f"/clients/{client.pk}/").content.decode()
     assert "Missed commitments" in client_page and "Update the CV" in client_page
+    assert "1 missed commitment" in as_member("coach").get("/clients/").content.decode()
 
 
 def test_the_reminder_goes_at_the_time_the_practice_chose(
