@@ -40,7 +40,10 @@ class SessionAgendaAdmin(PracticeAdminMixin, admin.ModelAdmin):
 
 
 def notes_practice_ids(user) -> list[int]:
-    """The practices where this staff member may read private notes."""
+    """The practices where this staff member may read private notes (none for anyone
+    signed out or not staff)."""
+    if not user.is_authenticated or not user.is_staff:
+        return []
     return list(
         Membership.objects.filter(user=user, role__in=roles_with("clients.notes")).values_list(
             "practice_id", flat=True
@@ -59,6 +62,9 @@ class SessionNoteAdmin(PracticeAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["session"]
     readonly_fields = ["updated_by", "updated_at"]
 
+    def _notes_closed(self, request) -> bool:
+        return not request.user.is_superuser and not notes_practice_ids(request.user)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
@@ -66,22 +72,22 @@ class SessionNoteAdmin(PracticeAdminMixin, admin.ModelAdmin):
         return queryset.filter(practice_id__in=notes_practice_ids(request.user))
 
     def has_module_permission(self, request) -> bool:
-        if not request.user.is_superuser and not notes_practice_ids(request.user):
+        if self._notes_closed(request):
             return False
         return super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        if not request.user.is_superuser and not notes_practice_ids(request.user):
+        if self._notes_closed(request):
             return False
         return super().has_view_permission(request, obj)
 
     def has_add_permission(self, request) -> bool:
-        if not request.user.is_superuser and not notes_practice_ids(request.user):
+        if self._notes_closed(request):
             return False
         return super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        if not request.user.is_superuser and not notes_practice_ids(request.user):
+        if self._notes_closed(request):
             return False
         return super().has_change_permission(request, obj)
 
