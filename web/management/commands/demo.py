@@ -14,15 +14,6 @@ from django.utils import timezone
 
 from billing.models import Offer, OfferKind, Payment, Purchase
 from billing.services import offer_save
-from caring.models import (
-    Commitment,
-    CommitmentStatus,
-    PrepAnswer,
-    Recap,
-    SessionAgenda,
-    SessionNote,
-    SessionPrep,
-)
 from coachhub.models import Membership, Practice, Role, User
 from coachhub.tenancy import practice_scope
 from engagements import services
@@ -31,6 +22,7 @@ from engagements.participants import Participant
 from engagements.services import practice_set_up
 from sessions_app import services as session_services
 from sessions_app.models import BookingLink, Session, SessionSource, SessionStatus
+from web.management.demo_caring import caring_demo_add
 
 PASSWORD = "coachhub-demo"
 OWNER_EMAIL = "owner@demo.coachhub.test"
@@ -295,89 +287,7 @@ class Command(BaseCommand):
             )
 
     def _caring_between_sessions(self, practice, owner, coach, now, today):
-        """Jonas's last session has its agenda, notes, a shared recap and two commitments
-        (one done, one missed); his next one has its prep sent and answered. Written as
-        rows, like the past sessions: the demo runs in one transaction, the services each
-        in their own."""
-        engagement = Engagement.objects.filter(
-            practice=practice, kind=EngagementKind.PER_SESSION, client__email="jonas@example.com"
-        ).first()
-        sessions = Session.objects.filter(practice=practice, engagement=engagement)
-        last = sessions.filter(status=SessionStatus.COMPLETED).order_by("-starts_at").first()
-        upcoming = sessions.filter(status=SessionStatus.SCHEDULED).order_by("starts_at").first()
-        SessionAgenda.objects.create(
-            practice=practice,
-            session=last,
-            items=[
-                "Check-in",
-                "Review of commitments",
-                "The product lead interview: story and evidence",
-                "Commitments and next steps",
-            ],
-        )
-        SessionNote.objects.create(
-            practice=practice,
-            session=last,
-            body="Confident on strategy, hesitant on people leadership examples. "
-            "Probe the conflict with the design team next time.",
-            updated_by=coach,
-        )
-        recap = (
-            "We worked on your story for the product lead interview: the platform migration "
-            "is your strongest example. Next: two people-leadership examples, written as "
-            "situation, action, result."
-        )
-        Recap.objects.create(
-            practice=practice,
-            session=last,
-            engagement=engagement,
-            body=recap,
-            shared_body=recap,
-            version=1,
-            shared_at=last.ends_at + dt.timedelta(hours=2),
-            shared_by=coach,
-            channels=["email", "portal"],
-            emailed_version=1,
-        )
-        Commitment.objects.create(
-            practice=practice,
-            engagement=engagement,
-            session=last,
-            client=engagement.client,
-            text="Write two people-leadership examples (situation, action, result)",
-            due_on=today - dt.timedelta(days=3),
-            missed_at=now - dt.timedelta(days=2),
-            created_by=coach,
-        )
-        Commitment.objects.create(
-            practice=practice,
-            engagement=engagement,
-            session=last,
-            client=engagement.client,
-            text="Ask the hiring manager what the first 90 days look like",
-            due_on=today - dt.timedelta(days=7),
-            status=CommitmentStatus.DONE,
-            done_at=now - dt.timedelta(days=8),
-            created_by=coach,
-        )
-        if upcoming is not None and engagement.collection.prep_questions:
-            prep = SessionPrep.objects.create(
-                practice=practice,
-                session=upcoming,
-                questions=list(engagement.collection.prep_questions),
-                sent_at=now - dt.timedelta(hours=2),
-                emailed_at=now - dt.timedelta(hours=2),
-            )
-            PrepAnswer.objects.create(
-                practice=practice,
-                prep=prep,
-                client=engagement.client,
-                answers=[
-                    "Rehearse the people-leadership answers.",
-                    "The interview is confirmed for next Thursday.",
-                    "Finding a conflict example I am comfortable sharing.",
-                ],
-            )
+        caring_demo_add(practice=practice, coach=coach, now=now, today=today)
 
     def _availability_and_links(self, practice: Practice) -> list[BookingLink]:
         """Weekly hours and public links (added to an older demo database too)."""
