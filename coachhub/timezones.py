@@ -187,3 +187,31 @@ def first_of_month_after(day: dt.date, months: int) -> dt.date:
     """The first day of the month `months` after `day`'s month (3 months after 14 Jan: 1 Apr)."""
     month_index = day.month - 1 + months
     return dt.date(day.year + month_index // 12, month_index % 12 + 1, 1)
+
+
+TYPED_TIME_RANGE = dt.timedelta(days=36525)  # a century either side of now
+PICKER_HORIZON = dt.timedelta(days=731)  # booking horizons reach 730 days at most
+
+
+def typed_instant(value: str | None, *, now: dt.datetime) -> dt.datetime | None:
+    """A time typed into an address or form (ISO, with its offset) in UTC; None for
+    anything else: no offset, a year 1 or 9999 time that overflows on the way to UTC, or
+    one so far from now that a slot search around it would overflow."""
+    try:
+        instant = dt.datetime.fromisoformat(value or "")
+        instant = instant.astimezone(dt.UTC) if instant.tzinfo else None
+    except (ValueError, OverflowError):
+        return None
+    if instant is None or abs(instant - now) > TYPED_TIME_RANGE:
+        return None
+    return instant
+
+
+def picker_first_day(value: str | None, *, today: dt.date) -> dt.date:
+    """A time picker's first day from `?from=`: today at the earliest, and no later than
+    any booking horizon reaches (a typed 9999-12-31 would overflow the week after it)."""
+    try:
+        wanted = dt.date.fromisoformat(value or "")
+    except ValueError:
+        return today
+    return min(max(wanted, today), today + PICKER_HORIZON)

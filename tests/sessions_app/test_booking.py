@@ -155,6 +155,16 @@ def test_public_bad_input_is_answered_never_a_500(world, client):
     assert past.status_code == 409
     assert client.get(f"{base}/?tz=Not/AZone").status_code == 200  # falls back to the practice zone
     assert client.get(f"{base}/?from=notadate").status_code == 200
+    for far in ["9999-12-31", "9999-12-25", "0001-01-01"]:
+        assert client.get(f"{base}/?from={far}").status_code == 200, far
+    for start in [
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+23:59",
+        "9999-12-31T23:59:59+00:00",
+        "0001-01-01T00:00:00+00:00",
+    ]:
+        assert client.get(f"{base}/confirm/", {"start": start}).status_code == 400, start
+        assert book(client, link, start).status_code == 400, start
     assert client.get("/booking/forged-token/").status_code == 404
     assert client.post("/booking/forged-token/cancel/").status_code == 404
     assert client.get("/booking/forged-token/invite.ics").status_code == 404

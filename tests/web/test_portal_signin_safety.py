@@ -62,6 +62,7 @@ def test_a_link_session_that_became_a_member_elsewhere_still_gets_no_dashboard(w
         Membership.objects.create(practice=home.practice, user_id=known.user_id, role="coach")
     response = browser.get("/dashboard/", follow=True)
     assert response.status_code == 403 and PASSWORD_PAGE in response.content.decode()
+    assert browser.get("/api/v1/engagements/").status_code == 403  # nor the API
     # and the week-long link no longer signs that (now member) account in at all
     again = HttpClient().get(link_for(known))
     assert again.status_code == 403 and "Sign in with your password" in again.content.decode()

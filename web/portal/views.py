@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coachhub.links import absolute
-from coachhub.timezones import local_day_start
+from coachhub.timezones import PICKER_HORIZON, local_day_start, picker_first_day, typed_instant
 from engagements.models import Client
 from sessions_app.models import Session, SessionStatus
 from sessions_app.portal import (
@@ -45,7 +45,6 @@ from web.portal.caring import home_caring_context, session_caring_context
 from web.portal.signin import client_zone, portal_page
 
 PICKER_DAYS = 7
-PICKER_HORIZON = dt.timedelta(days=731)  # how far ahead `?from=` may go (two years)
 
 
 def _feed_urls(client: Client) -> tuple[str, str]:
@@ -156,26 +155,11 @@ def portal_session_cancel(request: HttpRequest, client: Client, session_uuid) ->
 
 
 def _parse_start(value: str | None, *, now: dt.datetime) -> dt.datetime | None:
-    """The chosen start in UTC, or None for anything that is not an aware time the picker
-    could have offered (a year 1 or 9999 time with an offset overflows on the way to UTC;
-    one past the picker's horizon would overflow the slot search)."""
-    try:
-        start = dt.datetime.fromisoformat(value or "")
-        start = start.astimezone(dt.UTC) if start.tzinfo else None
-    except (ValueError, OverflowError):
-        return None
+    """The chosen start, or None for one the picker could not have offered (past, or
+    beyond the picker's reach)."""
+    start = typed_instant(value, now=now)
     latest = now + PICKER_HORIZON + dt.timedelta(days=PICKER_DAYS + 1)
     return start if start is not None and now <= start <= latest else None
-
-
-def _first_day(value: str, *, today: dt.date) -> dt.date:
-    """The picker's first day from `?from=`: today at the earliest, two years ahead at
-    the latest (typed addresses too: nothing past the calendar's end)."""
-    try:
-        wanted = dt.date.fromisoformat(value)
-    except ValueError:
-        return today
-    return min(max(wanted, today), today + PICKER_HORIZON)
 
 
 def _slot_days(session: Session, *, zone: ZoneInfo, first_day: dt.date, now: dt.datetime):
@@ -229,7 +213,7 @@ def portal_session_reschedule(request: HttpRequest, client: Client, session_uuid
                     session_uuid=booking.session.public_id,
                 )
     today = now.astimezone(zone).date()
-    first_day = _first_day(request.GET.get("from", ""), today=today)
+    first_day = picker_first_day(request.GET.get("from"), today=today)
     context.update(
         {
             "days": _slot_days(session, zone=zone, first_day=first_day, now=now),

@@ -22,7 +22,13 @@ from billing.selectors import packages_only_for_new_clients, packages_sold_by, p
 from billing.services import booking_start
 from coachhub.models import Practice
 from coachhub.tenancy import practice_scope
-from coachhub.timezones import local_day_start, time_zone_choices, zone_names
+from coachhub.timezones import (
+    local_day_start,
+    picker_first_day,
+    time_zone_choices,
+    typed_instant,
+    zone_names,
+)
 from integrations.calendar import ics
 from sessions_app.booking_tokens import TokenExpired, TokenInvalid, manage_token, read_manage_token
 from sessions_app.models import Booking, BookingLink
@@ -85,11 +91,7 @@ def _days_of_slots(
 
 def _picker_context(request, link, *, zone, now, ignore=None) -> dict:
     today = now.astimezone(zone).date()
-    try:
-        first_day = dt.date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        first_day = today
-    first_day = max(first_day, today)
+    first_day = picker_first_day(request.GET.get("from"), today=today)
     return {
         "link": link,
         "practice": link.practice,
@@ -167,11 +169,7 @@ def booking_slots(request: HttpRequest, practice_slug: str, link_slug: str) -> H
 
 
 def _parse_start(value: str | None) -> dt.datetime | None:
-    try:
-        start = dt.datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return start.astimezone(dt.UTC) if start.tzinfo else None
+    return typed_instant(value, now=timezone.now())
 
 
 @require_http_methods(["GET", "POST"])
