@@ -8,6 +8,7 @@ COPY engagements engagements
 COPY chat chat
 COPY billing billing
 COPY sessions_app sessions_app
+COPY caring caring
 COPY integrations integrations
 COPY web web
 RUN pip install .

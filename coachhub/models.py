@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.functional import cached_property
 from django_scopes import ScopedManager
@@ -100,6 +101,15 @@ class Practice(models.Model):
         default=default_reminder_leads,
         blank=True,
         help_text="Reminder e-mails go out this many minutes before each session.",
+    )
+    prep_lead_hours = models.PositiveSmallIntegerField(
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(14 * 24)],
+        help_text="The prep questionnaire goes out this many hours before each session.",
+    )
+    commitment_reminder_time = models.TimeField(
+        default=dt.time(9),
+        help_text="Clients are reminded of a missed commitment at this time (practice time).",
     )
     one_off_sessions_for_new_clients = models.BooleanField(
         default=True,

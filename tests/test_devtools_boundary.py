@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("coachhub", "engagements", "chat", "billing", "sessions_app", "integrations", "web")
+PRODUCT = (
+    "coachhub",
+    "engagements",
+    "chat",
+    "billing",
+    "sessions_app",
+    "caring",
+    "integrations",
+    "web",
+)
 DEV_ONLY = ("devtools", "tests", "benchmarks")
 
 

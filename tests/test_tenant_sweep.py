@@ -45,6 +45,7 @@ TENANT_PARAMS = {
     "invoice_pk": lambda o: o["company_invoice"].pk,
     "membership_pk": lambda o: o["membership"].pk,
     "invitation_pk": lambda o: o["invitation"].pk,
+    "commitment_pk": lambda o: o["commitment"].pk,
 }
 # Public pages (booking links, signed manage links, feeds) take these instead; they are
 # checked by the public sweep below, not by the signed-in one.
@@ -521,6 +522,22 @@ def test_portal_routes_never_reach_another_practice(world):
     foreign_session = other.objects["session"].public_id
     failures, checked = [], 0
     for route in routes:
+        if "commitment_pk" in route.params:  # a commitment of another practice's client
+            own = route.build({"practice_slug": home.practice.slug, "commitment_pk": 999999})
+            url = route.build(
+                {
+                    "practice_slug": home.practice.slug,
+                    "commitment_pk": other.objects["commitment"].pk,
+                }
+            )
+            for method in ("get", "post"):
+                status = getattr(browser, method)(url).status_code
+                if status == 405 and getattr(browser, method)(own).status_code == 405:
+                    continue
+                checked += 1
+                if status != 404:
+                    failures.append(f"{method.upper()} {url} → {status}")
+            continue
         if "session_uuid" in route.params:
             own = route.build(
                 {

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "chat",
     "billing",
     "sessions_app",
+    "caring",
     "integrations",
     "web",
 ]
@@ -150,6 +151,16 @@ CELERY_BEAT_SCHEDULE = {
     "session-reminders": {
         "task": "sessions_app.tasks.reminders_send",
         "schedule": 300.0,
+    },
+    # Prep questionnaires at each practice's lead time; missed commitments flagged and
+    # their reminders sent at each practice's chosen hour (both once, however often beat runs).
+    "prep-questionnaires": {
+        "task": "caring.tasks.preps_send",
+        "schedule": 300.0,
+    },
+    "commitments-sweep": {
+        "task": "caring.tasks.commitments_sweep",
+        "schedule": 900.0,
     },
     "release-expired-holds": {
         "task": "sessions_app.tasks.holds_release",

@@ -3,6 +3,8 @@ messages; a bad value saves nothing and is never a 500."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django_scopes import scopes_disabled
 
@@ -25,6 +27,8 @@ GOOD = {
     "cancellation_window_hours": "48",
     "reminder_lead_minutes": "48, 2, 0.5",
     "one_off_sessions_for_new_clients": "on",
+    "prep_lead_hours": "72",
+    "commitment_reminder_time": "08:30",
 }
 
 
@@ -43,6 +47,8 @@ def test_the_page_names_each_default_with_its_unit(as_member):
         "Reminder e-mails (hours before the session)",
         "Logo (image address)",
         "Sell single sessions to new clients",
+        "Prep questionnaire (hours before the session)",
+        "Missed-commitment reminders (practice time)",
     ):
         assert label in page, label
     assert 'type="color"' in page and 'name="brand_colour"' in page
@@ -64,6 +70,8 @@ def test_the_owner_saves_every_default(world, as_member):
     assert practice.cancellation_window_hours == 48
     assert practice.reminder_lead_minutes == [48 * 60, 120, 30]
     assert practice.one_off_sessions_for_new_clients is True
+    assert practice.prep_lead_hours == 72
+    assert practice.commitment_reminder_time == dt.time(8, 30)
 
 
 def test_unticking_one_off_sessions_and_clearing_reminders_and_logo(world, as_member):

@@ -11,6 +11,14 @@ from django_scopes import scopes_disabled
 
 from billing import services as billing_services
 from billing.models import Checkout, CompanyInvoice, Purchase, StripeEvent
+from caring.models import (
+    Commitment,
+    PrepAnswer,
+    Recap,
+    SessionAgenda,
+    SessionNote,
+    SessionPrep,
+)
 from chat.models import (
     ChannelStatus,
     ConnectionMethod,
@@ -171,7 +179,55 @@ def build_practice(label: str, *, marker: str = "") -> PracticeWorld:
         )
         if marker:  # home stays without Slack: its checklists say Slack is not connected
             world.objects.update(slack_objects(world, marker))
+        world.objects.update(caring_objects(world, marker))
     return world
+
+
+def caring_objects(world: PracticeWorld, marker: str) -> dict:
+    """One of each caring row, named with `marker`. The other practice's sit on its client's
+    session (the one the sweeps reach for); home's on its workshop, so the home client's
+    session starts with a blank slate for the tests of caring."""
+    practice, objects = world.practice, world.objects
+    if marker:
+        session = objects["session"]
+    else:
+        session = Session.objects.filter(engagement=objects["workshop"]).first()
+    prep = SessionPrep.objects.create(
+        practice=practice, session=session, questions=[f"{marker}Prep question?"]
+    )
+    now = timezone.now()
+    return {
+        "prep": prep,
+        "prep_answer": PrepAnswer.objects.create(
+            practice=practice, prep=prep, client=objects["client"], answers=[f"{marker}Answer"]
+        ),
+        "agenda": SessionAgenda.objects.create(
+            practice=practice, session=session, items=[f"{marker}Agenda item"]
+        ),
+        "session_note": SessionNote.objects.create(
+            practice=practice, session=session, body=f"{marker}private session notes"
+        ),
+        "recap": Recap.objects.create(
+            practice=practice,
+            session=session,
+            engagement=session.engagement,
+            body=f"{marker}Recap",
+            shared_body=f"{marker}Recap",
+            version=1,
+            shared_at=now,
+            shared_by=world.coach,
+            channels=["email", "portal"],
+        ),
+        "commitment": Commitment.objects.create(
+            practice=practice,
+            engagement=session.engagement,
+            session=session,
+            client=objects["client"] if marker else None,
+            text=f"{marker}Commitment",
+            due_on=(now + dt.timedelta(days=-3 if marker else 30)).date(),
+            missed_at=now if marker else None,
+        ),
+    }
 
 
 def slack_objects(world: PracticeWorld, marker: str) -> dict:

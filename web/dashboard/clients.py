@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from billing import statements
 from billing.models import CompanyInvoiceStatus
 from billing.services import stripe_account_of
+from caring.selectors import client_missed_commitments, with_missed_commitments
 from coachhub.permissions import can, require
 from coachhub.tenancy import ability_required, member_required
 from coachhub.timezones import parse_month
@@ -39,7 +40,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in ClientStatus.values:
         status = ""
-    clients = selectors.client_list(request.membership, search=search, status=status)
+    clients = with_missed_commitments(
+        selectors.client_list(request.membership, search=search, status=status)
+    )
     return render(
         request,
         "engagements/client_list.html",
@@ -91,6 +94,8 @@ def client_detail(request: HttpRequest, client_pk: int) -> HttpResponse:
             "engagements": client.engagements.select_related("coach").order_by("-created_at"),
             "sessions": sessions,
             "can_read_notes": can(membership, "clients.notes"),
+            "missed_commitments": client_missed_commitments(client),
+            "can_change_commitments": can(membership, "engagements.change"),
         },
     )
 

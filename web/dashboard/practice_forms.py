@@ -196,6 +196,19 @@ class PracticeSettingsForm(forms.Form):
         help_text="Comma-separated: 24, 1 sends one a day before and one an hour before; "
         "0.5 is half an hour. Empty: no reminders.",
     )
+    prep_lead_hours = forms.IntegerField(
+        min_value=1,
+        max_value=14 * 24,
+        label="Prep questionnaire (hours before the session)",
+        help_text="Clients get the session's prep questions by e-mail this long before it "
+        "(48: two days); a session booked later gets them at once.",
+    )
+    commitment_reminder_time = forms.TimeField(
+        label="Missed-commitment reminders (practice time)",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="A client whose commitment's due date has passed is reminded once, "
+        "at this time of day.",
+    )
     one_off_sessions_for_new_clients = forms.BooleanField(
         required=False,
         label="Sell single sessions to new clients",
@@ -224,6 +237,7 @@ class PracticeSettingsForm(forms.Form):
                 "one_off_sessions_for_new_clients",
             ],
         ),
+        ("Between sessions", ["prep_lead_hours", "commitment_reminder_time"]),
     ]
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:

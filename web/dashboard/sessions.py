@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from caring.selectors import session_workspace
 from coachhub.tenancy import member_required
 from engagements.selectors import engagement_get_for_member
 from sessions_app import services
@@ -17,6 +18,7 @@ from sessions_app.allowances import seat_allowance
 from sessions_app.models import SessionStatus
 from sessions_app.notifications import schedule_invite
 from sessions_app.selectors import session_get_for_member
+from web.dashboard.caring import AgendaForm, CommitmentForm, NotesForm, RecapForm
 from web.forms import LocalDateTimeField
 
 
@@ -30,6 +32,8 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
     allowance = None
     if session.seat_id:
         allowance = seat_allowance(session.seat, at=session.starts_at or timezone.now())
+    workspace = session_workspace(session, request.membership)
+    recap = workspace.recap
     return render(
         request,
         "sessions_app/session_detail.html",
@@ -39,6 +43,11 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
             "bookings": session.bookings.select_related("client"),
             "reschedule_form": RescheduleForm(),
             "can_change": session.status in (SessionStatus.SCHEDULED, SessionStatus.TO_SCHEDULE),
+            "workspace": workspace,
+            "agenda_form": AgendaForm(initial={"items": "\n".join(workspace.agenda)}),
+            "notes_form": NotesForm(initial={"body": workspace.notes}),
+            "recap_form": RecapForm(initial={"body": recap.body if recap else ""}),
+            "commitment_form": CommitmentForm(),
         },
     )
 

@@ -5,6 +5,7 @@ from django.urls import path
 from web.dashboard import (
     availability,
     billing,
+    caring,
     clients,
     engagements,
     home,
@@ -144,6 +145,19 @@ urlpatterns = [
         name="session_reschedule",
     ),
     path("sessions/<uuid:session_uuid>/coach/", members.session_coach, name="session_coach"),
+    path("sessions/<uuid:session_uuid>/agenda/", caring.session_agenda_view, name="session_agenda"),
+    path("sessions/<uuid:session_uuid>/notes/", caring.session_notes_view, name="session_notes"),
+    path("sessions/<uuid:session_uuid>/recap/", caring.session_recap_view, name="session_recap"),
+    path(
+        "sessions/<uuid:session_uuid>/commitments/",
+        caring.commitment_create_view,
+        name="commitment_create",
+    ),
+    path(
+        "commitments/<int:commitment_pk>/status/",
+        caring.commitment_status_view,
+        name="commitment_status",
+    ),
     path(
         "sessions/<uuid:session_uuid>/status/", sessions.session_status_view, name="session_status"
     ),

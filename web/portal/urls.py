@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.portal import signin, views
+from web.portal import caring, signin, views
 
 urlpatterns = [
     path("portal/<slug:practice_slug>/", views.portal_home, name="portal_home"),
@@ -22,5 +22,15 @@ urlpatterns = [
         "portal/<slug:practice_slug>/sessions/<uuid:session_uuid>/reschedule/",
         views.portal_session_reschedule,
         name="portal_session_reschedule",
+    ),
+    path(
+        "portal/<slug:practice_slug>/sessions/<uuid:session_uuid>/prep/",
+        caring.portal_prep,
+        name="portal_prep",
+    ),
+    path(
+        "portal/<slug:practice_slug>/commitments/<int:commitment_pk>/done/",
+        caring.portal_commitment_done,
+        name="portal_commitment_done",
     ),
 ]

@@ -41,6 +41,7 @@ from sessions_app.services import (
     session_cancel_by_attendee,
 )
 from web.limits import change_refused
+from web.portal.caring import home_caring_context, session_caring_context
 from web.portal.signin import client_zone, portal_page
 
 PICKER_DAYS = 7
@@ -75,6 +76,7 @@ def portal_home(request: HttpRequest, client: Client) -> HttpResponse:
             "allowance": client_allowance(client, at=now),
             "feed_https": feed_https,
             "feed_webcal": feed_webcal,
+            **home_caring_context(client),
         },
     )
 
@@ -121,6 +123,7 @@ def _session_context(client: Client, session: Session, *, now: dt.datetime) -> d
 def portal_session(request: HttpRequest, client: Client, session_uuid) -> HttpResponse:
     session = _session_or_404(client, session_uuid)
     context = _session_context(client, session, now=timezone.now())
+    context.update(session_caring_context(client, session))
     return render(request, "portal/session.html", context)
 
 

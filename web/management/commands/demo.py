@@ -22,6 +22,7 @@ from engagements.participants import Participant
 from engagements.services import practice_set_up
 from sessions_app import services as session_services
 from sessions_app.models import BookingLink, Session, SessionSource, SessionStatus
+from web.management.demo_caring import caring_demo_add
 
 PASSWORD = "coachhub-demo"
 OWNER_EMAIL = "owner@demo.coachhub.test"
@@ -30,7 +31,7 @@ ASSISTANT_EMAIL = "assistant@demo.coachhub.test"
 STAFF_EMAIL = "staff@demo.coachhub.test"
 # What the demo's staff account may do in the admin: the rows of the demo practice.
 # Not users' accounts: staff who may change users could make themselves superusers.
-STAFF_APPS = ["coachhub", "engagements", "billing", "sessions_app"]
+STAFF_APPS = ["coachhub", "engagements", "billing", "sessions_app", "caring"]
 STAFF_WITHHELD = ["add_user", "change_user", "delete_user"]
 # The invites the demo's sessions set off go to made-up addresses; with tasks run in-process
 # they would bury the sign-in lines under ~2,000 lines of console e-mail, so they are kept
@@ -132,6 +133,7 @@ class Command(BaseCommand):
             "monthly package",
             "team workshop",
             "past sessions",
+            "caring between sessions",
         ]
         for number, step in enumerate(steps, start=1):
             self.stdout.write(f"[{number}/{len(steps)}] {step}")
@@ -283,6 +285,9 @@ class Command(BaseCommand):
                 status=SessionStatus.COMPLETED,
                 source=SessionSource.BOOKING_LINK,
             )
+
+    def _caring_between_sessions(self, practice, owner, coach, now, today):
+        caring_demo_add(practice=practice, coach=coach, now=now, today=today)
 
     def _availability_and_links(self, practice: Practice) -> list[BookingLink]:
         """Weekly hours and public links (added to an older demo database too)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CaringConfig(AppConfig):
+    name = "caring"
+    verbose_name = "Caring between sessions"
