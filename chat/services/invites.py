@@ -18,19 +18,17 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from coachhub.audit import audit_record
-from coachhub.calls import call_recorded
-from coachhub.models import CallProvider, Practice, User
+from coachhub.models import Practice, User
 from coachhub.permissions import require
 from coachhub.tasks import PracticeTask, retry_countdown
 from coachhub.tenancy import membership_of
 from engagements.models import Client, Collection, Engagement
-from integrations.errors import FailureKind, IntegrationError
+from integrations.errors import IntegrationError
 from integrations.slack import client as slack
 
 from ..calls import slack_call, what_to_do
@@ -43,6 +41,7 @@ from ..models import (
     SlackInvite,
 )
 from .channels import channel_create, channel_start_over, coach_add
+from .invite_link import invite_link_send, invite_update
 from .progress import slack_steps_record
 
 log = logging.getLogger(__name__)
@@ -186,80 +185,6 @@ def slack_work_retry(*, engagement: Engagement, actor: User) -> int:
 
 
 # --- One person's path into the channel ---------------------------------------------------
-def _invite_update(invite: SlackInvite, **fields) -> None:
-    fields.setdefault("updated_at", timezone.now())
-    SlackInvite.objects.filter(pk=invite.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(invite, name, value)
-
-
-def invite_link_message(
-    invite: SlackInvite, channel: SlackChannel, connection: SlackConnection
-) -> EmailMessage:
-    """What the client reads: whose workspace, the link, and that the channel follows."""
-    engagement = channel.collection.engagement
-    coach = engagement.coach
-    workspace = connection.team_name or "the practice's Slack workspace"
-    body = "\n".join(
-        [
-            f"Hello {invite.client.name},",
-            "",
-            f"{coach.display_name} invites you to {workspace} on Slack, where you have a "
-            f"private channel (#{channel.name}) for support between sessions.",
-            "",
-            f"Join the workspace here, with this e-mail address ({invite.email}):",
-            connection.invite_link,
-            "",
-            "Once you have joined, you are added to the channel by yourself.",
-            "",
-            channel.practice.name,
-        ]
-    )
-    return EmailMessage(
-        subject=f"Join {workspace} on Slack — {channel.collection.title}",
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[invite.email],
-        reply_to=[coach.email],
-    )
-
-
-def _invite_link_send(
-    *, connection: SlackConnection, channel: SlackChannel, invite: SlackInvite, attempt: int
-) -> None:
-    """E-mail the workspace invite link. The row is claimed first (pending → waiting), so a
-    rerun never e-mails twice; a mail server that fails puts it back for the retry."""
-    claimed = SlackInvite.objects.filter(pk=invite.pk, status=InviteStatus.PENDING).update(
-        status=InviteStatus.WAITING,
-        path=InvitePath.INVITE_LINK,
-        emailed_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
-    if not claimed:
-        return
-    try:
-        with call_recorded(
-            practice_id=channel.practice_id,
-            provider=CallProvider.EMAIL,
-            operation="slack invite link",
-            subject=invite,
-            engagement_id=channel.collection.engagement_id,
-            attempt=attempt,
-        ):
-            get_connection().send_messages([invite_link_message(invite, channel, connection)])
-    except OSError as error:  # the mail server: try again later, nothing was sent
-        _invite_update(
-            invite, status=InviteStatus.PENDING, path="", emailed_at=None, error=str(error)
-        )
-        raise IntegrationError(
-            f"The e-mail with the invite link was not sent: {error}",
-            permanent=False,
-            provider="email",
-            kind=FailureKind.UNREACHABLE,
-        ) from error
-    invite.refresh_from_db()
-
-
 def _shared_claim(invite: SlackInvite) -> bool:
     """Claim the Slack Connect invitation before asking for it (its path set while still
     pending); False when an earlier attempt holds the claim and its outcome is unknown."""
@@ -296,7 +221,7 @@ def _invite_one(
             user_id = call(slack.user_find_by_email, "users.lookupByEmail", email=invite.email)
             if user_id is None:
                 return  # still waiting: the e-mail already went, nothing more to send
-            _invite_update(invite, slack_user_id=user_id, joined_at=timezone.now())
+            invite_update(invite, slack_user_id=user_id, joined_at=timezone.now())
         if invite.status == InviteStatus.WAITING:  # they joined the workspace (team_join)
             call(
                 slack.channel_invite,
@@ -304,26 +229,26 @@ def _invite_one(
                 channel_id=channel.channel_id,
                 user_ids=[invite.slack_user_id],
             )
-            _invite_update(invite, status=InviteStatus.DONE, error="")
+            invite_update(invite, status=InviteStatus.DONE, error="")
             return
         user_id = invite.slack_user_id or call(
             slack.user_find_by_email, "users.lookupByEmail", email=invite.email
         )
         if user_id:
             if user_id != invite.slack_user_id:
-                _invite_update(invite, slack_user_id=user_id)
+                invite_update(invite, slack_user_id=user_id)
             call(
                 slack.channel_invite,
                 "conversations.invite",
                 channel_id=channel.channel_id,
                 user_ids=[user_id],
             )
-            _invite_update(invite, status=InviteStatus.DONE, path=InvitePath.MEMBER, error="")
+            invite_update(invite, status=InviteStatus.DONE, path=InvitePath.MEMBER, error="")
             return
         note = ""
         if connection.slack_connect_allowed:
             if not _shared_claim(invite):  # an earlier attempt's answer was lost
-                _invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
+                invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
                 return
             try:
                 shared = call(
@@ -335,9 +260,9 @@ def _invite_one(
             except IntegrationError as error:
                 if not (error.permanent or error.retry_after is not None):
                     # A fault or no answer: Slack may have sent it; never a second one.
-                    _invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
+                    invite_update(invite, status=InviteStatus.FAILED, error=SHARED_UNKNOWN)
                     return
-                _invite_update(invite, path="")  # refused or rate-limited: nothing was sent
+                invite_update(invite, path="")  # refused or rate-limited: nothing was sent
                 if not (error.permanent and error.code in CONNECT_UNAVAILABLE):
                     raise
                 note = (
@@ -345,7 +270,7 @@ def _invite_one(
                     "off on the Integrations page. "
                 )
             else:
-                _invite_update(
+                invite_update(
                     invite,
                     status=InviteStatus.DONE,
                     path=InvitePath.SLACK_CONNECT,
@@ -354,17 +279,15 @@ def _invite_one(
                 )
                 return
         if connection.invite_link:
-            _invite_link_send(
-                connection=connection, channel=channel, invite=invite, attempt=attempt
-            )
+            invite_link_send(connection=connection, channel=channel, invite=invite, attempt=attempt)
             return
         reason = note + NO_PATH.format(name=invite.client.name, email=invite.email)
-        _invite_update(invite, status=InviteStatus.FAILED, error=reason)
+        invite_update(invite, status=InviteStatus.FAILED, error=reason)
     except IntegrationError as error:
         if not error.permanent:
-            _invite_update(invite, error=what_to_do(error))
+            invite_update(invite, error=what_to_do(error))
             raise
-        _invite_update(invite, status=InviteStatus.FAILED, error=what_to_do(error))
+        invite_update(invite, status=InviteStatus.FAILED, error=what_to_do(error))
 
 
 # --- The task ---------------------------------------------------------------------------
