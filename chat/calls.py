@@ -36,6 +36,11 @@ DEAD_TOKEN_CODES = frozenset(
 )
 
 
+class RateLimitHeld(IntegrationError):
+    """Not called: another task's 429 for this workspace and method is still in force.
+    Waiting it out is not an attempt, so tasks queue a fresh message instead of a retry."""
+
+
 def _limit_key(connection: SlackConnection, operation: str) -> str:
     """Slack limits each method per workspace: one task's 429 holds back the others."""
     return f"slack:limit:{connection.team_id}:{operation}"
@@ -114,7 +119,7 @@ def slack_call(
             will_retry=will_retry,
         ):
             if wait := _limit_wait(key):
-                raise IntegrationError(
+                raise RateLimitHeld(
                     f"Waiting for Slack's rate limit ({math.ceil(wait)} s more); not called",
                     permanent=False,
                     provider="slack",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -31,7 +32,7 @@ from engagements.models import Client, Collection, Engagement
 from integrations.errors import IntegrationError
 from integrations.slack import client as slack
 
-from ..calls import slack_call, what_to_do
+from ..calls import RateLimitHeld, slack_call, what_to_do
 from ..models import (
     ChannelStatus,
     InvitePath,
@@ -422,6 +423,19 @@ def slack_channel_work(self, *, practice_id: int, channel_id: int, faults: int =
     retry_at = None
     try:
         slack_channel_run(channel=channel, connection=connection, attempt=self.request.retries + 1)
+    except RateLimitHeld as error:
+        if self.is_eager:
+            raise
+        # Another task's 429 holds this workspace's method: wait it out on a fresh message,
+        # which spends none of this channel's attempts.
+        countdown = max(1, math.ceil(error.retry_after or 1))
+        retry_at = timezone.now() + dt.timedelta(seconds=countdown)
+        slack_steps_record(channel=channel)
+        slack_channel_work.apply_async(
+            kwargs={"practice_id": practice_id, "channel_id": channel_id, "faults": faults},
+            countdown=countdown,
+        )
+        return "waiting for Slack's rate limit"
     except IntegrationError as error:
         if self.is_eager:  # no worker to retry: the rows say so, "Try again" queues it again
             _everything_open_failed(

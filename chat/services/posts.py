@@ -12,6 +12,7 @@ permanent refusal — or the last attempt — leaves the post failed with what t
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -33,7 +34,8 @@ from integrations.slack import client as slack_api
 from ..calls import slack_call, what_to_do
 from ..models import ChannelStatus, PostStatus, SlackChannel, SlackConnection, SlackPost
 
-POST_RETRIES = 5  # 30 s … 8 min of backoff, or longer when Slack asks for it
+POST_RETRIES = 5  # faults: 30 s … 8 min of backoff
+MAX_POST_RUNS = 30  # every attempt, rate-limited ones included
 CLAIM_MARGIN = dt.timedelta(minutes=1)
 POST_SETTINGS = ("post_reminders", "post_session_links")
 TOO_LATE = {
@@ -189,8 +191,11 @@ def slack_post_send(self, *, practice_id: int, post_id: int, answer_lost: bool =
         return _post_failed(post, f"Not posted: {reason}")
     if post.not_after is not None and timezone.now() >= post.not_after:
         return _post_failed(post, TOO_LATE.get(post.kind, TOO_LATE[""]))
+    looked = False
     try:
-        post.ts = (answer_lost and _posted_before(connection, post)) or slack_call(
+        found = _posted_before(connection, post) if answer_lost else None
+        looked = True
+        post.ts = found or slack_call(
             slack_api.message_post,
             connection=connection,
             operation="chat.postMessage",
@@ -210,6 +215,25 @@ def slack_post_send(self, *, practice_id: int, post_id: int, answer_lost: bool =
     except IntegrationError as error:
         if error.permanent:
             return _post_failed(post, what_to_do(error))
+        if error.code in RATE_LIMITED and not self.is_eager and post.attempts < MAX_POST_RUNS:
+            # Slack said when (or another task's 429 holds the workspace): not a fault, so
+            # a fresh message waits it out; Slack took nothing from a call it refused.
+            countdown = max(1, math.ceil(error.retry_after or 1))
+            SlackPost.objects.filter(pk=post.pk, status=PostStatus.POSTING).update(
+                status=PostStatus.PENDING,
+                error=what_to_do(error),
+                claimed_at=None,
+                retry_at=timezone.now() + dt.timedelta(seconds=countdown),
+            )
+            slack_post_send.apply_async(
+                kwargs={
+                    "practice_id": practice_id,
+                    "post_id": post_id,
+                    "answer_lost": answer_lost and not looked,
+                },
+                countdown=countdown,
+            )
+            return PostStatus.PENDING
         if self.last_attempt:
             return _post_failed(
                 post,
