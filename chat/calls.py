@@ -52,8 +52,14 @@ def _limit_wait(key: str) -> float:
     return max(0.0, until - time.time()) if isinstance(until, int | float) else 0.0
 
 
+# A Retry-After this long is Slack's tier limit for the workspace: every task of that
+# workspace waits it out. A shorter one is left to the task that was told (each still waits
+# its own), so a burst of brief 429s does not hold back every channel of the workspace.
+HOLD_MIN_SECONDS = 10
+
+
 def _limit_note(key: str, error: IntegrationError) -> None:
-    if error.retry_after:
+    if error.retry_after and error.retry_after >= HOLD_MIN_SECONDS:
         until = time.time() + error.retry_after
         cache.set(key, until, timeout=math.ceil(error.retry_after) + 1)
 
