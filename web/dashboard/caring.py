@@ -15,6 +15,7 @@ from caring.models import CommitmentOwner
 from caring.selectors import commitment_get_for_member
 from coachhub.tenancy import ability_required, member_required
 from sessions_app.selectors import session_get_for_member
+from web.dashboard.pages import flash_errors
 
 
 class AgendaForm(forms.Form):
@@ -47,16 +48,6 @@ class CommitmentForm(forms.Form):
     due_on = forms.DateField(label="By", widget=forms.DateInput(attrs={"type": "date"}))
 
 
-def _refusal(request: HttpRequest, error: ValidationError) -> None:
-    messages.error(request, " ".join(error.messages))
-
-
-def _form_errors(request: HttpRequest, form: forms.Form) -> None:
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
-
-
 @member_required
 @require_http_methods(["GET", "POST"])
 def session_agenda_view(request: HttpRequest, session_uuid) -> HttpResponse:
@@ -72,7 +63,7 @@ def session_agenda_view(request: HttpRequest, session_uuid) -> HttpResponse:
                 items=form.cleaned_data["items"].splitlines(),
             )
         except ValidationError as error:
-            _refusal(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "Agenda saved.")
     return redirect(session.get_absolute_url() + "#agenda")
@@ -91,7 +82,7 @@ def session_notes_view(request: HttpRequest, session_uuid) -> HttpResponse:
                 session=session, membership=request.membership, body=form.cleaned_data["body"]
             )
         except ValidationError as error:
-            _refusal(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "Private notes saved.")
     return redirect(session.get_absolute_url() + "#notes")
@@ -106,7 +97,7 @@ def session_recap_view(request: HttpRequest, session_uuid) -> HttpResponse:
         return redirect(session)
     form = RecapForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect(session.get_absolute_url() + "#recap")
     try:
         services.recap_save(
@@ -115,7 +106,7 @@ def session_recap_view(request: HttpRequest, session_uuid) -> HttpResponse:
         if "share" in request.POST:
             recap = services.recap_share(session=session, membership=request.membership)
     except ValidationError as error:
-        _refusal(request, error)
+        flash_errors(request, error)
     else:
         if "share" in request.POST:
             messages.success(request, f"Recap shared: {', '.join(recap.channel_labels())}.")
@@ -132,14 +123,14 @@ def commitment_create_view(request: HttpRequest, session_uuid) -> HttpResponse:
         return redirect(session)
     form = CommitmentForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
     else:
         try:
             services.commitment_create(
                 session=session, membership=request.membership, **form.cleaned_data
             )
         except ValidationError as error:
-            _refusal(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "Commitment added.")
     return redirect(session.get_absolute_url() + "#commitments")
